@@ -1,0 +1,16 @@
+DROP TABLE signing_keys;
+DROP TABLE events;
+DROP TABLE ledger_entries;
+DROP TABLE audit_chain;
+DROP TABLE chain_head;
+DROP TABLE orders;
+DROP TABLE cards;
+DROP TABLE reseller_prices;
+DROP TABLE products;
+DROP TABLE categories;
+DROP TABLE request_nonces;
+DROP TABLE api_keys;
+DROP TABLE resellers;
+DROP TABLE levels;
+DROP TABLE suppliers;
+DROP TABLE admins;

@@ -1,0 +1,169 @@
+use actix_web::{get, patch, post, put, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::Page;
+use crate::auth::AdminSession;
+use crate::domain::catalog::{
+    self, AdminProduct, Category, CategoryPatch, Level, NewProduct, ProductFilter, ProductPatch,
+};
+use crate::domain::validate;
+use crate::error::{Problem, Result};
+use crate::state::AppState;
+
+/// All categories.
+#[utoipa::path(get, path = "/v1/admin/categories", tag = "admin", responses((status = 200, body = Vec<Category>)), security(("admin" = [])))]
+#[get("/v1/admin/categories")]
+pub async fn list_categories(
+    state: web::Data<AppState>,
+    _admin: AdminSession,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.db.read_async(catalog::list_categories).await?))
+}
+
+/// Rename a category or mark it `licence_required`.
+#[utoipa::path(patch, path = "/v1/admin/categories/{id}", tag = "admin", params(("id" = String, Path)), request_body = CategoryPatch,
+    responses((status = 200, body = Category), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+#[patch("/v1/admin/categories/{id}")]
+pub async fn update_category(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    id: web::Path<String>,
+    body: web::Json<CategoryPatch>,
+) -> Result<HttpResponse> {
+    let c = state
+        .db
+        .write_async(move |c| catalog::update_category(c, &admin.actor(), &id, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(c))
+}
+
+/// Create a product (`category` by name; unknown names are created).
+#[utoipa::path(post, path = "/v1/admin/products", tag = "admin", request_body = NewProduct,
+    responses((status = 201, body = AdminProduct), (status = 409, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+#[post("/v1/admin/products")]
+pub async fn create_product(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    body: web::Json<NewProduct>,
+) -> Result<HttpResponse> {
+    let p = state
+        .db
+        .write_async(move |c| catalog::create_product(c, &admin.actor(), &body))
+        .await?;
+    Ok(HttpResponse::Created().json(p))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdminProductQuery {
+    pub category: Option<String>,
+    pub q: Option<String>,
+    pub delivery: Option<String>,
+    pub supplier_id: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// List products with cost and base price.
+#[utoipa::path(get, path = "/v1/admin/products", tag = "admin", params(AdminProductQuery),
+    responses((status = 200, body = Page<AdminProduct>)), security(("admin" = [])))]
+#[get("/v1/admin/products")]
+pub async fn list_products(
+    state: web::Data<AppState>,
+    _admin: AdminSession,
+    q: web::Query<AdminProductQuery>,
+) -> Result<HttpResponse> {
+    let q = q.into_inner();
+    let limit = validate::limit(q.limit)?;
+    let filter = ProductFilter {
+        category: q.category,
+        q: q.q,
+        delivery: q.delivery,
+        supplier_id: q.supplier_id,
+        after: validate::decode_cursor(q.cursor.as_deref())?,
+        limit,
+    };
+    let views = state
+        .db
+        .read_async(move |c| {
+            catalog::list_rows(c, &filter)?
+                .iter()
+                .map(|r| catalog::admin_view(c, r))
+                .collect::<Result<Vec<_>>>()
+        })
+        .await?;
+    Ok(
+        HttpResponse::Ok().json(Page::new(validate::page(views, limit, |p| {
+            p.product.id.clone()
+        }))),
+    )
+}
+
+/// One product with cost and base price.
+#[utoipa::path(get, path = "/v1/admin/products/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = AdminProduct), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+#[get("/v1/admin/products/{id}")]
+pub async fn get_product(
+    state: web::Data<AppState>,
+    _admin: AdminSession,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let p = state
+        .db
+        .read_async(move |c| {
+            let row = catalog::load(c, &id)?;
+            catalog::admin_view(c, &row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// Change a product's price, status and the rest.
+#[utoipa::path(patch, path = "/v1/admin/products/{id}", tag = "admin", params(("id" = String, Path)), request_body = ProductPatch,
+    responses((status = 200, body = AdminProduct), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+#[patch("/v1/admin/products/{id}")]
+pub async fn update_product(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    id: web::Path<String>,
+    body: web::Json<ProductPatch>,
+) -> Result<HttpResponse> {
+    let p = state
+        .db
+        .write_async(move |c| catalog::update_product(c, &admin.actor(), &id, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelRequest {
+    /// Discount off the base price in basis points, 0..10000.
+    pub discount_bps: i32,
+}
+
+/// Create or change a price level.
+#[utoipa::path(put, path = "/v1/admin/levels/{name}", tag = "admin", params(("name" = String, Path)), request_body = LevelRequest,
+    responses((status = 200, body = Level)), security(("admin" = [])))]
+#[put("/v1/admin/levels/{name}")]
+pub async fn put_level(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    name: web::Path<String>,
+    body: web::Json<LevelRequest>,
+) -> Result<HttpResponse> {
+    let bps = body.discount_bps;
+    let l = state
+        .db
+        .write_async(move |c| catalog::put_level(c, &admin.actor(), &name, bps))
+        .await?;
+    Ok(HttpResponse::Ok().json(l))
+}
+
+/// All price levels.
+#[utoipa::path(get, path = "/v1/admin/levels", tag = "admin", responses((status = 200, body = Vec<Level>)), security(("admin" = [])))]
+#[get("/v1/admin/levels")]
+pub async fn list_levels(state: web::Data<AppState>, _admin: AdminSession) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.db.read_async(catalog::list_levels).await?))
+}

@@ -1,0 +1,48 @@
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::Page;
+use crate::auth::AdminSession;
+use crate::domain::orders::{self, Order, OrderFilter};
+use crate::domain::validate;
+use crate::error::Result;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdminOrderQuery {
+    pub reseller_id: Option<String>,
+    pub product_id: Option<String>,
+    pub status: Option<String>,
+    pub out_trade_no: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// All orders, newest first (codes are never listed).
+#[utoipa::path(get, path = "/v1/admin/orders", tag = "admin", params(AdminOrderQuery),
+    responses((status = 200, body = Page<Order>)), security(("admin" = [])))]
+#[get("/v1/admin/orders")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _admin: AdminSession,
+    q: web::Query<AdminOrderQuery>,
+) -> Result<HttpResponse> {
+    let q = q.into_inner();
+    let limit = validate::limit(q.limit)?;
+    let filter = OrderFilter {
+        reseller_id: q.reseller_id,
+        out_trade_no: q.out_trade_no,
+        status: q.status,
+        product_id: q.product_id,
+        before: validate::decode_cursor(q.cursor.as_deref())?,
+        limit,
+    };
+    let rows = state
+        .db
+        .read_async(move |c| orders::list(c, &filter))
+        .await?;
+    let views: Vec<Order> = rows.iter().map(|r| r.view(None)).collect();
+    Ok(HttpResponse::Ok().json(Page::new(validate::page(views, limit, |o| o.id.clone()))))
+}

@@ -1,0 +1,179 @@
+use actix_web::{get, patch, post, put, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::PageQuery;
+use crate::api::Page;
+use crate::auth::keys::{IssuedKey, OwnerKind};
+use crate::auth::AdminSession;
+use crate::domain::accounts::{self, Reseller, ResellerCreated, ResellerPatch};
+use crate::domain::{catalog, validate};
+use crate::error::{Problem, Result};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReseller {
+    pub name: String,
+    /// Price level (default `default`).
+    pub level: Option<String>,
+    /// Default callback URL for this reseller's orders.
+    pub notify_url: Option<String>,
+}
+
+/// Onboard a reseller; its first API key and webhook secret are shown only here.
+#[utoipa::path(post, path = "/v1/admin/resellers", tag = "admin", request_body = NewReseller,
+    responses((status = 201, body = ResellerCreated)), security(("admin" = [])))]
+#[post("/v1/admin/resellers")]
+pub async fn create(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    body: web::Json<NewReseller>,
+) -> Result<HttpResponse> {
+    let st = state.clone();
+    let created = state
+        .db
+        .write_async(move |c| {
+            accounts::create_reseller(
+                c,
+                &st.vault,
+                &admin.actor(),
+                &body.name,
+                body.level.as_deref(),
+                body.notify_url.as_deref(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// List resellers.
+#[utoipa::path(get, path = "/v1/admin/resellers", tag = "admin", params(PageQuery),
+    responses((status = 200, body = Page<Reseller>)), security(("admin" = [])))]
+#[get("/v1/admin/resellers")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _admin: AdminSession,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let limit = validate::limit(q.limit)?;
+    let after = validate::decode_cursor(q.cursor.as_deref())?;
+    let rows = state
+        .db
+        .read_async(move |c| accounts::list_resellers(c, after.as_deref(), limit + 1))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |s| s.id.clone()))))
+}
+
+/// One reseller.
+#[utoipa::path(get, path = "/v1/admin/resellers/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = Reseller), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+#[get("/v1/admin/resellers/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    _admin: AdminSession,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let r = state
+        .db
+        .read_async(move |c| accounts::get_reseller(c, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// Update a reseller (name, level, notify URL, `status: suspended|active`).
+#[utoipa::path(patch, path = "/v1/admin/resellers/{id}", tag = "admin", params(("id" = String, Path)), request_body = ResellerPatch,
+    responses((status = 200, body = Reseller), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+#[patch("/v1/admin/resellers/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    id: web::Path<String>,
+    body: web::Json<ResellerPatch>,
+) -> Result<HttpResponse> {
+    let r = state
+        .db
+        .write_async(move |c| accounts::update_reseller(c, &admin.actor(), &id, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// Issue an additional key for a reseller (all scopes).
+#[utoipa::path(post, path = "/v1/admin/resellers/{id}/keys", tag = "admin", params(("id" = String, Path)),
+    responses((status = 201, body = IssuedKey), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+#[post("/v1/admin/resellers/{id}/keys")]
+pub async fn issue_key(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let st = state.clone();
+    let key = state
+        .db
+        .write_async(move |c| {
+            accounts::issue_key(c, &st.vault, &admin.actor(), OwnerKind::Reseller, &id)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(key))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditRequest {
+    /// Minor units; negative for a correction (never below zero).
+    pub amount: i64,
+    pub memo: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BalanceResponse {
+    pub balance: i64,
+}
+
+/// Credit a reseller's prepaid balance (or correct it with a negative amount).
+#[utoipa::path(post, path = "/v1/admin/resellers/{id}/credit", tag = "admin", params(("id" = String, Path)), request_body = CreditRequest,
+    responses((status = 200, body = BalanceResponse), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+#[post("/v1/admin/resellers/{id}/credit")]
+pub async fn credit(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    id: web::Path<String>,
+    body: web::Json<CreditRequest>,
+) -> Result<HttpResponse> {
+    let balance = state
+        .db
+        .write_async(move |c| {
+            accounts::credit(c, &admin.actor(), &id, body.amount, body.memo.as_deref())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(BalanceResponse { balance }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceRequest {
+    /// Unit price in minor units for this reseller.
+    pub price: i64,
+}
+
+/// Set a per-reseller price for one product (overrides the level discount).
+#[utoipa::path(put, path = "/v1/admin/resellers/{id}/prices/{product_id}", tag = "admin",
+    params(("id" = String, Path), ("product_id" = String, Path)), request_body = PriceRequest,
+    responses((status = 200, body = PriceRequest), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+#[put("/v1/admin/resellers/{id}/prices/{product_id}")]
+pub async fn put_price(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    path: web::Path<(String, String)>,
+    body: web::Json<PriceRequest>,
+) -> Result<HttpResponse> {
+    let (id, product_id) = path.into_inner();
+    let price = body.price;
+    state
+        .db
+        .write_async(move |c| {
+            catalog::put_reseller_price(c, &admin.actor(), &id, &product_id, price)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(PriceRequest { price }))
+}

@@ -1,0 +1,121 @@
+//! HTTP layer: one module per resource, thin handlers (parse, authorise, call the domain, map
+//! errors). Every route is registered in [`configure`].
+
+pub mod account;
+pub mod admin;
+pub mod middleware;
+pub mod openapi;
+pub mod orders;
+pub mod products;
+pub mod supplier;
+pub mod system;
+
+use actix_web::{error::JsonPayloadError, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::Error;
+
+/// A page of results: pass `next_cursor` back as `?cursor=` for the next page.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn new((data, next_cursor): (Vec<T>, Option<String>)) -> Self {
+        Page { data, next_cursor }
+    }
+}
+
+/// Actix's own extractor failures rendered as our problem+json.
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let e = match &err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => Error::PayloadTooLarge(*limit),
+        JsonPayloadError::ContentType => {
+            Error::BadRequest("expected Content-Type: application/json".into())
+        }
+        JsonPayloadError::Deserialize(de) if de.is_data() => Error::Invalid {
+            detail: de.to_string(),
+            errors: vec![crate::error::FieldError::new("body", de.to_string())],
+        },
+        other => Error::BadRequest(format!("malformed JSON: {other}")),
+    };
+    e.into()
+}
+
+fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    Error::Invalid {
+        detail: err.to_string(),
+        errors: vec![crate::error::FieldError::new("query", err.to_string())],
+    }
+    .into()
+}
+
+fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    Error::BadRequest(format!("bad path parameter: {err}")).into()
+}
+
+async fn not_found() -> Result<HttpResponse, Error> {
+    Err(Error::NotFound("route"))
+}
+
+/// Registers every route and the extractor error handlers.
+pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(max_body_bytes)
+            .error_handler(json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .app_data(web::PathConfig::default().error_handler(path_error))
+    .app_data(web::PayloadConfig::default().limit(max_body_bytes))
+    .service(system::healthz)
+    .service(system::readyz)
+    .service(system::metrics)
+    .service(system::openapi_json)
+    .service(system::docs)
+    .service(system::redoc_js)
+    .service(system::jwks)
+    // reseller
+    .service(products::list)
+    .service(products::get)
+    .service(products::categories)
+    .service(orders::create)
+    .service(orders::list)
+    .service(orders::get)
+    .service(account::get)
+    .service(account::ledger)
+    // supplier
+    .service(supplier::push_cards)
+    .service(supplier::products)
+    // admin
+    .service(admin::auth::login)
+    .service(admin::suppliers::create)
+    .service(admin::suppliers::list)
+    .service(admin::suppliers::get)
+    .service(admin::suppliers::update)
+    .service(admin::suppliers::issue_key)
+    .service(admin::resellers::create)
+    .service(admin::resellers::list)
+    .service(admin::resellers::get)
+    .service(admin::resellers::update)
+    .service(admin::resellers::issue_key)
+    .service(admin::resellers::credit)
+    .service(admin::resellers::put_price)
+    .service(admin::keys::revoke)
+    .service(admin::catalog::list_categories)
+    .service(admin::catalog::update_category)
+    .service(admin::catalog::create_product)
+    .service(admin::catalog::list_products)
+    .service(admin::catalog::get_product)
+    .service(admin::catalog::update_product)
+    .service(admin::catalog::put_level)
+    .service(admin::catalog::list_levels)
+    .service(admin::orders::list)
+    .service(admin::audit::list)
+    .service(admin::audit::verify)
+    .default_service(web::to(not_found));
+}

@@ -1,0 +1,138 @@
+//! The OpenAPI document, generated from the handlers' annotations. The checked-in copy at
+//! `openapi/openapi.json` is compared with this in a test, so the two cannot drift.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use super::{account, admin, orders, products, supplier, system};
+
+const SIGNING: &str = "Reseller and supplier requests are signed with the API key's secret. Send four headers:\n\n\
+```\nX-Kameng-Key:        <key_id>\nX-Kameng-Timestamp:  <unix seconds>\nX-Kameng-Nonce:      <8..64 chars of [A-Za-z0-9_-], unique per key>\n\
+X-Kameng-Signature:  <lowercase hex HMAC-SHA256(secret, string_to_sign)>\n\n\
+string_to_sign = METHOD + \"\\n\" + PATH + \"\\n\" + QUERY + \"\\n\" + TIMESTAMP + \"\\n\" + NONCE + \"\\n\"\n\
+                 + lowercase_hex(SHA256(raw request body bytes))\n```\n\n\
+PATH is the path as sent (no host, no query); QUERY the raw query string without `?` (empty when none). \
+Timestamps more than 300 s from the server clock are refused (401 `unauthorized`); a nonce reused by the \
+same key within the window is refused (401 `replayed_request`). The scopes listed on an operation are \
+the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
+`X-Kameng-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, t + \".\" + raw body)>`.";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kameng",
+        description = "Headless distribution API for digital goods: suppliers push stock, resellers buy with instant delivery from a prepaid balance. Money is integer minor units. Errors are RFC 9457 problem+json with a stable `code`.",
+        version = "0.1.0"
+    ),
+    paths(
+        system::healthz, system::readyz, system::metrics, system::openapi_json, system::docs, system::jwks,
+        products::list, products::get, products::categories,
+        orders::create, orders::list, orders::get,
+        account::get, account::ledger,
+        supplier::push_cards, supplier::products,
+        admin::auth::login,
+        admin::suppliers::create, admin::suppliers::list, admin::suppliers::get, admin::suppliers::update, admin::suppliers::issue_key,
+        admin::resellers::create, admin::resellers::list, admin::resellers::get, admin::resellers::update,
+        admin::resellers::issue_key, admin::resellers::credit, admin::resellers::put_price,
+        admin::keys::revoke,
+        admin::catalog::list_categories, admin::catalog::update_category,
+        admin::catalog::create_product, admin::catalog::list_products, admin::catalog::get_product, admin::catalog::update_product,
+        admin::catalog::put_level, admin::catalog::list_levels,
+        admin::orders::list, admin::audit::list, admin::audit::verify,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims)),
+    modifiers(&Security, &StandardErrors),
+    tags(
+        (name = "catalogue", description = "Products at the caller's price (reseller keys)"),
+        (name = "orders", description = "Purchases with instant delivery (reseller keys)"),
+        (name = "account", description = "Balance and statement (reseller keys)"),
+        (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
+        (name = "admin", description = "Platform operation (admin bearer token)"),
+        (name = "system", description = "Health, metrics, documents"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut signed =
+            ApiKey::Header(ApiKeyValue::with_description("X-Kameng-Signature", SIGNING));
+        if let ApiKey::Header(v) = &mut signed {
+            v.description = Some(SIGNING.to_string());
+        }
+        components.add_security_scheme("signed", SecurityScheme::ApiKey(signed));
+        let mut bearer = Http::new(HttpAuthScheme::Bearer);
+        bearer.bearer_format = Some("JWT".into());
+        bearer.description = Some("Admin session token from `POST /v1/admin/login`.".into());
+        components.add_security_scheme("admin", SecurityScheme::Http(bearer));
+    }
+}
+
+/// Adds the error responses every operation can produce (unless it documents its own).
+struct StandardErrors;
+
+fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+fn add(op: &mut Operation, status: &str, description: &str) {
+    op.responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| problem(description).into());
+}
+
+impl Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_body = op.request_body.is_some();
+                if secured {
+                    add(op, "401", "unauthorized (missing or invalid credentials, bad signature, stale timestamp) or replayed_request");
+                    add(
+                        op,
+                        "403",
+                        "forbidden (wrong role, suspended account) or insufficient_scope",
+                    );
+                    add(op, "429", "rate_limited (see Retry-After)");
+                }
+                if has_body || !op.parameters.as_ref().is_none_or(|p| p.is_empty()) || secured {
+                    add(op, "400", "invalid_request (malformed JSON or parameters)");
+                    add(op, "422", "invalid_request (a field is missing, of the wrong type or out of range; see `errors`)");
+                }
+                if has_body || path.starts_with("/v1/supplier") || path == "/v1/orders" {
+                    add(op, "413", "payload_too_large");
+                }
+                add(op, "500", "internal_error");
+            }
+        }
+    }
+}
+
+/// The document as checked in: pretty JSON with a trailing newline.
+pub fn spec_json() -> String {
+    let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}

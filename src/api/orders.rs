@@ -1,0 +1,108 @@
+//! Reseller orders: one-click purchase with instant delivery, and order lookups.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::Page;
+use crate::auth::{Scope, Signed};
+use crate::db::run_blocking;
+use crate::domain::orders::{self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest};
+use crate::domain::validate;
+use crate::error::{Problem, Result};
+use crate::state::AppState;
+
+/// Place an order. Card products are delivered in the response (201); repeating the same
+/// `out_trade_no` with the same parameters returns the original order (200).
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderRequest,
+    responses(
+        (status = 201, description = "delivered", body = Order),
+        (status = 200, description = "the earlier order with this out_trade_no", body = Order),
+        (status = 402, description = "insufficient_balance", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not_found (product)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "out_of_stock, product_unavailable or idempotency_conflict", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("signed" = ["orders:write"])))]
+#[post("/v1/orders")]
+pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+    let caller = signed.reseller(Scope::OrdersWrite)?.clone();
+    let req: OrderRequest = signed.json()?;
+    let ctx = OrderContext {
+        reseller_id: caller.owner_id,
+        key_id: caller.key_id,
+    };
+    let st = state.clone();
+    let placed = run_blocking(move || {
+        let deps = OrderDeps {
+            vault: &st.vault,
+            receipts: &st.receipts,
+        };
+        orders::place_order(&st.db, &deps, &ctx, &req)
+    })
+    .await?;
+    let mut res = if placed.created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(res.json(placed.order))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    pub out_trade_no: Option<String>,
+    /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
+    pub status: Option<String>,
+    /// Page size, 1..200 (default 50).
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// This reseller's orders, newest first (codes omitted; fetch one order for its codes).
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderQuery),
+    responses((status = 200, body = Page<Order>)), security(("signed" = ["orders:read"])))]
+#[get("/v1/orders")]
+pub async fn list(
+    state: web::Data<AppState>,
+    signed: Signed,
+    query: web::Query<OrderQuery>,
+) -> Result<HttpResponse> {
+    let caller = signed.reseller(Scope::OrdersRead)?.clone();
+    let q = query.into_inner();
+    let limit = validate::limit(q.limit)?;
+    let filter = OrderFilter {
+        reseller_id: Some(caller.owner_id),
+        out_trade_no: q.out_trade_no,
+        status: q.status,
+        product_id: None,
+        before: validate::decode_cursor(q.cursor.as_deref())?,
+        limit,
+    };
+    let rows = state
+        .db
+        .read_async(move |c| orders::list(c, &filter))
+        .await?;
+    let views: Vec<Order> = rows.iter().map(|r| r.view(None)).collect();
+    Ok(HttpResponse::Ok().json(Page::new(validate::page(views, limit, |o| o.id.clone()))))
+}
+
+/// One of this reseller's orders, with its codes.
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("signed" = ["orders:read"])))]
+#[get("/v1/orders/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    signed: Signed,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let caller = signed.reseller(Scope::OrdersRead)?.clone();
+    let id = id.into_inner();
+    let st = state.clone();
+    let order = state
+        .db
+        .read_async(move |c| orders::get_for_reseller(c, &st.vault, &caller.owner_id, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(order))
+}

@@ -1,0 +1,177 @@
+//! The signed-request extractor for reseller and supplier endpoints.
+//!
+//! It reads the raw body (the signature covers its bytes), checks the timestamp window, loads the
+//! key, verifies the HMAC in constant time, then records the nonce so a replay is refused on any
+//! instance sharing the database. Handlers then ask for the role and scope they need.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use super::keys::{self, Caller, OwnerKind};
+use super::scopes::Scope;
+use super::signing::{self, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use crate::error::{Error, FieldError, Result};
+use crate::state::AppState;
+
+/// A verified signed request: who sent it and the exact body bytes that were signed.
+pub struct Signed {
+    pub caller: Caller,
+    pub body: Bytes,
+}
+
+impl Signed {
+    /// The caller as a reseller holding `scope`.
+    pub fn reseller(&self, scope: Scope) -> Result<&Caller> {
+        if self.caller.kind != OwnerKind::Reseller {
+            return Err(Error::Forbidden(
+                "this endpoint is for reseller keys".into(),
+            ));
+        }
+        if !self.caller.scopes.contains(&scope) {
+            return Err(Error::InsufficientScope(scope.as_str().into()));
+        }
+        Ok(&self.caller)
+    }
+
+    /// The caller as a supplier.
+    pub fn supplier(&self) -> Result<&Caller> {
+        if self.caller.kind != OwnerKind::Supplier {
+            return Err(Error::Forbidden(
+                "this endpoint is for supplier keys".into(),
+            ));
+        }
+        Ok(&self.caller)
+    }
+
+    /// Parses the signed body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        parse_json(&self.body)
+    }
+}
+
+/// JSON body parsing with problem+json errors: malformed JSON is 400, a well-formed document
+/// with wrong or missing fields is 422 naming the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            Error::BadRequest(format!("malformed JSON: {inner}"))
+        } else {
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            Error::Invalid {
+                detail: format!("{field}: {inner}"),
+                errors: vec![FieldError::new(field, inner.to_string())],
+            }
+        }
+    })
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Result<&'a str> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| Error::Unauthorized(format!("missing {name} header")))
+}
+
+async fn read_body(payload: &mut Payload, limit: usize) -> Result<Bytes> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => Error::PayloadTooLarge(limit),
+            other => Error::BadRequest(format!("could not read body: {other}")),
+        })?;
+        if buf.len() + chunk.len() > limit {
+            return Err(Error::PayloadTooLarge(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+async fn verify(req: HttpRequest, mut payload: Payload) -> Result<Signed> {
+    let state = AppState::from_request(&req)?;
+    let limit = state.config.max_body_bytes;
+    if let Some(len) = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+    {
+        if len > limit {
+            return Err(Error::PayloadTooLarge(limit));
+        }
+    }
+    let key_id = header(&req, HEADER_KEY)?.to_string();
+    let timestamp = header(&req, HEADER_TIMESTAMP)?.to_string();
+    let nonce = header(&req, HEADER_NONCE)?.to_string();
+    let signature = header(&req, HEADER_SIGNATURE)?.to_string();
+
+    let ts: i64 = timestamp
+        .parse()
+        .map_err(|_| Error::Unauthorized("X-Kameng-Timestamp must be unix seconds".into()))?;
+    let now = crate::time::now_secs();
+    if (now - ts).abs() > state.config.signature_window_secs {
+        return Err(Error::Unauthorized(
+            "timestamp outside the allowed window".into(),
+        ));
+    }
+    if !signing::valid_nonce(&nonce) {
+        return Err(Error::Unauthorized(
+            "X-Kameng-Nonce must be 8..64 characters of [A-Za-z0-9_-]".into(),
+        ));
+    }
+    let body = read_body(&mut payload, limit).await?;
+    let sts = signing::string_to_sign(
+        req.method().as_str(),
+        req.path(),
+        req.query_string(),
+        &timestamp,
+        &nonce,
+        &body,
+    );
+    let window_ms = state.config.signature_window_secs * 1000;
+    let caller = {
+        let state = state.clone();
+        crate::db::run_blocking(move || {
+            let key = keys::load_active(&state, &key_id)?;
+            if !signing::verify_request_signature(&key.secret, &sts, &signature) {
+                return Err(Error::Unauthorized("signature does not match".into()));
+            }
+            // Only a verified request may consume a nonce, so strangers cannot burn them.
+            let expires_at = ts * 1000 + window_ms;
+            state.nonces.record(
+                &state.db,
+                &key_id,
+                &nonce,
+                expires_at.max(now * 1000 + window_ms),
+            )?;
+            Ok(key.caller)
+        })
+        .await?
+    };
+    if caller.suspended {
+        return Err(Error::Forbidden("this account is suspended".into()));
+    }
+    state.limits.check_key(&caller.key_id)?;
+    Ok(Signed { caller, body })
+}
+
+impl FromRequest for Signed {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Signed>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        Box::pin(verify(req.clone(), payload.take()))
+    }
+}

@@ -1,0 +1,156 @@
+//! Configuration from `KAMENG_*` environment variables (README lists them all).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `KAMENG_BIND`, default `127.0.0.1:8080`.
+    pub bind: String,
+    /// `KAMENG_DATABASE_URL`, default `sqlite://kameng.db`.
+    pub database_url: String,
+    /// `KAMENG_DATA_DIR`: where the master key file lives when `KAMENG_MASTER_KEY` is unset;
+    /// default: the SQLite file's directory, or `.` for PostgreSQL.
+    pub data_dir: PathBuf,
+    /// `KAMENG_MASTER_KEY`: 64 hex chars. Instances sharing one PostgreSQL must share it.
+    pub master_key_hex: Option<String>,
+    /// `KAMENG_BOOTSTRAP_ADMIN=username:password`, applied at start when no admin exists.
+    pub bootstrap_admin: Option<(String, String)>,
+    /// `KAMENG_WEBHOOK_RETRY_SCHEDULE`, comma-separated seconds.
+    pub webhook_retry_schedule: Vec<u64>,
+    /// `KAMENG_UNVERIFIED_DAILY_LIMIT` (minor units; 0 = none).
+    pub unverified_daily_limit: i64,
+    /// `KAMENG_ALLOW_PRIVATE_WEBHOOKS`, default false.
+    pub allow_private_webhooks: bool,
+    /// `KAMENG_MAX_BODY_BYTES`, default 8 MiB.
+    pub max_body_bytes: usize,
+    /// `KAMENG_RATE_LIMIT_PER_KEY`: signed requests per second per key (burst 2×); 0 = off.
+    pub rate_limit_per_key: u32,
+    /// `KAMENG_LOGIN_RATE_LIMIT`: admin login attempts per minute per client IP; 0 = off.
+    pub login_rate_limit_per_min: u32,
+    /// `KAMENG_ADMIN_TOKEN_TTL` seconds, default 8 h.
+    pub admin_token_ttl: Duration,
+    /// `KAMENG_DB_POOL_SIZE`, default 16.
+    pub db_pool_size: u32,
+    /// `KAMENG_WORKERS`: HTTP worker threads, default = CPU count.
+    pub workers: usize,
+    /// `KAMENG_SIGNATURE_WINDOW`: allowed clock skew in seconds, default 300.
+    pub signature_window_secs: i64,
+    /// `KAMENG_LOG`: tracing filter, default `info`.
+    pub log_filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "sqlite://kameng.db".into(),
+            data_dir: PathBuf::from("."),
+            master_key_hex: None,
+            bootstrap_admin: None,
+            webhook_retry_schedule: vec![15, 60, 300, 1800, 7200, 21600, 86400],
+            unverified_daily_limit: 0,
+            allow_private_webhooks: false,
+            max_body_bytes: 8 * 1024 * 1024,
+            rate_limit_per_key: 100,
+            login_rate_limit_per_min: 20,
+            admin_token_ttl: Duration::from_secs(8 * 3600),
+            db_pool_size: 16,
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            signature_window_secs: 300,
+            log_filter: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError {
+            var: name,
+            message: format!("cannot parse {v:?}"),
+        }),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let d = Config::default();
+        let database_url = var("KAMENG_DATABASE_URL").unwrap_or(d.database_url);
+        let data_dir = match var("KAMENG_DATA_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => default_data_dir(&database_url),
+        };
+        let bootstrap_admin = match var("KAMENG_BOOTSTRAP_ADMIN") {
+            None => None,
+            Some(v) => {
+                let (user, pass) = v.split_once(':').ok_or(ConfigError {
+                    var: "KAMENG_BOOTSTRAP_ADMIN",
+                    message: "expected username:password".into(),
+                })?;
+                Some((user.to_string(), pass.to_string()))
+            }
+        };
+        let webhook_retry_schedule = match var("KAMENG_WEBHOOK_RETRY_SCHEDULE") {
+            None => d.webhook_retry_schedule,
+            Some(v) => parse_schedule(&v).ok_or(ConfigError {
+                var: "KAMENG_WEBHOOK_RETRY_SCHEDULE",
+                message: format!("expected comma-separated seconds, got {v:?}"),
+            })?,
+        };
+        Ok(Config {
+            bind: var("KAMENG_BIND").unwrap_or(d.bind),
+            database_url,
+            data_dir,
+            master_key_hex: var("KAMENG_MASTER_KEY"),
+            bootstrap_admin,
+            webhook_retry_schedule,
+            unverified_daily_limit: parse(
+                "KAMENG_UNVERIFIED_DAILY_LIMIT",
+                d.unverified_daily_limit,
+            )?,
+            allow_private_webhooks: parse(
+                "KAMENG_ALLOW_PRIVATE_WEBHOOKS",
+                d.allow_private_webhooks,
+            )?,
+            max_body_bytes: parse("KAMENG_MAX_BODY_BYTES", d.max_body_bytes)?,
+            rate_limit_per_key: parse("KAMENG_RATE_LIMIT_PER_KEY", d.rate_limit_per_key)?,
+            login_rate_limit_per_min: parse("KAMENG_LOGIN_RATE_LIMIT", d.login_rate_limit_per_min)?,
+            admin_token_ttl: Duration::from_secs(parse("KAMENG_ADMIN_TOKEN_TTL", 8 * 3600u64)?),
+            db_pool_size: parse("KAMENG_DB_POOL_SIZE", d.db_pool_size)?,
+            workers: parse("KAMENG_WORKERS", d.workers)?,
+            signature_window_secs: parse("KAMENG_SIGNATURE_WINDOW", d.signature_window_secs)?,
+            log_filter: var("KAMENG_LOG").unwrap_or(d.log_filter),
+        })
+    }
+}
+
+fn parse_schedule(v: &str) -> Option<Vec<u64>> {
+    let steps: Option<Vec<u64>> = v.split(',').map(|s| s.trim().parse().ok()).collect();
+    steps.filter(|s| !s.is_empty())
+}
+
+/// The SQLite file's directory keeps the generated master key next to the data it protects.
+fn default_data_dir(database_url: &str) -> PathBuf {
+    match crate::db::sqlite_path(database_url) {
+        Some(path) => PathBuf::from(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".")),
+        None => PathBuf::from("."),
+    }
+}

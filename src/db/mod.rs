@@ -1,0 +1,234 @@
+//! Database access for both backends through one connection type.
+//!
+//! SQLite is the embedded default; PostgreSQL is for scale-out. Reads go through a pool.
+//! Writes go through [`Db::write`]: on SQLite a single writer connection (SQLite allows one writer
+//! at a time anyway, and a deferred transaction that must upgrade to a write lock can fail with
+//! SQLITE_BUSY instead of waiting); on PostgreSQL any pooled connection, with row locks where
+//! writers meet.
+
+pub mod schema;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{Error, Result};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Runs the same diesel expression on whichever backend `conn` is, for the few queries the
+/// multi-backend type cannot express (multi-row INSERT, row locks).
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The path of a SQLite URL (`sqlite://file.db`, `sqlite:file.db`, or a bare path), or None
+/// for a PostgreSQL URL.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    Some(
+        url.strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url),
+    )
+}
+
+/// Establishes connections of the backend the URL names (never falls back to another one).
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+impl Manager {
+    pub fn new(url: &str) -> Self {
+        match sqlite_path(url) {
+            Some(path) => Manager {
+                url: path.to_string(),
+                backend: Backend::Sqlite,
+            },
+            None => Manager {
+                url: url.to_string(),
+                backend: Backend::Postgres,
+            },
+        }
+    }
+
+    pub fn establish(&self) -> Result<DbConn, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Postgres => Ok(DbConn::Pg(diesel::PgConnection::establish(&self.url)?)),
+            Backend::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(&self.url)?;
+                // WAL lets readers run beside the writer; NORMAL sync in WAL keeps every commit
+                // durable across a process crash (the OS still holds the log).
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        self.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Shared handle to the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    writer: Option<Arc<Mutex<DbConn>>>,
+    backend: Backend,
+}
+
+impl Db {
+    pub fn connect(url: &str, pool_size: u32) -> Result<Db> {
+        let manager = Manager::new(url);
+        let backend = manager.backend;
+        let writer = match backend {
+            Backend::Sqlite => Some(Arc::new(Mutex::new(
+                manager
+                    .establish()
+                    .map_err(|e| Error::Unavailable(e.to_string()))?,
+            ))),
+            Backend::Postgres => None,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| Error::Unavailable(format!("database: {e}")))?;
+        Ok(Db {
+            pool,
+            writer,
+            backend,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` on a pooled connection (blocking; call from a blocking thread).
+    pub fn read<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` inside one transaction on a connection that may write. Any error rolls the
+    /// whole transaction back, so a failed request changes nothing.
+    pub fn write<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+        match &self.writer {
+            Some(writer) => {
+                // A panic while holding the lock leaves no open transaction behind (diesel
+                // rolls back on unwind), so a poisoned lock is still safe to reuse.
+                let mut conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+                conn.transaction(f)
+            }
+            None => {
+                let mut conn = self.pool.get()?;
+                let conn: &mut DbConn = &mut conn;
+                conn.transaction(f)
+            }
+        }
+    }
+
+    /// [`Db::read`] on the blocking thread pool, for async handlers.
+    pub async fn read_async<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        let db = self.clone();
+        run_blocking(move || db.read(f)).await
+    }
+
+    /// [`Db::write`] on the blocking thread pool, for async handlers.
+    pub async fn write_async<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        let db = self.clone();
+        run_blocking(move || db.write(f)).await
+    }
+
+    /// Applies pending migrations of this backend.
+    pub fn migrate(&self) -> Result<()> {
+        match &self.writer {
+            Some(w) => run_migrations(&mut w.lock().unwrap_or_else(|p| p.into_inner())),
+            None => {
+                let mut conn = self.pool.get()?;
+                run_migrations(&mut conn)
+            }
+        }
+    }
+}
+
+pub async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::internal(format!("blocking task failed: {e}")))?
+}
+
+pub fn run_migrations(conn: &mut DbConn) -> Result<()> {
+    let res = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    res.map_err(|e| Error::internal(format!("migrations: {e}")))
+}
+
+/// Reverts every migration (used by the round-trip test).
+pub fn revert_migrations(conn: &mut DbConn) -> Result<()> {
+    let res = match conn {
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConn::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    res.map_err(|e| Error::internal(format!("migrations: {e}")))
+}

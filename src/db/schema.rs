@@ -1,0 +1,239 @@
+// One schema for both backends: only portable column types (Text, BigInt, Integer, Bool).
+// Kept by hand in step with migrations/{sqlite,postgres}; the migration round-trip test
+// exercises both.
+
+diesel::table! {
+    admins (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    suppliers (id) {
+        id -> Text,
+        name -> Text,
+        webhook_url -> Nullable<Text>,
+        webhook_secret_enc -> Text,
+        status -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    levels (name) {
+        name -> Text,
+        discount_bps -> Integer,
+    }
+}
+
+diesel::table! {
+    resellers (id) {
+        id -> Text,
+        name -> Text,
+        level -> Text,
+        parent_id -> Nullable<Text>,
+        notify_url -> Nullable<Text>,
+        webhook_secret_enc -> Text,
+        kyc_status -> Text,
+        status -> Text,
+        currency -> Text,
+        balance -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (key_id) {
+        key_id -> Text,
+        owner_kind -> Text,
+        owner_id -> Text,
+        name -> Text,
+        secret_enc -> Text,
+        scopes -> Text,
+        daily_spend_limit -> Nullable<BigInt>,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    request_nonces (key_id, nonce) {
+        key_id -> Text,
+        nonce -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    categories (id) {
+        id -> Text,
+        name -> Text,
+        licence_required -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> Text,
+        sku -> Text,
+        name -> Text,
+        category_id -> Text,
+        supplier_id -> Text,
+        description -> Text,
+        instructions -> Text,
+        region -> Nullable<Text>,
+        face_value -> BigInt,
+        cost -> BigInt,
+        price -> BigInt,
+        currency -> Text,
+        delivery -> Text,
+        status -> Text,
+        min_quantity -> BigInt,
+        max_quantity -> BigInt,
+        topup_fields -> Text,
+        stock -> BigInt,
+        low_stock_threshold -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    reseller_prices (reseller_id, product_id) {
+        reseller_id -> Text,
+        product_id -> Text,
+        price -> BigInt,
+    }
+}
+
+diesel::table! {
+    cards (id) {
+        id -> BigInt,
+        product_id -> Text,
+        supplier_id -> Text,
+        code_hash -> Text,
+        code_enc -> Text,
+        secret_enc -> Nullable<Text>,
+        expires_at -> Nullable<BigInt>,
+        batch_ref -> Nullable<Text>,
+        status -> Text,
+        order_id -> Nullable<Text>,
+        created_at -> BigInt,
+        sold_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        reseller_id -> Text,
+        key_id -> Text,
+        out_trade_no -> Text,
+        product_id -> Text,
+        supplier_id -> Text,
+        quantity -> BigInt,
+        unit_price -> BigInt,
+        amount -> BigInt,
+        cost_amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        request_hash -> Text,
+        notify_url -> Nullable<Text>,
+        topup -> Nullable<Text>,
+        buyer_id -> Nullable<Text>,
+        buyer_region -> Nullable<Text>,
+        receipt -> Text,
+        ledger_seq -> BigInt,
+        created_at -> BigInt,
+        completed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    chain_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_chain (seq) {
+        seq -> BigInt,
+        kind -> Text,
+        actor -> Text,
+        action -> Text,
+        subject -> Text,
+        detail -> Text,
+        created_at -> BigInt,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> BigInt,
+        txn_seq -> BigInt,
+        account -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        balance_after -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        event_type -> Text,
+        owner_kind -> Text,
+        owner_id -> Text,
+        url -> Nullable<Text>,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        private_enc -> Text,
+        public_key -> Text,
+        active -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(products -> categories (category_id));
+diesel::joinable!(products -> suppliers (supplier_id));
+diesel::joinable!(cards -> products (product_id));
+diesel::joinable!(ledger_entries -> audit_chain (txn_seq));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    admins,
+    suppliers,
+    levels,
+    resellers,
+    api_keys,
+    request_nonces,
+    categories,
+    products,
+    reseller_prices,
+    cards,
+    orders,
+    chain_head,
+    audit_chain,
+    ledger_entries,
+    events,
+    signing_keys,
+);

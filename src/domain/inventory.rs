@@ -1,0 +1,297 @@
+//! Card stock: suppliers push codes in (deduplicated by keyed hash, encrypted at rest), orders
+//! claim them out. A card is claimed by exactly one order, ever.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::catalog;
+use crate::crypto::Vault;
+use crate::db::schema::{cards, products};
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+
+pub const MAX_CARDS_PER_PUSH: usize = 10_000;
+/// Rows per multi-row INSERT / IN list: well inside SQLite's and PostgreSQL's parameter limits.
+const CHUNK: usize = 500;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCard {
+    pub code: String,
+    pub secret: Option<String>,
+    /// RFC 3339; expired cards are never delivered.
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushCards {
+    pub cards: Vec<NewCard>,
+    /// The supplier's own reference for this batch.
+    pub batch_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Rejected {
+    /// Position in the request's `cards` array.
+    pub index: usize,
+    /// `empty_code`, `too_long`, `invalid_expires_at`, `expired` or `duplicate_elsewhere`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PushResult {
+    pub accepted: usize,
+    /// Codes already stored for this product (in stock or sold) or repeated in the request.
+    pub duplicates: usize,
+    pub rejected: Vec<Rejected>,
+    /// Available stock after the push.
+    pub stock: i64,
+}
+
+pub fn push(
+    conn: &mut DbConn,
+    vault: &Vault,
+    supplier_id: &str,
+    product_id: &str,
+    req: &PushCards,
+) -> Result<PushResult> {
+    let product = catalog::load(conn, product_id)?;
+    if product.supplier_id != supplier_id {
+        return Err(Error::NotFound("product"));
+    }
+    if product.delivery != "card" {
+        return Err(Error::invalid(
+            "product_id",
+            "direct top-up products hold no card stock",
+        ));
+    }
+    if req.cards.is_empty() || req.cards.len() > MAX_CARDS_PER_PUSH {
+        return Err(Error::invalid(
+            "cards",
+            format!("must hold 1..{MAX_CARDS_PER_PUSH} cards"),
+        ));
+    }
+    let batch_ref = req
+        .batch_ref
+        .as_deref()
+        .map(|b| super::validate::non_empty("batch_ref", b, 128))
+        .transpose()?;
+    let now = crate::time::now_ms();
+
+    let mut rejected = Vec::new();
+    let mut duplicates = 0;
+    let mut seen = HashSet::new();
+    let mut candidates = Vec::new(); // (index, hash, card, expires_at)
+    for (index, card) in req.cards.iter().enumerate() {
+        let code = card.code.trim();
+        let reason = if code.is_empty() {
+            Some("empty_code")
+        } else if code.len() > 512 || card.secret.as_ref().is_some_and(|s| s.len() > 512) {
+            Some("too_long")
+        } else {
+            None
+        };
+        let expires_at = match card.expires_at.as_deref().map(crate::time::parse_rfc3339) {
+            None => None,
+            Some(None) => {
+                rejected.push(Rejected {
+                    index,
+                    reason: "invalid_expires_at".into(),
+                });
+                continue;
+            }
+            Some(Some(t)) if t <= now => {
+                rejected.push(Rejected {
+                    index,
+                    reason: "expired".into(),
+                });
+                continue;
+            }
+            Some(Some(t)) => Some(t),
+        };
+        if let Some(reason) = reason {
+            rejected.push(Rejected {
+                index,
+                reason: reason.into(),
+            });
+            continue;
+        }
+        let hash = vault.code_hash(code);
+        if !seen.insert(hash.clone()) {
+            duplicates += 1;
+            continue;
+        }
+        candidates.push((index, hash, card, expires_at));
+    }
+
+    // Which hashes exist already, and for which product.
+    let mut existing: HashMap<String, String> = HashMap::new();
+    for chunk in candidates.chunks(CHUNK) {
+        let hashes: Vec<&str> = chunk.iter().map(|c| c.1.as_str()).collect();
+        let rows: Vec<(String, String)> = cards::table
+            .filter(cards::code_hash.eq_any(hashes))
+            .select((cards::code_hash, cards::product_id))
+            .load(conn)?;
+        existing.extend(rows);
+    }
+
+    let mut fresh = Vec::new();
+    for (index, hash, card, expires_at) in candidates {
+        match existing.get(&hash) {
+            Some(p) if p == product_id => duplicates += 1,
+            Some(_) => rejected.push(Rejected {
+                index,
+                reason: "duplicate_elsewhere".into(),
+            }),
+            None => fresh.push((hash, card, expires_at)),
+        }
+    }
+    rejected.sort_by_key(|r| r.index);
+
+    for chunk in fresh.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(hash, card, expires_at)| {
+                (
+                    cards::product_id.eq(product_id),
+                    cards::supplier_id.eq(supplier_id),
+                    cards::code_hash.eq(hash.as_str()),
+                    cards::code_enc.eq(vault.encrypt_str(card.code.trim())),
+                    cards::secret_enc.eq(card.secret.as_deref().map(|s| vault.encrypt_str(s))),
+                    cards::expires_at.eq(*expires_at),
+                    cards::batch_ref.eq(batch_ref.clone()),
+                    cards::status.eq("available"),
+                    cards::created_at.eq(now),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(cards::table).values(rows);
+        crate::on_backend!(conn, c => insert.execute(c)).map_err(|e| {
+            if crate::error::is_unique_violation(&e) {
+                Error::Conflict(
+                    "a concurrent push stored some of these codes; retry the request".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    let accepted = fresh.len();
+    diesel::update(products::table.find(product_id))
+        .set((
+            products::stock.eq(products::stock + accepted as i64),
+            products::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    let stock = products::table
+        .find(product_id)
+        .select(products::stock)
+        .first(conn)?;
+    Ok(PushResult {
+        accepted,
+        duplicates,
+        rejected,
+        stock,
+    })
+}
+
+/// A claimed card, still sealed.
+#[derive(Debug, Clone, Queryable)]
+pub struct SealedCard {
+    pub id: i64,
+    pub code_enc: String,
+    pub secret_enc: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+/// A delivered card in plaintext, as the buyer receives it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct DeliveredCard {
+    pub code: String,
+    pub secret: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+pub fn unseal(vault: &Vault, c: &SealedCard) -> Result<DeliveredCard> {
+    Ok(DeliveredCard {
+        code: vault.decrypt_string(&c.code_enc)?,
+        secret: c
+            .secret_enc
+            .as_deref()
+            .map(|s| vault.decrypt_string(s))
+            .transpose()?,
+        expires_at: c.expires_at.map(crate::time::rfc3339),
+    })
+}
+
+/// Claims `quantity` available, unexpired cards of a product for an order, oldest first, or
+/// fails with `OutOfStock` having claimed nothing. Runs inside the order's transaction.
+pub fn claim(
+    conn: &mut DbConn,
+    product_id: &str,
+    order_id: &str,
+    quantity: i64,
+    now: i64,
+) -> Result<Vec<SealedCard>> {
+    let q = cards::table
+        .filter(cards::product_id.eq(product_id))
+        .filter(cards::status.eq("available"))
+        .filter(cards::expires_at.is_null().or(cards::expires_at.gt(now)))
+        .order(cards::id.asc())
+        .limit(quantity)
+        .select((
+            cards::id,
+            cards::code_enc,
+            cards::secret_enc,
+            cards::expires_at,
+        ));
+    let picked: Vec<SealedCard> = match conn {
+        // Concurrent buyers of one product skip each other's locked rows instead of queueing.
+        DbConn::Pg(c) => q.for_update().skip_locked().load(c)?,
+        DbConn::Sqlite(c) => q.load(c)?,
+    };
+    if (picked.len() as i64) < quantity {
+        return Err(Error::OutOfStock);
+    }
+    let ids: Vec<i64> = picked.iter().map(|c| c.id).collect();
+    let mut updated = 0;
+    for chunk in ids.chunks(CHUNK) {
+        updated += diesel::update(
+            cards::table
+                .filter(cards::id.eq_any(chunk))
+                .filter(cards::status.eq("available")),
+        )
+        .set((
+            cards::status.eq("sold"),
+            cards::order_id.eq(order_id),
+            cards::sold_at.eq(now),
+        ))
+        .execute(conn)?;
+    }
+    if updated != ids.len() {
+        // Another transaction took one of them between our read and write.
+        return Err(Error::OutOfStock);
+    }
+    diesel::update(products::table.find(product_id))
+        .set(products::stock.eq(products::stock - quantity))
+        .execute(conn)?;
+    Ok(picked)
+}
+
+/// The cards delivered to an order, in claim order.
+pub fn order_cards(conn: &mut DbConn, order_id: &str) -> Result<Vec<SealedCard>> {
+    Ok(cards::table
+        .filter(cards::order_id.eq(order_id))
+        .order(cards::id.asc())
+        .select((
+            cards::id,
+            cards::code_enc,
+            cards::secret_enc,
+            cards::expires_at,
+        ))
+        .load(conn)?)
+}

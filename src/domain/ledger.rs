@@ -1,0 +1,112 @@
+//! Double-entry ledger. Every money movement is one chained record whose entries sum to zero.
+//! Accounts: `reseller:<id>` (prepaid balance, cached in `resellers.balance`),
+//! `supplier:<id>` (what the platform owes the supplier), `platform:revenue` (margin),
+//! `platform:funding` (money received from outside when an admin credits a balance).
+
+use diesel::prelude::*;
+
+use super::chain::{self, Entry, NewRecord};
+use crate::db::schema::resellers;
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+
+pub const PLATFORM_REVENUE: &str = "platform:revenue";
+pub const PLATFORM_FUNDING: &str = "platform:funding";
+
+pub fn reseller_account(id: &str) -> String {
+    format!("reseller:{id}")
+}
+
+pub fn supplier_account(id: &str) -> String {
+    format!("supplier:{id}")
+}
+
+/// One posting of a transaction before it is written.
+#[derive(Debug, Clone)]
+pub struct Posting {
+    pub account: String,
+    pub amount: i64,
+}
+
+impl Posting {
+    pub fn new(account: impl Into<String>, amount: i64) -> Self {
+        Posting {
+            account: account.into(),
+            amount,
+        }
+    }
+}
+
+pub struct Txn<'a> {
+    pub action: &'a str,
+    pub actor: &'a str,
+    pub subject: &'a str,
+    pub currency: &'a str,
+    pub detail: serde_json::Value,
+    pub postings: Vec<Posting>,
+}
+
+/// Writes a balanced transaction: applies reseller balance changes (refusing to take any below
+/// zero, with `InsufficientBalance`), then appends the chained record with its entries.
+/// Must run inside the caller's database transaction.
+pub fn post(conn: &mut DbConn, txn: Txn<'_>) -> Result<i64> {
+    let sum: i64 = txn.postings.iter().map(|p| p.amount).sum();
+    if sum != 0 {
+        return Err(Error::internal(format!(
+            "unbalanced ledger transaction {}: {sum}",
+            txn.action
+        )));
+    }
+    let mut entries = Vec::with_capacity(txn.postings.len());
+    for p in txn.postings.iter().filter(|p| p.amount != 0) {
+        let balance_after = match p.account.strip_prefix("reseller:") {
+            Some(id) => Some(apply_reseller_delta(conn, id, p.amount)?),
+            None => None,
+        };
+        entries.push(Entry {
+            account: p.account.clone(),
+            amount: p.amount,
+            balance_after,
+        });
+    }
+    chain::append(
+        conn,
+        NewRecord {
+            kind: "ledger",
+            actor: txn.actor,
+            action: txn.action,
+            subject: txn.subject,
+            detail: txn.detail,
+        },
+        txn.currency,
+        &entries,
+    )
+}
+
+/// `balance += delta` guarded in SQL so that concurrent writers cannot go below zero.
+fn apply_reseller_delta(conn: &mut DbConn, reseller_id: &str, delta: i64) -> Result<i64> {
+    let changed = diesel::update(
+        resellers::table
+            .filter(resellers::id.eq(reseller_id))
+            .filter((resellers::balance + delta).ge(0)),
+    )
+    .set(resellers::balance.eq(resellers::balance + delta))
+    .execute(conn)?;
+    if changed == 0 {
+        return Err(Error::InsufficientBalance);
+    }
+    Ok(resellers::table
+        .find(reseller_id)
+        .select(resellers::balance)
+        .first(conn)?)
+}
+
+/// Sum of an account's entries (used by consistency checks).
+pub fn account_sum(conn: &mut DbConn, account: &str) -> Result<i64> {
+    use crate::db::schema::ledger_entries;
+    let amounts: Vec<i64> = ledger_entries::table
+        .filter(ledger_entries::account.eq(account))
+        .select(ledger_entries::amount)
+        .load(conn)?;
+    Ok(amounts.iter().sum())
+}

@@ -1,0 +1,152 @@
+//! Delivery receipts: an EdDSA (Ed25519) JWT per order naming the order, product, amount and the
+//! SHA-256 of each delivered code, verifiable offline with the keys at `/.well-known/jwks.json`.
+//! The signing key is generated once, stored encrypted in the database, and so shared by every
+//! instance that shares the master key.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use diesel::prelude::*;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::crypto::Vault;
+use crate::db::schema::signing_keys;
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+
+pub const ISSUER: &str = "kameng";
+
+/// The claims of an order receipt.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ReceiptClaims {
+    pub iss: String,
+    /// The order id.
+    pub sub: String,
+    pub reseller_id: String,
+    pub product_id: String,
+    pub quantity: i64,
+    pub amount: i64,
+    pub currency: String,
+    pub iat: i64,
+    /// Lowercase hex SHA-256 of each delivered code, in delivery order.
+    pub codes: Vec<String>,
+}
+
+/// One JSON Web Key (OKP / Ed25519).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+pub struct ReceiptSigner {
+    kid: String,
+    key: EncodingKey,
+    jwks: Jwks,
+}
+
+impl ReceiptSigner {
+    pub fn load_or_create(conn: &mut DbConn, vault: &Vault) -> Result<ReceiptSigner> {
+        let rows: Vec<(String, String, String, bool)> = signing_keys::table
+            .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
+            .select((
+                signing_keys::kid,
+                signing_keys::private_enc,
+                signing_keys::public_key,
+                signing_keys::active,
+            ))
+            .load(conn)?;
+        let rows = if rows.iter().any(|r| r.3) {
+            rows
+        } else {
+            let sk = SigningKey::generate(&mut rand::rngs::OsRng);
+            let der = sk
+                .to_pkcs8_der()
+                .map_err(|e| Error::internal(format!("pkcs8: {e}")))?;
+            let kid = crate::ids::new_id("rk");
+            let public = B64URL.encode(sk.verifying_key().as_bytes());
+            let private_enc = vault.encrypt(der.as_bytes());
+            diesel::insert_into(signing_keys::table)
+                .values((
+                    signing_keys::kid.eq(&kid),
+                    signing_keys::private_enc.eq(&private_enc),
+                    signing_keys::public_key.eq(&public),
+                    signing_keys::active.eq(true),
+                    signing_keys::created_at.eq(crate::time::now_ms()),
+                ))
+                .execute(conn)?;
+            vec![(kid, private_enc, public, true)]
+        };
+        let (kid, private_enc, _, _) = rows
+            .iter()
+            .find(|r| r.3)
+            .cloned()
+            .ok_or_else(|| Error::internal("no active receipt key"))?;
+        let der = vault.decrypt(&private_enc)?;
+        let jwks = Jwks {
+            keys: rows
+                .iter()
+                .map(|(kid, _, x, _)| Jwk {
+                    kty: "OKP".into(),
+                    crv: "Ed25519".into(),
+                    x: x.clone(),
+                    kid: kid.clone(),
+                    alg: "EdDSA".into(),
+                    use_: "sig".into(),
+                })
+                .collect(),
+        };
+        Ok(ReceiptSigner {
+            kid,
+            key: EncodingKey::from_ed_der(&der),
+            jwks,
+        })
+    }
+
+    pub fn sign(&self, claims: &ReceiptClaims) -> Result<String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key)
+            .map_err(|e| Error::internal(format!("receipt: {e}")))
+    }
+
+    pub fn jwks(&self) -> &Jwks {
+        &self.jwks
+    }
+}
+
+/// Verifies a receipt against a JWKS; returns its claims. Used by clients and tests.
+pub fn verify_receipt(token: &str, jwks: &Jwks) -> Result<ReceiptClaims> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|e| Error::Unauthorized(format!("receipt header: {e}")))?;
+    let kid = header
+        .kid
+        .ok_or_else(|| Error::Unauthorized("receipt has no kid".into()))?;
+    let jwk = jwks
+        .keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| Error::Unauthorized("unknown receipt key".into()))?;
+    let key = jsonwebtoken::DecodingKey::from_ed_components(&jwk.x)
+        .map_err(|e| Error::Unauthorized(format!("jwk: {e}")))?;
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    validation.set_issuer(&[ISSUER]);
+    jsonwebtoken::decode::<ReceiptClaims>(token, &key, &validation)
+        .map(|d| d.claims)
+        .map_err(|e| Error::Unauthorized(format!("receipt: {e}")))
+}

@@ -1,0 +1,102 @@
+//! The `kameng` command: serve, migrate, admin create, openapi.
+
+use std::io::Read;
+use std::net::TcpListener;
+
+use clap::{Parser, Subcommand};
+use kameng::config::Config;
+use kameng::state::AppState;
+
+#[derive(Parser)]
+#[command(
+    name = "kameng",
+    version,
+    about = "Headless distribution API for digital goods"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (configuration from KAMENG_* environment variables).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document (the checked-in openapi/openapi.json is this output).
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin; the password comes from --password or standard input.
+    Create {
+        username: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    init_tracing(&config.log_filter);
+    match cli.command {
+        Command::Openapi => {
+            println!("{}", kameng::api::openapi::spec_json());
+            Ok(())
+        }
+        Command::Migrate => {
+            let db = kameng::db::Db::connect(&config.database_url, 1)?;
+            db.migrate()?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Create { username, password },
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s)?;
+                    s.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let state = AppState::init(config)?;
+            let id = state
+                .db
+                .write(|c| kameng::auth::admin::create_admin(c, &username, &password))?;
+            println!("admin {username} created ({id})");
+            Ok(())
+        }
+        Command::Serve => {
+            let listener = TcpListener::bind(&config.bind)?;
+            let state = AppState::init(config)?;
+            actix_web::rt::System::new().block_on(kameng::server::run(state, listener))?;
+            Ok(())
+        }
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,65 @@
+//! Builds the actix app and runs the HTTP server with its background jobs.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+
+use crate::api;
+use crate::auth::nonces::NonceStore;
+use crate::state::AppState;
+
+/// The app factory shared by `serve` and the tests.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let max_body = state.config.max_body_bytes;
+    App::new()
+        .app_data(state)
+        .wrap(from_fn(api::middleware::observe))
+        .configure(|cfg| api::configure(cfg, max_body))
+}
+
+/// Periodic housekeeping: expired nonces and idle rate-limit keys.
+fn spawn_housekeeping(state: web::Data<AppState>) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            state.limits.housekeeping();
+            let now = crate::time::now_ms();
+            if let Err(e) = state
+                .db
+                .write_async(move |c| NonceStore::purge_expired(c, now))
+                .await
+            {
+                tracing::warn!(error = %e, "nonce purge failed");
+            }
+        }
+    });
+}
+
+/// Runs the server on `listener` until SIGINT/SIGTERM (actix drains in-flight requests).
+pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+    let workers = state.config.workers.max(1);
+    let state = web::Data::new(state);
+    spawn_housekeeping(state.clone());
+    let addr = listener.local_addr()?;
+    let data = state.clone();
+    let server = HttpServer::new(move || app(data.clone()))
+        .workers(workers)
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+    tracing::info!(%addr, "kameng listening");
+    server.await
+}

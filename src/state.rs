@@ -1,0 +1,62 @@
+//! Everything a request handler may need, built once at start.
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest};
+
+use crate::auth::nonces::NonceStore;
+use crate::auth::ratelimit::RateLimits;
+use crate::config::Config;
+use crate::crypto::Vault;
+use crate::db::Db;
+use crate::domain::receipts::ReceiptSigner;
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub vault: Arc<Vault>,
+    pub receipts: Arc<ReceiptSigner>,
+    pub nonces: NonceStore,
+    pub limits: RateLimits,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Connects, migrates, loads keys and applies `KAMENG_BOOTSTRAP_ADMIN`.
+    pub fn init(config: Config) -> Result<AppState> {
+        let db = Db::connect(&config.database_url, config.db_pool_size)?;
+        db.migrate()?;
+        let vault = Arc::new(Vault::load_or_create(
+            config.master_key_hex.as_deref(),
+            &config.data_dir,
+        )?);
+        let receipts = Arc::new(db.write(|c| ReceiptSigner::load_or_create(c, &vault))?);
+        if let Some((user, pass)) = &config.bootstrap_admin {
+            db.write(|c| {
+                if crate::auth::admin::admin_count(c)? == 0 {
+                    crate::auth::admin::create_admin(c, user, pass)?;
+                    tracing::info!(username = %user, "bootstrap admin created");
+                }
+                Ok(())
+            })?;
+        }
+        Ok(AppState {
+            limits: RateLimits::new(config.rate_limit_per_key, config.login_rate_limit_per_min),
+            nonces: NonceStore,
+            metrics: Metrics::new(),
+            config,
+            db,
+            vault,
+            receipts,
+        })
+    }
+
+    /// The shared state registered on the app.
+    pub fn from_request(req: &HttpRequest) -> Result<web::Data<AppState>> {
+        req.app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| Error::internal("app state missing"))
+    }
+}
