@@ -26,7 +26,7 @@ pub use crate::api::supplier::SupplierProduct;
 pub enum ClientError {
     /// The server answered with a problem document.
     #[error("{status}: {} ({})", problem.code, problem.detail)]
-    Api { status: u16, problem: Problem },
+    Api { status: u16, problem: Box<Problem> },
     #[error("http: {0}")]
     Http(#[from] reqwest::Error),
     #[error("unexpected response {status}: {body}")]
@@ -59,7 +59,7 @@ impl RawResponse {
             return Err(match serde_json::from_slice::<Problem>(&self.body) {
                 Ok(problem) => ClientError::Api {
                     status: self.status.as_u16(),
-                    problem,
+                    problem: Box::new(problem),
                 },
                 Err(_) => self.decode_error(),
             });
@@ -286,12 +286,14 @@ pub async fn fetch_jwks(base_url: &str) -> ClientResult<Jwks> {
     ))
     .await?;
     let status = res.status();
-    Ok(RawResponse {
+    let headers = res.headers().clone();
+    let body = res.bytes().await?.to_vec();
+    RawResponse {
         status,
-        headers: res.headers().clone(),
-        body: res.bytes().await?.to_vec(),
+        headers,
+        body,
     }
-    .json()?)
+    .json()
 }
 
 /// Verifies an order receipt offline against a JWKS.

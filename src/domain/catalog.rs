@@ -494,7 +494,7 @@ pub fn list_rows(conn: &mut DbConn, f: &ProductFilter) -> Result<Vec<ProductRow>
         q = q.filter(products::category_id.eq_any(ids));
     }
     if let Some(text) = &f.q {
-        let pattern = format!("%{}%", text.replace('%', "").replace('_', ""));
+        let pattern = format!("%{}%", text.replace(['%', '_'], ""));
         q = q.filter(
             products::name
                 .like(pattern.clone())

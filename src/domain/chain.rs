@@ -44,37 +44,22 @@ pub struct Record {
     pub hash: String,
 }
 
-fn record_hash(
-    prev_hash: &str,
-    seq: i64,
-    kind: &str,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    detail: &str,
-    created_at: i64,
-    entries: &[(String, i64, String)],
-) -> String {
+/// Hash of one record: its fields (`prev_hash, seq, kind, actor, action, subject, detail,
+/// created_at`) then its entries, each length-prefixed so no two different records serialise
+/// to the same bytes.
+fn record_hash(fields: [&str; 8], entries: &[(String, i64, String)]) -> String {
     let mut h = Sha256::new();
-    // Length-prefixed fields: no two different records serialise to the same bytes.
-    for part in [
-        prev_hash,
-        &seq.to_string(),
-        kind,
-        actor,
-        action,
-        subject,
-        detail,
-        &created_at.to_string(),
-    ] {
+    let mut put = |part: &str| {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
+    };
+    for part in fields {
+        put(part);
     }
     for (account, amount, currency) in entries {
-        for part in [account.as_str(), &amount.to_string(), currency.as_str()] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part.as_bytes());
-        }
+        put(account);
+        put(&amount.to_string());
+        put(currency);
     }
     hex::encode(h.finalize())
 }
@@ -106,14 +91,16 @@ pub fn append(
         .map(|e| (e.account.clone(), e.amount, currency.to_string()))
         .collect();
     let hash = record_hash(
-        &prev_hash,
-        seq,
-        rec.kind,
-        rec.actor,
-        rec.action,
-        rec.subject,
-        &detail,
-        now,
+        [
+            &prev_hash,
+            &seq.to_string(),
+            rec.kind,
+            rec.actor,
+            rec.action,
+            rec.subject,
+            &detail,
+            &now.to_string(),
+        ],
         &hashed,
     );
     diesel::insert_into(audit_chain::table)
@@ -197,17 +184,19 @@ pub fn verify(conn: &mut DbConn) -> Result<VerifyReport> {
                 idx += 1;
             }
             let sum: i64 = mine.iter().map(|e| e.1).sum();
-            let expect = record_hash(
-                &prev_hash,
-                r.seq,
+            let seq = r.seq.to_string();
+            let at = r.created_at.to_string();
+            let fields = [
+                prev_hash.as_str(),
+                &seq,
                 &r.kind,
                 &r.actor,
                 &r.action,
                 &r.subject,
                 &r.detail,
-                r.created_at,
-                &mine,
-            );
+                &at,
+            ];
+            let expect = record_hash(fields, &mine);
             if r.seq != expected_seq || r.prev_hash != prev_hash || r.hash != expect || sum != 0 {
                 return Ok(VerifyReport {
                     ok: false,

@@ -25,7 +25,11 @@ struct PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Ok(mut c) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut c);
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut c);
         }
     }
 }
@@ -44,7 +48,14 @@ pub fn test_database(dir: &std::path::Path) -> TestDb {
             let base = base.trim_end_matches('/').to_string();
             // The server part of the URL, with the maintenance database.
             let server = match base.rsplit_once('/') {
-                Some((s, db)) if !db.contains(':') && !db.contains('@') && s.contains("://") && s.len() > "postgres://".len() => s.to_string(),
+                Some((s, db))
+                    if !db.contains(':')
+                        && !db.contains('@')
+                        && s.contains("://")
+                        && s.len() > "postgres://".len() =>
+                {
+                    s.to_string()
+                }
                 _ => base.clone(),
             };
             let admin_url = format!("{server}/postgres");
@@ -53,14 +64,22 @@ pub fn test_database(dir: &std::path::Path) -> TestDb {
                 std::process::id(),
                 COUNTER.fetch_add(1, Ordering::SeqCst)
             );
-            let mut c = diesel::PgConnection::establish(&admin_url).expect("connect to PostgreSQL for tests");
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut c).expect("create test database");
-            TestDb { url: format!("{server}/{name}"), _pg: Some(PgDatabase { admin_url, name }) }
+            let mut c = diesel::PgConnection::establish(&admin_url)
+                .expect("connect to PostgreSQL for tests");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut c)
+                .expect("create test database");
+            TestDb {
+                url: format!("{server}/{name}"),
+                _pg: Some(PgDatabase { admin_url, name }),
+            }
         }
-        _ => TestDb { url: format!("sqlite://{}", dir.join("kameng.db").display()), _pg: None },
+        _ => TestDb {
+            url: format!("sqlite://{}", dir.join("kameng.db").display()),
+            _pg: None,
+        },
     }
 }
-
 
 pub struct TestApp {
     pub base: String,
@@ -106,8 +125,16 @@ impl TestApp {
             .expect("listen")
             .run();
         actix_web::rt::spawn(server);
-        let admin = AdminClient::login(&base, ADMIN_USER, ADMIN_PASS).await.expect("admin login");
-        TestApp { base, admin, state, _db: db, _dir: dir }
+        let admin = AdminClient::login(&base, ADMIN_USER, ADMIN_PASS)
+            .await
+            .expect("admin login");
+        TestApp {
+            base,
+            admin,
+            state,
+            _db: db,
+            _dir: dir,
+        }
     }
 
     pub fn client(&self, key_id: &str, secret: &str) -> Client {
@@ -115,23 +142,40 @@ impl TestApp {
     }
 
     pub async fn supplier(&self) -> (SupplierCreated, Client) {
-        let s = self.admin.create_supplier("Acme Games", None).await.expect("create supplier");
+        let s = self
+            .admin
+            .create_supplier("Acme Games", None)
+            .await
+            .expect("create supplier");
         let c = self.client(&s.api_key.key_id, &s.api_key.secret);
         (s, c)
     }
 
     /// A reseller at `level` with `balance` credited.
     pub async fn reseller(&self, level: Option<&str>, balance: i64) -> (ResellerCreated, Client) {
-        let r = self.admin.create_reseller("Shop", level, None).await.expect("create reseller");
+        let r = self
+            .admin
+            .create_reseller("Shop", level, None)
+            .await
+            .expect("create reseller");
         if balance != 0 {
-            self.admin.credit(&r.reseller.id, balance).await.expect("credit");
+            self.admin
+                .credit(&r.reseller.id, balance)
+                .await
+                .expect("credit");
         }
         let c = self.client(&r.api_key.key_id, &r.api_key.secret);
         (r, c)
     }
 
     /// A card product of `supplier_id` priced `price` (cost `cost`).
-    pub async fn card_product(&self, supplier_id: &str, sku: &str, price: i64, cost: i64) -> AdminProduct {
+    pub async fn card_product(
+        &self,
+        supplier_id: &str,
+        sku: &str,
+        price: i64,
+        cost: i64,
+    ) -> AdminProduct {
         self.admin
             .create_product(&NewProduct {
                 sku: sku.into(),
@@ -150,11 +194,20 @@ impl TestApp {
     }
 
     /// A supplier, one card product with `stock` codes (`{sku}-{n}`), ready to sell.
-    pub async fn stocked_product(&self, sku: &str, price: i64, cost: i64, stock: usize) -> (SupplierCreated, Client, AdminProduct) {
+    pub async fn stocked_product(
+        &self,
+        sku: &str,
+        price: i64,
+        cost: i64,
+        stock: usize,
+    ) -> (SupplierCreated, Client, AdminProduct) {
         let (s, sc) = self.supplier().await;
         let p = self.card_product(&s.supplier.id, sku, price, cost).await;
         if stock > 0 {
-            let res = sc.push_cards(&p.product.id, &cards(sku, 0..stock)).await.expect("push cards");
+            let res = sc
+                .push_cards(&p.product.id, &cards(sku, 0..stock))
+                .await
+                .expect("push cards");
             assert_eq!(res.accepted, stock);
         }
         (s, sc, p)
@@ -164,12 +217,17 @@ impl TestApp {
     /// the sum of its ledger entries, all entries sum to zero, and the chain verifies.
     pub async fn assert_books_balance(&self) {
         use kameng::db::schema::{ledger_entries, resellers};
-        let (balances, entries): (Vec<(String, i64)>, Vec<(String, i64)>) = self
+        type Rows = Vec<(String, i64)>;
+        let (balances, entries): (Rows, Rows) = self
             .state
             .db
             .read(|c| {
-                let b = resellers::table.select((resellers::id, resellers::balance)).load(c)?;
-                let e = ledger_entries::table.select((ledger_entries::account, ledger_entries::amount)).load(c)?;
+                let b = resellers::table
+                    .select((resellers::id, resellers::balance))
+                    .load(c)?;
+                let e = ledger_entries::table
+                    .select((ledger_entries::account, ledger_entries::amount))
+                    .load(c)?;
                 Ok((b, e))
             })
             .expect("read books");
@@ -189,13 +247,21 @@ impl TestApp {
 pub fn cards(prefix: &str, range: std::ops::Range<usize>) -> PushCards {
     PushCards {
         cards: range
-            .map(|n| NewCard { code: format!("{prefix}-CODE-{n:06}"), secret: Some(format!("PIN{n}")), expires_at: None })
+            .map(|n| NewCard {
+                code: format!("{prefix}-CODE-{n:06}"),
+                secret: Some(format!("PIN{n}")),
+                expires_at: None,
+            })
             .collect(),
         batch_ref: Some("batch-1".into()),
     }
 }
 
-pub fn order_req(product_id: &str, quantity: i64, out_trade_no: &str) -> kameng::domain::orders::OrderRequest {
+pub fn order_req(
+    product_id: &str,
+    quantity: i64,
+    out_trade_no: &str,
+) -> kameng::domain::orders::OrderRequest {
     kameng::domain::orders::OrderRequest {
         product_id: product_id.into(),
         quantity,

@@ -10,13 +10,20 @@ async fn validation_errors_name_the_field() {
     let app = TestApp::spawn().await;
     let (_, client) = app.reseller(None, 0).await;
     // Malformed JSON: 400.
-    let res = client.send_raw(Method::POST, "/v1/orders", b"{\"product_id\":".to_vec()).await.unwrap();
+    let res = client
+        .send_raw(Method::POST, "/v1/orders", b"{\"product_id\":".to_vec())
+        .await
+        .unwrap();
     assert_eq!(res.status, 400);
     assert_eq!(res.headers["content-type"], "application/problem+json");
     assert_eq!(res.problem().unwrap().code, "invalid_request");
     // Wrong type: 422 with the field.
     let res = client
-        .send_raw(Method::POST, "/v1/orders", br#"{"product_id":"p","quantity":"two","out_trade_no":"T"}"#.to_vec())
+        .send_raw(
+            Method::POST,
+            "/v1/orders",
+            br#"{"product_id":"p","quantity":"two","out_trade_no":"T"}"#.to_vec(),
+        )
         .await
         .unwrap();
     assert_eq!(res.status, 422);
@@ -25,18 +32,48 @@ async fn validation_errors_name_the_field() {
     assert_eq!(p.errors[0].field, "quantity");
     // Out of range.
     let res = client
-        .send_raw(Method::POST, "/v1/orders", br#"{"product_id":"p","quantity":0,"out_trade_no":"T"}"#.to_vec())
+        .send_raw(
+            Method::POST,
+            "/v1/orders",
+            br#"{"product_id":"p","quantity":0,"out_trade_no":"T"}"#.to_vec(),
+        )
         .await
         .unwrap();
-    assert_eq!((res.status.as_u16(), res.problem().unwrap().errors[0].field.as_str()), (422, "quantity"));
+    assert_eq!(
+        (
+            res.status.as_u16(),
+            res.problem().unwrap().errors[0].field.as_str()
+        ),
+        (422, "quantity")
+    );
     // Bad query parameter.
-    let res = client.send_raw(Method::GET, "/v1/products?limit=5000", vec![]).await.unwrap();
-    assert_eq!((res.status.as_u16(), res.problem().unwrap().code.as_str()), (422, "invalid_request"));
-    let res = client.send_raw(Method::GET, "/v1/products?limit=abc", vec![]).await.unwrap();
+    let res = client
+        .send_raw(Method::GET, "/v1/products?limit=5000", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        (res.status.as_u16(), res.problem().unwrap().code.as_str()),
+        (422, "invalid_request")
+    );
+    let res = client
+        .send_raw(Method::GET, "/v1/products?limit=abc", vec![])
+        .await
+        .unwrap();
     assert_eq!(res.problem().unwrap().code, "invalid_request");
     // Admin side, actix's extractor errors are mapped too.
-    let res = app.admin.send(Method::POST, "/v1/admin/resellers", Some(json!({"name": 5}))).await.unwrap();
-    assert_eq!((res.status.as_u16(), res.problem().unwrap().code.as_str()), (422, "invalid_request"));
+    let res = app
+        .admin
+        .send(
+            Method::POST,
+            "/v1/admin/resellers",
+            Some(json!({"name": 5})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (res.status.as_u16(), res.problem().unwrap().code.as_str()),
+        (422, "invalid_request")
+    );
 }
 
 #[actix_web::test]
@@ -44,23 +81,49 @@ async fn oversized_bodies_get_413_problem() {
     let app = TestApp::spawn_with(|c| c.max_body_bytes = 64 * 1024).await;
     let (_, supplier) = app.supplier().await;
     let big = vec![b'x'; 100 * 1024];
-    let res = supplier.send_raw(Method::POST, "/v1/supplier/products/p/cards", big).await.unwrap();
+    let res = supplier
+        .send_raw(Method::POST, "/v1/supplier/products/p/cards", big)
+        .await
+        .unwrap();
     assert_eq!(res.status, 413);
     assert_eq!(res.problem().unwrap().code, "payload_too_large");
-    let res = app.admin.send(Method::POST, "/v1/admin/suppliers", Some(json!({"name": "x".repeat(100 * 1024)}))).await.unwrap();
-    assert_eq!((res.status.as_u16(), res.problem().unwrap().code.as_str()), (413, "payload_too_large"));
+    let res = app
+        .admin
+        .send(
+            Method::POST,
+            "/v1/admin/suppliers",
+            Some(json!({"name": "x".repeat(100 * 1024)})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (res.status.as_u16(), res.problem().unwrap().code.as_str()),
+        (413, "payload_too_large")
+    );
 }
 
 #[actix_web::test]
 async fn request_id_is_echoed_or_generated_and_unknown_routes_are_problems() {
     let app = TestApp::spawn().await;
     let http = reqwest::Client::new();
-    let res = http.get(format!("{}/healthz", app.base)).header("x-request-id", "abc-123").send().await.unwrap();
+    let res = http
+        .get(format!("{}/healthz", app.base))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["x-request-id"], "abc-123");
-    let res = http.get(format!("{}/no/such/route", app.base)).send().await.unwrap();
+    let res = http
+        .get(format!("{}/no/such/route", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
     assert!(!res.headers()["x-request-id"].is_empty());
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "not_found");
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["code"],
+        "not_found"
+    );
 }
 
 #[actix_web::test]
@@ -75,12 +138,28 @@ async fn system_endpoints_answer() {
         ("/docs/redoc.standalone.js", "Redoc"),
         ("/.well-known/jwks.json", "Ed25519"),
     ] {
-        let res = http.get(format!("{}{path}", app.base)).send().await.unwrap();
+        let res = http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200, "{path}");
         assert!(res.text().await.unwrap().contains(needle), "{path}");
     }
     // Metrics count requests by route pattern and status.
-    let metrics = http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("kameng_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"), "{metrics}");
+    let metrics = http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "kameng_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"
+        ),
+        "{metrics}"
+    );
     assert!(metrics.contains("kameng_http_request_duration_seconds_bucket"));
 }

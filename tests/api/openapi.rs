@@ -16,9 +16,13 @@ fn checked_in_spec_matches_code() {
 
 #[test]
 fn spec_documents_signing_and_every_route() {
-    let spec: serde_json::Value = serde_json::from_str(&kameng::api::openapi::spec_json()).expect("json");
+    let spec: serde_json::Value =
+        serde_json::from_str(&kameng::api::openapi::spec_json()).expect("json");
     let schemes = &spec["components"]["securitySchemes"];
-    assert!(schemes["signed"]["description"].as_str().unwrap_or("").contains("string_to_sign"));
+    assert!(schemes["signed"]["description"]
+        .as_str()
+        .unwrap_or("")
+        .contains("string_to_sign"));
     assert_eq!(schemes["admin"]["scheme"], "bearer");
     for path in [
         "/v1/orders",
@@ -30,10 +34,16 @@ fn spec_documents_signing_and_every_route() {
         "/v1/admin/audit/verify",
         "/.well-known/jwks.json",
     ] {
-        assert!(spec["paths"][path].is_object(), "{path} missing from the spec");
+        assert!(
+            spec["paths"][path].is_object(),
+            "{path} missing from the spec"
+        );
     }
     let create = &spec["paths"]["/v1/orders"]["post"]["responses"];
     for status in ["200", "201", "401", "402", "409", "413", "422", "429"] {
-        assert!(create[status].is_object(), "POST /v1/orders lacks a {status} response");
+        assert!(
+            create[status].is_object(),
+            "POST /v1/orders lacks a {status} response"
+        );
     }
 }

@@ -14,10 +14,16 @@ async fn a_card_order_delivers_codes_debits_balance_and_balances_the_books() {
     let (s, supplier, p) = app.stocked_product("STEAM-100", 10_000, 9_000, 5).await;
     let (r, client) = app.reseller(None, 50_000).await;
 
-    let (order, created) = client.create_order(&order_req(&p.product.id, 2, "SHOP-1")).await.unwrap();
+    let (order, created) = client
+        .create_order(&order_req(&p.product.id, 2, "SHOP-1"))
+        .await
+        .unwrap();
     assert!(created);
     assert_eq!(order.status, "delivered");
-    assert_eq!((order.unit_price, order.amount, order.quantity), (10_000, 20_000, 2));
+    assert_eq!(
+        (order.unit_price, order.amount, order.quantity),
+        (10_000, 20_000, 2)
+    );
     let cards = order.cards.clone().unwrap();
     assert_eq!(cards.len(), 2);
     assert_eq!(cards[0].code, "STEAM-100-CODE-000000");
@@ -38,8 +44,18 @@ async fn a_card_order_delivers_codes_debits_balance_and_balances_the_books() {
 
     // The receipt verifies offline and names the hashes of the codes.
     let claims = verify_receipt(&order.receipt, &fetch_jwks(&app.base).await.unwrap()).unwrap();
-    assert_eq!((claims.sub.as_str(), claims.amount, claims.reseller_id.as_str()), (order.id.as_str(), 20_000, r.reseller.id.as_str()));
-    let hashes: Vec<String> = cards.iter().map(|c| hex::encode(Sha256::digest(c.code.as_bytes()))).collect();
+    assert_eq!(
+        (
+            claims.sub.as_str(),
+            claims.amount,
+            claims.reseller_id.as_str()
+        ),
+        (order.id.as_str(), 20_000, r.reseller.id.as_str())
+    );
+    let hashes: Vec<String> = cards
+        .iter()
+        .map(|c| hex::encode(Sha256::digest(c.code.as_bytes())))
+        .collect();
     assert_eq!(claims.codes, hashes);
     // A tampered receipt does not.
     let mut forged = order.receipt.clone();
@@ -80,14 +96,26 @@ async fn prices_follow_level_discount_and_per_reseller_override() {
     let (_, std_client) = app.reseller(None, 100_000).await;
     let (gold, gold_client) = app.reseller(Some("gold"), 100_000).await;
     let (vip, vip_client) = app.reseller(Some("gold"), 100_000).await;
-    app.admin.put_price(&vip.reseller.id, &p.product.id, 8_800).await.unwrap();
+    app.admin
+        .put_price(&vip.reseller.id, &p.product.id, 8_800)
+        .await
+        .unwrap();
 
-    assert_eq!(std_client.product(&p.product.id).await.unwrap().price, 10_000);
-    assert_eq!(gold_client.product(&p.product.id).await.unwrap().price, 9_500);
+    assert_eq!(
+        std_client.product(&p.product.id).await.unwrap().price,
+        10_000
+    );
+    assert_eq!(
+        gold_client.product(&p.product.id).await.unwrap().price,
+        9_500
+    );
     assert_eq!(vip_client.all_products().await.unwrap()[0].price, 8_800);
     let order = gold_client.buy(&p.product.id, 1, "G1").await.unwrap();
     assert_eq!(order.amount, 9_500);
-    assert_eq!(app.admin.reseller(&gold.reseller.id).await.unwrap().balance, 90_500);
+    assert_eq!(
+        app.admin.reseller(&gold.reseller.id).await.unwrap().balance,
+        90_500
+    );
     let order = vip_client.buy(&p.product.id, 2, "V1").await.unwrap();
     assert_eq!(order.amount, 17_600);
     app.assert_books_balance().await;
@@ -104,23 +132,47 @@ async fn failed_orders_change_nothing() {
     let err = client.buy(&pid, 2, "T1").await.unwrap_err();
     assert_eq!(err.code(), Some("insufficient_balance"));
     // 409 out of stock (3 > 2 in stock) — with enough balance.
-    app.admin.credit(&client.account().await.unwrap().id, 10_000).await.unwrap();
-    assert_eq!(client.buy(&pid, 3, "T2").await.unwrap_err().code(), Some("out_of_stock"));
+    app.admin
+        .credit(&client.account().await.unwrap().id, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.buy(&pid, 3, "T2").await.unwrap_err().code(),
+        Some("out_of_stock")
+    );
     // 404 unknown product.
-    assert_eq!(client.buy("prd_nope", 1, "T3").await.unwrap_err().code(), Some("not_found"));
+    assert_eq!(
+        client.buy("prd_nope", 1, "T3").await.unwrap_err().code(),
+        Some("not_found")
+    );
     // 422 outside the product's quantity limits.
-    app.admin.update_product(&pid, serde_json::json!({"max_quantity": 1})).await.unwrap();
-    assert_eq!(client.buy(&pid, 2, "T4").await.unwrap_err().code(), Some("invalid_request"));
+    app.admin
+        .update_product(&pid, serde_json::json!({"max_quantity": 1}))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.buy(&pid, 2, "T4").await.unwrap_err().code(),
+        Some("invalid_request")
+    );
     // 409 off sale.
-    app.admin.update_product(&pid, serde_json::json!({"status": "off_sale"})).await.unwrap();
-    assert_eq!(client.buy(&pid, 1, "T5").await.unwrap_err().code(), Some("product_unavailable"));
+    app.admin
+        .update_product(&pid, serde_json::json!({"status": "off_sale"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.buy(&pid, 1, "T5").await.unwrap_err().code(),
+        Some("product_unavailable")
+    );
 
     // Nothing moved: balance is the credits, stock intact, no orders, and the failed
     // out_trade_nos are still free to use.
     assert_eq!(client.account().await.unwrap().balance, 11_500);
     assert_eq!(client.product(&pid).await.unwrap().stock, Some(2));
     assert!(client.orders("").await.unwrap().data.is_empty());
-    app.admin.update_product(&pid, serde_json::json!({"status": "on_sale"})).await.unwrap();
+    app.admin
+        .update_product(&pid, serde_json::json!({"status": "on_sale"}))
+        .await
+        .unwrap();
     assert_eq!(client.buy(&pid, 1, "T1").await.unwrap().status, "delivered");
     app.assert_books_balance().await;
 }
@@ -130,18 +182,33 @@ async fn same_out_trade_no_returns_the_original_and_different_parameters_conflic
     let app = TestApp::spawn().await;
     let (_, _, p) = app.stocked_product("P", 100, 90, 5).await;
     let (_, client) = app.reseller(None, 10_000).await;
-    let (first, created) = client.create_order(&order_req(&p.product.id, 1, "SAME")).await.unwrap();
+    let (first, created) = client
+        .create_order(&order_req(&p.product.id, 1, "SAME"))
+        .await
+        .unwrap();
     assert!(created);
-    let (second, created) = client.create_order(&order_req(&p.product.id, 1, "SAME")).await.unwrap();
+    let (second, created) = client
+        .create_order(&order_req(&p.product.id, 1, "SAME"))
+        .await
+        .unwrap();
     assert!(!created);
     assert_eq!(second.id, first.id);
     assert_eq!(second.cards, first.cards);
-    let err = client.create_order(&order_req(&p.product.id, 2, "SAME")).await.unwrap_err();
+    let err = client
+        .create_order(&order_req(&p.product.id, 2, "SAME"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("idempotency_conflict"));
     assert_eq!(client.account().await.unwrap().balance, 9_900);
     // Another reseller may use the same out_trade_no.
     let (_, other) = app.reseller(None, 1_000).await;
-    assert!(other.create_order(&order_req(&p.product.id, 1, "SAME")).await.unwrap().1);
+    assert!(
+        other
+            .create_order(&order_req(&p.product.id, 1, "SAME"))
+            .await
+            .unwrap()
+            .1
+    );
 }
 
 #[actix_web::test]
@@ -152,17 +219,32 @@ async fn orders_are_private_to_their_reseller_and_paginate() {
     let (_, bob) = app.reseller(None, 10_000).await;
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(alice.buy(&p.product.id, 1, &format!("A{i}")).await.unwrap().id);
+        ids.push(
+            alice
+                .buy(&p.product.id, 1, &format!("A{i}"))
+                .await
+                .unwrap()
+                .id,
+        );
     }
-    assert_eq!(bob.order(&ids[0]).await.unwrap_err().code(), Some("not_found"));
+    assert_eq!(
+        bob.order(&ids[0]).await.unwrap_err().code(),
+        Some("not_found")
+    );
     assert!(bob.orders("").await.unwrap().data.is_empty());
 
     let page1 = alice.orders("limit=2").await.unwrap();
     assert_eq!(page1.data.len(), 2);
     assert_eq!(page1.data[0].id, ids[4], "newest first");
     assert!(page1.data[0].cards.is_none(), "lists carry no codes");
-    let page2 = alice.orders(&format!("limit=2&cursor={}", page1.next_cursor.unwrap())).await.unwrap();
-    let page3 = alice.orders(&format!("limit=2&cursor={}", page2.next_cursor.unwrap())).await.unwrap();
+    let page2 = alice
+        .orders(&format!("limit=2&cursor={}", page1.next_cursor.unwrap()))
+        .await
+        .unwrap();
+    let page3 = alice
+        .orders(&format!("limit=2&cursor={}", page2.next_cursor.unwrap()))
+        .await
+        .unwrap();
     assert_eq!(page3.data.len(), 1);
     assert!(page3.next_cursor.is_none());
     let found = alice.orders("out_trade_no=A3").await.unwrap();
@@ -177,7 +259,11 @@ async fn admin_credit_and_correction_never_below_zero() {
     let (r, _) = app.reseller(None, 1_000).await;
     let res = app
         .admin
-        .send(reqwest::Method::POST, &format!("/v1/admin/resellers/{}/credit", r.reseller.id), Some(serde_json::json!({"amount": -1_001})))
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/admin/resellers/{}/credit", r.reseller.id),
+            Some(serde_json::json!({"amount": -1_001})),
+        )
         .await
         .unwrap();
     assert_eq!(res.status, 422);
@@ -199,7 +285,9 @@ async fn concurrent_orders_never_oversell_or_double_deliver() {
     for i in 0..120 {
         let client = resellers[i % 4].1.clone();
         let pid = p.product.id.clone();
-        tasks.push(tokio::spawn(async move { client.buy(&pid, 1, &format!("C{i}")).await }));
+        tasks.push(tokio::spawn(async move {
+            client.buy(&pid, 1, &format!("C{i}")).await
+        }));
     }
     let mut delivered = Vec::new();
     let mut failures = 0;
@@ -214,11 +302,22 @@ async fn concurrent_orders_never_oversell_or_double_deliver() {
     }
     assert_eq!(delivered.len(), 50);
     assert_eq!(failures, 70);
-    let codes: HashSet<String> = delivered.iter().flat_map(|o| o.cards.clone().unwrap()).map(|c| c.code).collect();
+    let codes: HashSet<String> = delivered
+        .iter()
+        .flat_map(|o| o.cards.clone().unwrap())
+        .map(|c| c.code)
+        .collect();
     assert_eq!(codes.len(), 50, "a code was delivered twice");
-    assert_eq!(resellers[0].1.product(&p.product.id).await.unwrap().stock, Some(0));
+    assert_eq!(
+        resellers[0].1.product(&p.product.id).await.unwrap().stock,
+        Some(0)
+    );
     for (r, client) in &resellers {
-        let spent: i64 = delivered.iter().filter(|o| o.reseller_id == r.reseller.id).map(|o| o.amount).sum();
+        let spent: i64 = delivered
+            .iter()
+            .filter(|o| o.reseller_id == r.reseller.id)
+            .map(|o| o.amount)
+            .sum();
         assert_eq!(client.account().await.unwrap().balance, 1_000_000 - spent);
     }
     app.assert_books_balance().await;
@@ -233,7 +332,9 @@ async fn a_raced_idempotency_key_yields_one_order() {
     for _ in 0..24 {
         let client = client.clone();
         let pid = p.product.id.clone();
-        tasks.push(tokio::spawn(async move { client.create_order(&order_req(&pid, 1, "RACE")).await }));
+        tasks.push(tokio::spawn(async move {
+            client.create_order(&order_req(&pid, 1, "RACE")).await
+        }));
     }
     let mut ids = HashSet::new();
     let mut created = 0;

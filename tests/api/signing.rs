@@ -12,11 +12,27 @@ fn spec_test_vectors() {
     let sts = string_to_sign("POST", "/v1/orders", "", "1767225600", "n0nce-0001", body);
     assert!(sts.ends_with("cf689540e532f161e7e19464f927f05bdab45b2810ac5388792eaa9472be0712"));
     assert_eq!(
-        sign_request("sk_test_5f2a9c1e7b3d4f60", "POST", "/v1/orders", "", "1767225600", "n0nce-0001", body),
+        sign_request(
+            "sk_test_5f2a9c1e7b3d4f60",
+            "POST",
+            "/v1/orders",
+            "",
+            "1767225600",
+            "n0nce-0001",
+            body
+        ),
         "1d03bb7cc72dcc2cc4fb47298867269224f95cb782af0bcbd6ea66c598dff0ff"
     );
     assert_eq!(
-        sign_request("sk_test_5f2a9c1e7b3d4f60", "GET", "/v1/products", "category=steam&limit=2", "1767225600", "n0nce-0002", b""),
+        sign_request(
+            "sk_test_5f2a9c1e7b3d4f60",
+            "GET",
+            "/v1/products",
+            "category=steam&limit=2",
+            "1767225600",
+            "n0nce-0002",
+            b""
+        ),
         "46a46383746f10f39794421db9b1c5af0229f06231a19e66d470cda9dc458f3c"
     );
 }
@@ -33,45 +49,94 @@ async fn a_correctly_signed_request_passes_and_each_tampering_fails() {
     let now = kameng::time::now_secs().to_string();
 
     // Correct signature, with a query string.
-    let ok = client.send_raw(Method::GET, "/v1/products?category=steam&limit=2", vec![]).await.unwrap();
+    let ok = client
+        .send_raw(Method::GET, "/v1/products?category=steam&limit=2", vec![])
+        .await
+        .unwrap();
     assert_eq!(ok.status, 200);
     assert!(ok.headers.contains_key("x-request-id"));
 
     // Wrong secret.
     let wrong = Client::new(&app.base, &r.api_key.key_id, "sk_wrong");
-    assert_eq!(status_and_code(wrong.send_raw(Method::GET, "/v1/account", vec![]).await.unwrap()).await, (401, "unauthorized".into()));
+    assert_eq!(
+        status_and_code(
+            wrong
+                .send_raw(Method::GET, "/v1/account", vec![])
+                .await
+                .unwrap()
+        )
+        .await,
+        (401, "unauthorized".into())
+    );
 
     // Unknown key.
     let unknown = Client::new(&app.base, "kk_nope", &r.api_key.secret);
-    assert_eq!(status_and_code(unknown.send_raw(Method::GET, "/v1/account", vec![]).await.unwrap()).await, (401, "unauthorized".into()));
+    assert_eq!(
+        status_and_code(
+            unknown
+                .send_raw(Method::GET, "/v1/account", vec![])
+                .await
+                .unwrap()
+        )
+        .await,
+        (401, "unauthorized".into())
+    );
 
     // Stale and future timestamps.
     let stale = (kameng::time::now_secs() - 301).to_string();
-    let res = client.send_signed(Method::GET, "/v1/account", vec![], &stale, &new_nonce()).await.unwrap();
+    let res = client
+        .send_signed(Method::GET, "/v1/account", vec![], &stale, &new_nonce())
+        .await
+        .unwrap();
     assert_eq!(status_and_code(res).await, (401, "unauthorized".into()));
     let future = (kameng::time::now_secs() + 301).to_string();
-    let res = client.send_signed(Method::GET, "/v1/account", vec![], &future, &new_nonce()).await.unwrap();
+    let res = client
+        .send_signed(Method::GET, "/v1/account", vec![], &future, &new_nonce())
+        .await
+        .unwrap();
     assert_eq!(status_and_code(res).await, (401, "unauthorized".into()));
 
     // Replayed nonce.
     let nonce = new_nonce();
-    let first = client.send_signed(Method::GET, "/v1/account", vec![], &now, &nonce).await.unwrap();
+    let first = client
+        .send_signed(Method::GET, "/v1/account", vec![], &now, &nonce)
+        .await
+        .unwrap();
     assert_eq!(first.status, 200);
-    let again = client.send_signed(Method::GET, "/v1/account", vec![], &now, &nonce).await.unwrap();
-    assert_eq!(status_and_code(again).await, (401, "replayed_request".into()));
+    let again = client
+        .send_signed(Method::GET, "/v1/account", vec![], &now, &nonce)
+        .await
+        .unwrap();
+    assert_eq!(
+        status_and_code(again).await,
+        (401, "replayed_request".into())
+    );
 
     // Bad nonce format.
-    let res = client.send_signed(Method::GET, "/v1/account", vec![], &now, "short").await.unwrap();
+    let res = client
+        .send_signed(Method::GET, "/v1/account", vec![], &now, "short")
+        .await
+        .unwrap();
     assert_eq!(status_and_code(res).await, (401, "unauthorized".into()));
 
     // Unsigned.
-    let res = reqwest::get(format!("{}/v1/account", app.base)).await.unwrap();
+    let res = reqwest::get(format!("{}/v1/account", app.base))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 }
 
 /// Sends a request whose signature covers different bytes than those sent.
-async fn tampered(app: &TestApp, key_id: &str, secret: &str, method: &str, signed_pq: &str, sent_pq: &str, signed_body: &[u8], sent_body: &[u8]) -> (u16, String) {
+/// `signed` and `sent` are each (path and query, body).
+async fn tampered(
+    app: &TestApp,
+    (key_id, secret): (&str, &str),
+    method: &str,
+    signed: (&str, &[u8]),
+    sent: (&str, &[u8]),
+) -> (u16, String) {
+    let ((signed_pq, signed_body), (sent_pq, sent_body)) = (signed, sent);
     let ts = kameng::time::now_secs().to_string();
     let nonce = new_nonce();
     let (path, query) = signed_pq.split_once('?').unwrap_or((signed_pq, ""));
@@ -99,14 +164,52 @@ async fn tampered_body_query_or_path_is_refused() {
     let (k, s) = (&r.api_key.key_id, &r.api_key.secret);
     let body = br#"{"product_id":"prd_x","quantity":1,"out_trade_no":"T1"}"#;
     let evil = br#"{"product_id":"prd_x","quantity":9,"out_trade_no":"T1"}"#;
-    assert_eq!(tampered(&app, k, s, "POST", "/v1/orders", "/v1/orders", body, evil).await, (401, "unauthorized".into()));
     assert_eq!(
-        tampered(&app, k, s, "GET", "/v1/products?limit=2", "/v1/products?limit=200", b"", b"").await,
+        tampered(
+            &app,
+            (k, s),
+            "POST",
+            ("/v1/orders", body),
+            ("/v1/orders", evil)
+        )
+        .await,
         (401, "unauthorized".into())
     );
-    assert_eq!(tampered(&app, k, s, "GET", "/v1/account", "/v1/orders", b"", b"").await, (401, "unauthorized".into()));
+    assert_eq!(
+        tampered(
+            &app,
+            (k, s),
+            "GET",
+            ("/v1/products?limit=2", b""),
+            ("/v1/products?limit=200", b"")
+        )
+        .await,
+        (401, "unauthorized".into())
+    );
+    assert_eq!(
+        tampered(
+            &app,
+            (k, s),
+            "GET",
+            ("/v1/account", b""),
+            ("/v1/orders", b"")
+        )
+        .await,
+        (401, "unauthorized".into())
+    );
     // Untampered control.
-    assert_eq!(tampered(&app, k, s, "GET", "/v1/account", "/v1/account", b"", b"").await.0, 200);
+    assert_eq!(
+        tampered(
+            &app,
+            (k, s),
+            "GET",
+            ("/v1/account", b""),
+            ("/v1/account", b"")
+        )
+        .await
+        .0,
+        200
+    );
 }
 
 #[actix_web::test]
@@ -114,11 +217,20 @@ async fn reseller_and_supplier_keys_cannot_cross_roles() {
     let app = TestApp::spawn().await;
     let (_, reseller) = app.reseller(None, 0).await;
     let (_, supplier) = app.supplier().await;
-    let res = reseller.send_raw(Method::GET, "/v1/supplier/products", vec![]).await.unwrap();
+    let res = reseller
+        .send_raw(Method::GET, "/v1/supplier/products", vec![])
+        .await
+        .unwrap();
     assert_eq!(status_and_code(res).await, (403, "forbidden".into()));
-    let res = supplier.send_raw(Method::GET, "/v1/account", vec![]).await.unwrap();
+    let res = supplier
+        .send_raw(Method::GET, "/v1/account", vec![])
+        .await
+        .unwrap();
     assert_eq!(status_and_code(res).await, (403, "forbidden".into()));
-    let res = supplier.send_raw(Method::POST, "/v1/orders", b"{}".to_vec()).await.unwrap();
+    let res = supplier
+        .send_raw(Method::POST, "/v1/orders", b"{}".to_vec())
+        .await
+        .unwrap();
     assert_eq!(status_and_code(res).await, (403, "forbidden".into()));
 }
 
@@ -126,13 +238,20 @@ async fn reseller_and_supplier_keys_cannot_cross_roles() {
 async fn rotated_key_works_and_revoked_key_is_refused() {
     let app = TestApp::spawn().await;
     let (r, old) = app.reseller(None, 0).await;
-    let issued = app.admin.issue_key("reseller", &r.reseller.id).await.unwrap();
+    let issued = app
+        .admin
+        .issue_key("reseller", &r.reseller.id)
+        .await
+        .unwrap();
     let new = app.client(&issued.key_id, &issued.secret);
     // Both work during the rotation.
     assert!(old.account().await.is_ok());
     assert!(new.account().await.is_ok());
     app.admin.revoke_key(&r.api_key.key_id).await.unwrap();
-    assert_eq!(old.account().await.unwrap_err().code(), Some("unauthorized"));
+    assert_eq!(
+        old.account().await.unwrap_err().code(),
+        Some("unauthorized")
+    );
     assert_eq!(new.account().await.unwrap().id, r.reseller.id);
 }
 
@@ -142,11 +261,18 @@ async fn suspended_accounts_keys_get_forbidden() {
     let (r, client) = app.reseller(None, 0).await;
     let res = app
         .admin
-        .send(Method::PATCH, &format!("/v1/admin/resellers/{}", r.reseller.id), Some(serde_json::json!({"status": "suspended"})))
+        .send(
+            Method::PATCH,
+            &format!("/v1/admin/resellers/{}", r.reseller.id),
+            Some(serde_json::json!({"status": "suspended"})),
+        )
         .await
         .unwrap();
     assert_eq!(res.status, 200);
-    assert_eq!(client.account().await.unwrap_err().code(), Some("forbidden"));
+    assert_eq!(
+        client.account().await.unwrap_err().code(),
+        Some("forbidden")
+    );
 }
 
 #[actix_web::test]
@@ -155,7 +281,10 @@ async fn rate_limit_answers_429_with_retry_after() {
     let (_, client) = app.reseller(None, 0).await;
     let mut limited = None;
     for _ in 0..10 {
-        let res = client.send_raw(Method::GET, "/v1/account", vec![]).await.unwrap();
+        let res = client
+            .send_raw(Method::GET, "/v1/account", vec![])
+            .await
+            .unwrap();
         if res.status == 429 {
             limited = Some(res);
             break;

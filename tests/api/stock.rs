@@ -13,28 +13,70 @@ async fn push_dedups_within_request_and_against_history() {
     // Two already stored, one repeated within the request, one new, one empty, one expired.
     let req = PushCards {
         cards: vec![
-            NewCard { code: "STEAM-50-CODE-000000".into(), secret: None, expires_at: None },
-            NewCard { code: "STEAM-50-CODE-000001".into(), secret: None, expires_at: None },
-            NewCard { code: "NEW-1".into(), secret: Some("s".into()), expires_at: Some("2099-01-01T00:00:00Z".into()) },
-            NewCard { code: "NEW-1".into(), secret: None, expires_at: None },
-            NewCard { code: "  ".into(), secret: None, expires_at: None },
-            NewCard { code: "OLD".into(), secret: None, expires_at: Some("2001-01-01T00:00:00Z".into()) },
-            NewCard { code: "BAD-DATE".into(), secret: None, expires_at: Some("tomorrow".into()) },
+            NewCard {
+                code: "STEAM-50-CODE-000000".into(),
+                secret: None,
+                expires_at: None,
+            },
+            NewCard {
+                code: "STEAM-50-CODE-000001".into(),
+                secret: None,
+                expires_at: None,
+            },
+            NewCard {
+                code: "NEW-1".into(),
+                secret: Some("s".into()),
+                expires_at: Some("2099-01-01T00:00:00Z".into()),
+            },
+            NewCard {
+                code: "NEW-1".into(),
+                secret: None,
+                expires_at: None,
+            },
+            NewCard {
+                code: "  ".into(),
+                secret: None,
+                expires_at: None,
+            },
+            NewCard {
+                code: "OLD".into(),
+                secret: None,
+                expires_at: Some("2001-01-01T00:00:00Z".into()),
+            },
+            NewCard {
+                code: "BAD-DATE".into(),
+                secret: None,
+                expires_at: Some("tomorrow".into()),
+            },
         ],
         batch_ref: None,
     };
     let res = supplier.push_cards(pid, &req).await.unwrap();
     assert_eq!(res.accepted, 1);
     assert_eq!(res.duplicates, 3);
-    let reasons: Vec<(usize, &str)> = res.rejected.iter().map(|r| (r.index, r.reason.as_str())).collect();
-    assert_eq!(reasons, vec![(4, "empty_code"), (5, "expired"), (6, "invalid_expires_at")]);
+    let reasons: Vec<(usize, &str)> = res
+        .rejected
+        .iter()
+        .map(|r| (r.index, r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![(4, "empty_code"), (5, "expired"), (6, "invalid_expires_at")]
+    );
     assert_eq!(res.stock, 4);
 
     // A sold code pushed again is still a duplicate.
     let (_, buyer) = app.reseller(None, 100_000).await;
     let order = buyer.buy(pid, 1, "T-1").await.unwrap();
     let sold = order.cards.unwrap()[0].code.clone();
-    let again = PushCards { cards: vec![NewCard { code: sold, secret: None, expires_at: None }], batch_ref: None };
+    let again = PushCards {
+        cards: vec![NewCard {
+            code: sold,
+            secret: None,
+            expires_at: None,
+        }],
+        batch_ref: None,
+    };
     let res = supplier.push_cards(pid, &again).await.unwrap();
     assert_eq!((res.accepted, res.duplicates, res.stock), (0, 1, 3));
 }
@@ -44,11 +86,17 @@ async fn a_code_stored_for_another_product_is_rejected_elsewhere() {
     let app = TestApp::spawn().await;
     let (_, s1, p1) = app.stocked_product("A", 100, 90, 2).await;
     let (_, s2, p2) = app.stocked_product("B", 100, 90, 0).await;
-    let res = s2.push_cards(&p2.product.id, &cards("A", 0..1)).await.unwrap();
+    let res = s2
+        .push_cards(&p2.product.id, &cards("A", 0..1))
+        .await
+        .unwrap();
     assert_eq!(res.accepted, 0);
     assert_eq!(res.rejected[0].reason, "duplicate_elsewhere");
     // The owner of p1 cannot push into p2, and vice versa: not found.
-    let err = s1.push_cards(&p2.product.id, &cards("C", 0..1)).await.unwrap_err();
+    let err = s1
+        .push_cards(&p2.product.id, &cards("C", 0..1))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("not_found"));
     let _ = p1;
 }
@@ -58,13 +106,20 @@ async fn ten_thousand_cards_in_one_push_are_stored_encrypted() {
     let app = TestApp::spawn().await;
     let (_, supplier, p) = app.stocked_product("BULK", 100, 90, 0).await;
     let started = std::time::Instant::now();
-    let res = supplier.push_cards(&p.product.id, &cards("BULK", 0..10_000)).await.unwrap();
+    let res = supplier
+        .push_cards(&p.product.id, &cards("BULK", 0..10_000))
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
     assert_eq!((res.accepted, res.stock), (10_000, 10_000));
     eprintln!("10,000-card push took {elapsed:?}");
     // Over the limit is refused whole.
     let res = supplier
-        .send_raw(Method::POST, &format!("/v1/supplier/products/{}/cards", p.product.id), serde_json::to_vec(&cards("X", 0..10_001)).unwrap())
+        .send_raw(
+            Method::POST,
+            &format!("/v1/supplier/products/{}/cards", p.product.id),
+            serde_json::to_vec(&cards("X", 0..10_001)).unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(res.status, 422);
