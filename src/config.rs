@@ -36,6 +36,8 @@ pub struct Config {
     pub workers: usize,
     /// `KAMENG_SIGNATURE_WINDOW`: allowed clock skew in seconds, default 300.
     pub signature_window_secs: i64,
+    /// `KAMENG_TOPUP_TIMEOUT`: seconds a supplier has to answer a direct top-up, default 600.
+    pub topup_timeout_secs: i64,
     /// `KAMENG_LOG`: tracing filter, default `info`.
     pub log_filter: String,
 }
@@ -60,6 +62,7 @@ impl Default for Config {
                 .map(|n| n.get())
                 .unwrap_or(2),
             signature_window_secs: 300,
+            topup_timeout_secs: 600,
             log_filter: "info".into(),
         }
     }
@@ -133,6 +136,7 @@ impl Config {
             db_pool_size: parse("KAMENG_DB_POOL_SIZE", d.db_pool_size)?,
             workers: parse("KAMENG_WORKERS", d.workers)?,
             signature_window_secs: parse("KAMENG_SIGNATURE_WINDOW", d.signature_window_secs)?,
+            topup_timeout_secs: parse("KAMENG_TOPUP_TIMEOUT", d.topup_timeout_secs)?,
             log_filter: var("KAMENG_LOG").unwrap_or(d.log_filter),
         })
     }

@@ -8,6 +8,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::api;
 use crate::auth::nonces::NonceStore;
+use crate::domain::topups;
 use crate::state::AppState;
 
 /// The app factory shared by `serve` and the tests.
@@ -29,8 +30,31 @@ pub fn app(
         .configure(|cfg| api::configure(cfg, max_body))
 }
 
-/// Periodic housekeeping: expired nonces and idle rate-limit keys.
-fn spawn_housekeeping(state: web::Data<AppState>) {
+/// Starts the background jobs on the current runtime: the event worker, the direct top-up
+/// deadline sweep, and housekeeping (expired nonces, idle rate-limit keys). Each is safe to run
+/// on several instances at once.
+pub fn spawn_background(state: web::Data<AppState>) {
+    crate::events::worker::spawn(state.clone());
+    let st = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let now = crate::time::now_ms();
+            match st
+                .db
+                .write_async(move |c| topups::expire_overdue(c, now, 100))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(orders = n, "direct top-ups timed out and were refunded");
+                    st.events_wakeup.notify_one();
+                }
+                Err(e) => tracing::warn!(error = %e, "top-up deadline sweep failed"),
+            }
+        }
+    });
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
         loop {
@@ -52,7 +76,7 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
 pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
     let workers = state.config.workers.max(1);
     let state = web::Data::new(state);
-    spawn_housekeeping(state.clone());
+    spawn_background(state.clone());
     let addr = listener.local_addr()?;
     let data = state.clone();
     let server = HttpServer::new(move || app(data.clone()))

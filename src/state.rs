@@ -21,6 +21,8 @@ pub struct AppState {
     pub nonces: NonceStore,
     pub limits: RateLimits,
     pub metrics: Metrics,
+    /// Wakes the event worker right after a commit that enqueued events.
+    pub events_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             limits: RateLimits::new(config.rate_limit_per_key, config.login_rate_limit_per_min),
             nonces: NonceStore,
             metrics: Metrics::new(),
+            events_wakeup: Arc::new(tokio::sync::Notify::new()),
             config,
             db,
             vault,

@@ -9,6 +9,8 @@ pub mod orders;
 pub mod products;
 pub mod supplier;
 pub mod system;
+pub mod topups;
+pub mod webhooks;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};

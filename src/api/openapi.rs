@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, orders, products, supplier, system};
+use super::{account, admin, orders, products, supplier, system, topups, webhooks};
 
 const SIGNING: &str = "Reseller and supplier requests are signed with the API key's secret. Send four headers:\n\n\
 ```\nX-Kameng-Key:        <key_id>\nX-Kameng-Timestamp:  <unix seconds>\nX-Kameng-Nonce:      <8..64 chars of [A-Za-z0-9_-], unique per key>\n\
@@ -31,7 +31,8 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         products::list, products::get, products::categories,
         orders::create, orders::list, orders::get,
         account::get, account::ledger,
-        supplier::push_cards, supplier::products,
+        supplier::push_cards, supplier::products, supplier::update_product, topups::result,
+        webhooks::reseller_test, webhooks::supplier_test,
         admin::auth::login,
         admin::suppliers::create, admin::suppliers::list, admin::suppliers::get, admin::suppliers::update, admin::suppliers::issue_key,
         admin::resellers::create, admin::resellers::list, admin::resellers::get, admin::resellers::update,
@@ -41,6 +42,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         admin::catalog::create_product, admin::catalog::list_products, admin::catalog::get_product, admin::catalog::update_product,
         admin::catalog::put_level, admin::catalog::list_levels,
         admin::orders::list, admin::audit::list, admin::audit::verify,
+        admin::webhooks::list, admin::webhooks::get, admin::webhooks::redeliver,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims)),
     modifiers(&Security, &StandardErrors),

@@ -16,7 +16,8 @@ use crate::state::AppState;
 /// `out_trade_no` with the same parameters returns the original order (200).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderRequest,
     responses(
-        (status = 201, description = "delivered", body = Order),
+        (status = 201, description = "delivered (card products)", body = Order),
+        (status = 202, description = "processing (direct top-up; ends completed or failed)", body = Order),
         (status = 200, description = "the earlier order with this out_trade_no", body = Order),
         (status = 402, description = "insufficient_balance", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found (product)", body = Problem, content_type = "application/problem+json"),
@@ -36,14 +37,21 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
         let deps = OrderDeps {
             vault: &st.vault,
             receipts: &st.receipts,
+            topup_timeout_ms: st.config.topup_timeout_secs * 1000,
         };
         orders::place_order(&st.db, &deps, &ctx, &req)
     })
     .await?;
-    let mut res = if placed.created {
-        HttpResponse::Created()
-    } else {
+    let mut res = if !placed.created {
         HttpResponse::Ok()
+    } else {
+        // The commit enqueued an event: let the worker send it now rather than at its next poll.
+        state.events_wakeup.notify_one();
+        if placed.order.status == "processing" {
+            HttpResponse::Accepted()
+        } else {
+            HttpResponse::Created()
+        }
     };
     Ok(res.json(placed.order))
 }

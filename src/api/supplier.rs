@@ -1,6 +1,6 @@
 //! Supplier endpoints: stock push and own products.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -83,4 +83,41 @@ pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<Http
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierProductPatch {
+    /// `stock.low` fires when an order takes the stock below this; null turns it off.
+    pub low_stock_threshold: Option<i64>,
+}
+
+/// Set the low-stock threshold of one of this supplier's products.
+#[utoipa::path(patch, path = "/v1/supplier/products/{id}", tag = "supplier", params(("id" = String, Path)),
+    request_body = SupplierProductPatch,
+    responses((status = 200, body = SupplierProductPatch), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("signed" = [])))]
+#[patch("/v1/supplier/products/{id}")]
+pub async fn update_product(
+    state: web::Data<AppState>,
+    signed: Signed,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let caller = signed.supplier()?.clone();
+    let body: SupplierProductPatch = signed.json()?;
+    if body.low_stock_threshold.is_some_and(|t| t < 0) {
+        return Err(crate::error::Error::invalid(
+            "low_stock_threshold",
+            "must not be negative",
+        ));
+    }
+    let threshold = body.low_stock_threshold;
+    let id = id.into_inner();
+    state
+        .db
+        .write_async(move |c| catalog::set_low_stock_threshold(c, &caller.owner_id, &id, threshold))
+        .await?;
+    Ok(HttpResponse::Ok().json(SupplierProductPatch {
+        low_stock_threshold: threshold,
+    }))
 }

@@ -150,6 +150,8 @@ diesel::table! {
         ledger_seq -> BigInt,
         created_at -> BigInt,
         completed_at -> Nullable<BigInt>,
+        deadline_at -> Nullable<BigInt>,
+        result_message -> Nullable<Text>,
     }
 }
 
@@ -201,6 +203,19 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> BigInt,
         delivered_at -> Nullable<BigInt>,
+        locked_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    event_attempts (id) {
+        id -> BigInt,
+        event_id -> Text,
+        attempt -> Integer,
+        status_code -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+        created_at -> BigInt,
     }
 }
 
@@ -235,5 +250,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain,
     ledger_entries,
     events,
+    event_attempts,
     signing_keys,
 );

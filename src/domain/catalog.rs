@@ -679,3 +679,20 @@ pub fn put_reseller_price(
     )?;
     Ok(())
 }
+
+/// A supplier sets when `stock.low` fires for one of its own products.
+pub fn set_low_stock_threshold(
+    conn: &mut DbConn,
+    supplier_id: &str,
+    product_id: &str,
+    threshold: Option<i64>,
+) -> Result<()> {
+    let p = load(conn, product_id)?;
+    if p.supplier_id != supplier_id {
+        return Err(Error::NotFound("product"));
+    }
+    diesel::update(products::table.find(product_id))
+        .set(products::low_stock_threshold.eq(threshold))
+        .execute(conn)?;
+    Ok(())
+}

@@ -110,3 +110,43 @@ pub fn account_sum(conn: &mut DbConn, account: &str) -> Result<i64> {
         .load(conn)?;
     Ok(amounts.iter().sum())
 }
+
+/// Reverses a posted transaction (refunds, failed top-ups): posts the negation of each of its
+/// entries as a new chained transaction. Returns the new record's sequence number.
+pub fn reverse(
+    conn: &mut DbConn,
+    original_seq: i64,
+    action: &str,
+    actor: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> Result<i64> {
+    use crate::db::schema::ledger_entries;
+    let lines: Vec<(String, i64, String)> = ledger_entries::table
+        .filter(ledger_entries::txn_seq.eq(original_seq))
+        .order(ledger_entries::id.asc())
+        .select((
+            ledger_entries::account,
+            ledger_entries::amount,
+            ledger_entries::currency,
+        ))
+        .load(conn)?;
+    let currency = lines
+        .first()
+        .map(|l| l.2.clone())
+        .ok_or_else(|| Error::internal("nothing to reverse"))?;
+    post(
+        conn,
+        Txn {
+            action,
+            actor,
+            subject,
+            currency: &currency,
+            detail,
+            postings: lines
+                .into_iter()
+                .map(|(account, amount, _)| Posting::new(account, -amount))
+                .collect(),
+        },
+    )
+}

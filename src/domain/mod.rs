@@ -8,4 +8,5 @@ pub mod inventory;
 pub mod ledger;
 pub mod orders;
 pub mod receipts;
+pub mod topups;
 pub mod validate;

@@ -14,9 +14,10 @@ use super::catalog::{self, PriceBook, ProductRow, MAX_ORDER_QUANTITY};
 use super::inventory::{self, DeliveredCard};
 use super::ledger::{self, Posting, Txn};
 use super::receipts::{ReceiptClaims, ReceiptSigner, ISSUER};
+use super::topups;
 use super::validate;
 use crate::crypto::{sha256_hex, Vault};
-use crate::db::schema::{orders, resellers};
+use crate::db::schema::{orders, resellers, suppliers};
 use crate::db::{Db, DbConn};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::events::outbox::{self, NewEvent};
@@ -58,6 +59,9 @@ pub struct Order {
     pub currency: String,
     /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
     pub status: String,
+    /// The supplier's message on a finished direct top-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_message: Option<String>,
     /// The delivered codes (card products; omitted in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cards: Option<Vec<DeliveredCard>>,
@@ -96,6 +100,8 @@ pub struct OrderRow {
     pub ledger_seq: i64,
     pub created_at: i64,
     pub completed_at: Option<i64>,
+    pub deadline_at: Option<i64>,
+    pub result_message: Option<String>,
 }
 
 impl OrderRow {
@@ -114,6 +120,7 @@ impl OrderRow {
             amount: self.amount,
             currency: self.currency.clone(),
             status: self.status.clone(),
+            result_message: self.result_message.clone(),
             cards,
             topup: self
                 .topup
@@ -138,6 +145,8 @@ pub struct OrderContext {
 pub struct OrderDeps<'a> {
     pub vault: &'a Vault,
     pub receipts: &'a ReceiptSigner,
+    /// How long a supplier has to answer a direct top-up.
+    pub topup_timeout_ms: i64,
 }
 
 pub struct Placed {
@@ -268,11 +277,18 @@ pub fn place(
     if product.status != "on_sale" {
         return Err(Error::ProductUnavailable("this product is off sale".into()));
     }
-    if product.delivery != "card" {
-        return Err(Error::ProductUnavailable(
-            "direct top-up ordering is not available yet".into(),
+    let direct = product.delivery == "direct";
+    let topup = if direct {
+        let required: Vec<String> = serde_json::from_str(&product.topup_fields).unwrap_or_default();
+        Some(topups::validate_fields(&required, req.topup.as_ref())?)
+    } else if req.topup.is_some() {
+        return Err(Error::invalid(
+            "topup",
+            "only direct top-up products take top-up fields",
         ));
-    }
+    } else {
+        None
+    };
     if req.quantity < product.min_quantity || req.quantity > product.max_quantity {
         return Err(Error::invalid(
             "quantity",
@@ -290,24 +306,28 @@ pub fn place(
             resellers::currency,
         ))
         .first(conn)?;
-    let quote = quote(conn, &ctx.reseller_id, &product, req.quantity)?;
     if currency != product.currency {
         return Err(Error::ProductUnavailable(format!(
             "this product is sold in {}",
             product.currency
         )));
     }
+    let quote = quote(conn, &ctx.reseller_id, &product, req.quantity)?;
     if balance < quote.amount {
         return Err(Error::InsufficientBalance);
     }
 
     let now = crate::time::now_ms();
     let order_id = crate::ids::new_id("ord");
-    let sealed = inventory::claim(conn, &product.id, &order_id, req.quantity, now)?;
-    let delivered: Vec<DeliveredCard> = sealed
-        .iter()
-        .map(|c| inventory::unseal(deps.vault, c))
-        .collect::<Result<_>>()?;
+    let delivered: Vec<DeliveredCard> = if direct {
+        Vec::new()
+    } else {
+        let sealed = inventory::claim(conn, &product.id, &order_id, req.quantity, now)?;
+        sealed
+            .iter()
+            .map(|c| inventory::unseal(deps.vault, c))
+            .collect::<Result<_>>()?
+    };
 
     let ledger_seq = ledger::post(
         conn,
@@ -337,6 +357,7 @@ pub fn place(
     })?;
 
     let notify_url = req.notify_url.clone().or(notify_default);
+    let deadline = direct.then_some(now + deps.topup_timeout_ms);
     let insert = diesel::insert_into(orders::table)
         .values((
             orders::id.eq(&order_id),
@@ -350,11 +371,10 @@ pub fn place(
             orders::amount.eq(quote.amount),
             orders::cost_amount.eq(quote.cost_amount),
             orders::currency.eq(&product.currency),
-            orders::status.eq("delivered"),
+            orders::status.eq(if direct { "processing" } else { "delivered" }),
             orders::request_hash.eq(&hash),
             orders::notify_url.eq(&notify_url),
-            orders::topup.eq(req
-                .topup
+            orders::topup.eq(topup
                 .as_ref()
                 .map(|t| serde_json::Value::Object(t.clone()).to_string())),
             orders::buyer_id.eq(req.buyer.as_ref().and_then(|b| b.id.clone())),
@@ -362,7 +382,8 @@ pub fn place(
             orders::receipt.eq(&receipt),
             orders::ledger_seq.eq(ledger_seq),
             orders::created_at.eq(now),
-            orders::completed_at.eq(Some(now)),
+            orders::completed_at.eq((!direct).then_some(now)),
+            orders::deadline_at.eq(deadline),
         ))
         .execute(conn);
     if let Err(e) = insert {
@@ -374,30 +395,103 @@ pub fn place(
         });
     }
 
+    if let Some(deadline) = deadline {
+        request_topup(
+            conn,
+            &product,
+            &order_id,
+            req.quantity,
+            topup.as_ref(),
+            deadline,
+        )?;
+    } else {
+        outbox::enqueue(
+            conn,
+            NewEvent {
+                event_type: "order.delivered",
+                owner_kind: "reseller",
+                owner_id: &ctx.reseller_id,
+                url: notify_url.as_deref(),
+                data: json!({
+                    "order_id": order_id,
+                    "out_trade_no": req.out_trade_no,
+                    "product_id": product.id,
+                    "quantity": req.quantity,
+                    "amount": quote.amount,
+                    "currency": product.currency,
+                    "status": "delivered",
+                }),
+            },
+        )?;
+        warn_low_stock(conn, &product, product.stock - req.quantity)?;
+    }
+
+    let row = load(conn, &order_id)?;
+    let cards = (!direct).then_some(delivered);
+    Ok(Placed {
+        order: row.view(cards),
+        created: true,
+    })
+}
+
+/// Asks the supplier to fulfil a direct top-up (`order.topup_requested`).
+fn request_topup(
+    conn: &mut DbConn,
+    product: &ProductRow,
+    order_id: &str,
+    quantity: i64,
+    topup: Option<&serde_json::Map<String, serde_json::Value>>,
+    deadline: i64,
+) -> Result<()> {
+    let url: Option<String> = suppliers::table
+        .find(&product.supplier_id)
+        .select(suppliers::webhook_url)
+        .first(conn)?;
     outbox::enqueue(
         conn,
         NewEvent {
-            event_type: "order.delivered",
-            owner_kind: "reseller",
-            owner_id: &ctx.reseller_id,
-            url: notify_url.as_deref(),
+            event_type: "order.topup_requested",
+            owner_kind: "supplier",
+            owner_id: &product.supplier_id,
+            url: url.as_deref(),
             data: json!({
                 "order_id": order_id,
-                "out_trade_no": req.out_trade_no,
                 "product_id": product.id,
-                "quantity": req.quantity,
-                "amount": quote.amount,
+                "sku": product.sku,
+                "quantity": quantity,
+                "face_value": product.face_value,
                 "currency": product.currency,
-                "status": "delivered",
+                "topup": topup,
+                "deadline_at": rfc3339(deadline),
             }),
         },
     )?;
+    Ok(())
+}
 
-    let row = load(conn, &order_id)?;
-    Ok(Placed {
-        order: row.view(Some(delivered)),
-        created: true,
-    })
+/// `stock.low` to the supplier when this order takes the stock below its threshold (once per
+/// crossing, not on every order below it).
+fn warn_low_stock(conn: &mut DbConn, product: &ProductRow, stock_after: i64) -> Result<()> {
+    let Some(threshold) = product.low_stock_threshold else {
+        return Ok(());
+    };
+    if product.stock >= threshold && stock_after < threshold {
+        let url: Option<String> = suppliers::table
+            .find(&product.supplier_id)
+            .select(suppliers::webhook_url)
+            .first(conn)?;
+        outbox::enqueue(
+            conn,
+            NewEvent {
+                event_type: "stock.low",
+                owner_kind: "supplier",
+                owner_id: &product.supplier_id,
+                url: url.as_deref(),
+                data: json!({ "product_id": product.id, "sku": product.sku, "stock": stock_after, "threshold": threshold }),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs [`place`] in its own transaction; a lost idempotency race returns the winner's order.

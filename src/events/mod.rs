@@ -1,3 +1,5 @@
-//! Outbound events: the transactional outbox (and, in time, its delivery worker).
+//! Outbound events: the transactional outbox, the delivery worker and the address guard.
 
 pub mod outbox;
+pub mod ssrf;
+pub mod worker;

@@ -125,6 +125,7 @@ impl TestApp {
             .expect("listen")
             .run();
         actix_web::rt::spawn(server);
+        kameng::server::spawn_background(state.clone());
         let admin = AdminClient::login(&base, ADMIN_USER, ADMIN_PASS)
             .await
             .expect("admin login");

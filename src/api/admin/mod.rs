@@ -8,6 +8,7 @@ pub mod keys;
 pub mod orders;
 pub mod resellers;
 pub mod suppliers;
+pub mod webhooks;
 
 use serde::Deserialize;
 use utoipa::IntoParams;
