@@ -93,6 +93,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     // supplier
     .service(supplier::push_cards)
     .service(supplier::products)
+    .service(supplier::update_product)
+    .service(topups::result)
+    .service(webhooks::reseller_test)
+    .service(webhooks::supplier_test)
     // admin
     .service(admin::auth::login)
     .service(admin::suppliers::create)
@@ -119,5 +123,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::orders::list)
     .service(admin::audit::list)
     .service(admin::audit::verify)
+    .service(admin::webhooks::list)
+    .service(admin::webhooks::get)
+    .service(admin::webhooks::redeliver)
     .default_service(web::to(not_found));
 }

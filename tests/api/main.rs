@@ -8,8 +8,10 @@ mod common;
 
 mod admin;
 mod errors;
+mod events;
 mod migrations;
 mod openapi;
 mod orders;
+mod receiver;
 mod signing;
 mod stock;

@@ -1,0 +1,455 @@
+//! Signed callbacks, retries, the admin view of deliveries, direct top-ups and stock.low.
+
+use std::time::Duration;
+
+use kameng::auth::signing::verify_event_signature;
+use kameng::domain::catalog::NewProduct;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{cards, order_req, TestApp};
+use crate::receiver::Receiver;
+
+fn verified(secret: &str, r: &crate::receiver::Received) -> bool {
+    verify_event_signature(
+        secret,
+        &r.signature,
+        &r.body,
+        kameng::time::now_secs(),
+        Some(300),
+    )
+}
+
+#[actix_web::test]
+async fn a_card_order_sends_a_signed_order_delivered_callback() {
+    let app = TestApp::spawn().await;
+    let rx = Receiver::start();
+    let (_, _, p) = app.stocked_product("P", 100, 90, 5).await;
+    let r = app
+        .admin
+        .create_reseller("Shop", None, Some(&rx.url))
+        .await
+        .unwrap();
+    app.admin.credit(&r.reseller.id, 1_000).await.unwrap();
+    let client = app.client(&r.api_key.key_id, &r.api_key.secret);
+    let order = client.buy(&p.product.id, 1, "CB-1").await.unwrap();
+
+    let got = rx.wait_for(5, |g| !g.is_empty()).await;
+    let cb = &got[0];
+    assert_eq!(cb.event_type, "order.delivered");
+    assert!(
+        verified(&r.webhook_secret, cb),
+        "signature must verify with the webhook secret"
+    );
+    assert!(!verified("whsec_other", cb));
+    let body = cb.json();
+    assert_eq!(body["id"], cb.event_id);
+    assert_eq!(body["type"], "order.delivered");
+    assert_eq!(body["data"]["order_id"], order.id);
+    assert_eq!(body["data"]["out_trade_no"], "CB-1");
+    // The callback carries no codes.
+    assert!(!String::from_utf8_lossy(&cb.body).contains("P-CODE"));
+
+    // A per-order notify_url overrides the account default.
+    let rx2 = Receiver::start();
+    let mut req = order_req(&p.product.id, 1, "CB-2");
+    req.notify_url = Some(rx2.url.clone());
+    client.create_order(&req).await.unwrap();
+    rx2.wait_for(5, |g| g.len() == 1).await;
+
+    // The admin sees the delivery and its attempt.
+    let page: serde_json::Value = app
+        .admin
+        .send(Method::GET, "/v1/admin/webhooks?status=delivered", None)
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(page["data"].as_array().unwrap().len(), 2);
+    let id = page["data"][1]["id"].as_str().unwrap().to_string();
+    let detail: serde_json::Value = app
+        .admin
+        .send(Method::GET, &format!("/v1/admin/webhooks/{id}"), None)
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(detail["attempt_log"][0]["status_code"], 200);
+}
+
+#[actix_web::test]
+async fn failed_deliveries_retry_with_the_same_id_then_fail_and_can_be_redelivered() {
+    let app = TestApp::spawn_with(|c| c.webhook_retry_schedule = vec![1, 1]).await;
+    let rx = Receiver::start();
+    rx.respond_with(500);
+    let (_, _, p) = app.stocked_product("P", 100, 90, 5).await;
+    let r = app
+        .admin
+        .create_reseller("Shop", None, Some(&rx.url))
+        .await
+        .unwrap();
+    app.admin.credit(&r.reseller.id, 1_000).await.unwrap();
+    app.client(&r.api_key.key_id, &r.api_key.secret)
+        .buy(&p.product.id, 1, "R-1")
+        .await
+        .unwrap();
+
+    // 1 attempt + 2 retries, all with one event id.
+    let got = rx.wait_for(10, |g| g.len() >= 3).await;
+    assert!(got.iter().all(|g| g.event_id == got[0].event_id));
+    let failed = wait_status(&app, "failed").await;
+    assert_eq!(failed["attempts"], 3);
+    assert_eq!(failed["last_error"], "HTTP 500");
+    let id = failed["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        rx.received().len(),
+        3,
+        "no attempts after the schedule is exhausted"
+    );
+
+    rx.respond_with(204);
+    let res = app
+        .admin
+        .send(
+            Method::POST,
+            &format!("/v1/admin/webhooks/{id}/redeliver"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200);
+    let got = rx.wait_for(5, |g| g.len() == 4).await;
+    assert_eq!(got[3].event_id, got[0].event_id);
+    wait_status(&app, "delivered").await;
+    let detail: serde_json::Value = app
+        .admin
+        .send(Method::GET, &format!("/v1/admin/webhooks/{id}"), None)
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    let codes: Vec<i64> = detail["attempt_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, vec![500, 500, 500, 204]);
+}
+
+async fn wait_status(app: &TestApp, status: &str) -> serde_json::Value {
+    for _ in 0..100 {
+        let page: serde_json::Value = app
+            .admin
+            .send(
+                Method::GET,
+                &format!("/v1/admin/webhooks?status={status}"),
+                None,
+            )
+            .await
+            .unwrap()
+            .json()
+            .unwrap();
+        if let Some(first) = page["data"].as_array().and_then(|a| a.first()) {
+            return first.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no event reached {status}");
+}
+
+#[actix_web::test]
+async fn callbacks_to_private_addresses_are_refused_unless_allowed() {
+    let app = TestApp::spawn_with(|c| {
+        c.allow_private_webhooks = false;
+        c.webhook_retry_schedule = vec![];
+    })
+    .await;
+    let rx = Receiver::start();
+    let (_, _, p) = app.stocked_product("P", 100, 90, 5).await;
+    let r = app
+        .admin
+        .create_reseller("Shop", None, Some(&rx.url))
+        .await
+        .unwrap();
+    app.admin.credit(&r.reseller.id, 1_000).await.unwrap();
+    app.client(&r.api_key.key_id, &r.api_key.secret)
+        .buy(&p.product.id, 1, "S-1")
+        .await
+        .unwrap();
+    let failed = wait_status(&app, "failed").await;
+    assert!(
+        failed["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not a public address"),
+        "{failed}"
+    );
+    assert!(
+        rx.received().is_empty(),
+        "nothing may reach the loopback receiver"
+    );
+}
+
+#[actix_web::test]
+async fn a_slow_receiver_does_not_slow_orders() {
+    let app = TestApp::spawn().await;
+    let rx = Receiver::start();
+    rx.delay(Duration::from_secs(3));
+    let (_, _, p) = app.stocked_product("P", 100, 90, 20).await;
+    let r = app
+        .admin
+        .create_reseller("Shop", None, Some(&rx.url))
+        .await
+        .unwrap();
+    app.admin.credit(&r.reseller.id, 10_000).await.unwrap();
+    let client = app.client(&r.api_key.key_id, &r.api_key.secret);
+    let started = std::time::Instant::now();
+    for i in 0..10 {
+        client
+            .buy(&p.product.id, 1, &format!("SL-{i}"))
+            .await
+            .unwrap();
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "orders waited for callbacks: {:?}",
+        started.elapsed()
+    );
+    // And the callbacks are sent concurrently, not one after another.
+    rx.wait_for(6, |g| g.len() == 10).await;
+}
+
+async fn direct_setup(
+    app: &TestApp,
+    supplier_hook: &str,
+    reseller_hook: &str,
+) -> (
+    kameng::client::Client,
+    kameng::client::Client,
+    String,
+    String,
+) {
+    let s = app
+        .admin
+        .create_supplier("TopUp Co", Some(supplier_hook))
+        .await
+        .unwrap();
+    let p = app
+        .admin
+        .create_product(&NewProduct {
+            sku: "GAME-TOPUP-60".into(),
+            name: "60 gems".into(),
+            category: "mobile".into(),
+            supplier_id: s.supplier.id.clone(),
+            face_value: 600,
+            cost: 500,
+            price: 580,
+            delivery: "direct".into(),
+            topup_fields: Some(vec!["account".into(), "server".into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let r = app
+        .admin
+        .create_reseller("Bot", None, Some(reseller_hook))
+        .await
+        .unwrap();
+    app.admin.credit(&r.reseller.id, 10_000).await.unwrap();
+    (
+        app.client(&r.api_key.key_id, &r.api_key.secret),
+        app.client(&s.api_key.key_id, &s.api_key.secret),
+        p.product.id,
+        s.webhook_secret,
+    )
+}
+
+fn topup_req(pid: &str, no: &str) -> kameng::domain::orders::OrderRequest {
+    let mut req = order_req(pid, 1, no);
+    req.topup = Some(
+        json!({"account": "player-42", "server": "asia-1"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    req
+}
+
+#[actix_web::test]
+async fn direct_topup_success_and_failure_end_to_end() {
+    let app = TestApp::spawn().await;
+    let (sup_rx, res_rx) = (Receiver::start(), Receiver::start());
+    let (reseller, supplier, pid, sup_secret) = direct_setup(&app, &sup_rx.url, &res_rx.url).await;
+
+    // Missing top-up fields: 422, nothing charged.
+    let err = reseller
+        .create_order(&order_req(&pid, 1, "D-0"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("invalid_request"));
+
+    let (order, _) = reseller
+        .create_order(&topup_req(&pid, "D-1"))
+        .await
+        .unwrap();
+    assert_eq!(order.status, "processing");
+    assert!(order.cards.is_none());
+    assert_eq!(reseller.account().await.unwrap().balance, 10_000 - 580);
+    let asked = sup_rx.wait_for(5, |g| g.len() == 1).await;
+    assert_eq!(asked[0].event_type, "order.topup_requested");
+    assert!(verified(&sup_secret, &asked[0]));
+    assert_eq!(asked[0].json()["data"]["topup"]["account"], "player-42");
+
+    let done: serde_json::Value = supplier
+        .send_raw(
+            Method::POST,
+            &format!("/v1/supplier/orders/{}/result", order.id),
+            br#"{"status":"success"}"#.to_vec(),
+        )
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(done["status"], "completed");
+    // Only once.
+    let again = supplier
+        .send_raw(
+            Method::POST,
+            &format!("/v1/supplier/orders/{}/result", order.id),
+            br#"{"status":"failed"}"#.to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.status, 409);
+    let cb = res_rx.wait_for(5, |g| g.len() == 1).await;
+    assert_eq!(cb[0].event_type, "order.completed");
+    assert_eq!(reseller.order(&order.id).await.unwrap().status, "completed");
+
+    // A failed top-up refunds.
+    let (order2, _) = reseller
+        .create_order(&topup_req(&pid, "D-2"))
+        .await
+        .unwrap();
+    let res = supplier
+        .send_raw(
+            Method::POST,
+            &format!("/v1/supplier/orders/{}/result", order2.id),
+            br#"{"status":"failed","message":"no such account"}"#.to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200);
+    let cb = res_rx.wait_for(5, |g| g.len() == 2).await;
+    assert_eq!(cb[1].event_type, "order.failed");
+    assert_eq!(cb[1].json()["data"]["refunded"], true);
+    let o2 = reseller.order(&order2.id).await.unwrap();
+    assert_eq!(
+        (o2.status.as_str(), o2.result_message.as_deref()),
+        ("failed", Some("no such account"))
+    );
+    assert_eq!(reseller.account().await.unwrap().balance, 10_000 - 580);
+
+    // Another supplier cannot answer for it.
+    let (_, other) = app.supplier().await;
+    let (order3, _) = reseller
+        .create_order(&topup_req(&pid, "D-3"))
+        .await
+        .unwrap();
+    let res = other
+        .send_raw(
+            Method::POST,
+            &format!("/v1/supplier/orders/{}/result", order3.id),
+            br#"{"status":"success"}"#.to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 404);
+    app.assert_books_balance().await;
+}
+
+#[actix_web::test]
+async fn an_unanswered_topup_times_out_and_refunds() {
+    let app = TestApp::spawn_with(|c| c.topup_timeout_secs = 1).await;
+    let (sup_rx, res_rx) = (Receiver::start(), Receiver::start());
+    let (reseller, _, pid, _) = direct_setup(&app, &sup_rx.url, &res_rx.url).await;
+    let (order, _) = reseller
+        .create_order(&topup_req(&pid, "T-1"))
+        .await
+        .unwrap();
+    let cb = res_rx.wait_for(6, |g| !g.is_empty()).await;
+    assert_eq!(cb[0].event_type, "order.failed");
+    assert_eq!(reseller.order(&order.id).await.unwrap().status, "failed");
+    assert_eq!(reseller.account().await.unwrap().balance, 10_000);
+    app.assert_books_balance().await;
+}
+
+#[actix_web::test]
+async fn stock_low_fires_once_when_an_order_crosses_the_threshold() {
+    let app = TestApp::spawn().await;
+    let rx = Receiver::start();
+    let s = app
+        .admin
+        .create_supplier("Acme", Some(&rx.url))
+        .await
+        .unwrap();
+    let supplier = app.client(&s.api_key.key_id, &s.api_key.secret);
+    let p = app.card_product(&s.supplier.id, "LOW", 100, 90).await;
+    supplier
+        .push_cards(&p.product.id, &cards("LOW", 0..5))
+        .await
+        .unwrap();
+    let res = supplier
+        .send_raw(
+            Method::PATCH,
+            &format!("/v1/supplier/products/{}", p.product.id),
+            br#"{"low_stock_threshold":3}"#.to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200);
+    let (_, buyer) = app.reseller(None, 10_000).await;
+    for i in 0..4 {
+        buyer.buy(&p.product.id, 1, &format!("L{i}")).await.unwrap();
+    }
+    let got = rx.wait_for(5, |g| !g.is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lows: Vec<_> = rx
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type == "stock.low")
+        .collect();
+    assert_eq!(lows.len(), 1, "{got:?}");
+    assert_eq!(lows[0].json()["data"]["stock"], 2);
+}
+
+#[actix_web::test]
+async fn accounts_can_send_themselves_a_test_event() {
+    let app = TestApp::spawn().await;
+    let rx = Receiver::start();
+    let r = app
+        .admin
+        .create_reseller("Shop", None, Some(&rx.url))
+        .await
+        .unwrap();
+    let client = app.client(&r.api_key.key_id, &r.api_key.secret);
+    let res: serde_json::Value = client
+        .send_raw(Method::POST, "/v1/webhooks/test", vec![])
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(res["delivered"], true);
+    assert_eq!(res["attempt"]["status_code"], 200);
+    let got = rx.received();
+    assert_eq!(got[0].event_type, "webhook.test");
+    assert!(verified(&r.webhook_secret, &got[0]));
+    // Without a registered URL: a clear conflict.
+    let (_, supplier) = app.supplier().await;
+    let res = supplier
+        .send_raw(Method::POST, "/v1/supplier/webhooks/test", vec![])
+        .await
+        .unwrap();
+    assert_eq!(res.status, 409);
+}
