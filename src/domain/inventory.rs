@@ -251,7 +251,16 @@ pub fn claim(
         ));
     let picked: Vec<SealedCard> = match conn {
         // Concurrent buyers of one product skip each other's locked rows instead of queueing.
-        DbConn::Pg(c) => q.for_update().skip_locked().load(c)?,
+        // If that leaves us short, rows may be locked by transactions that will roll back: ask
+        // again, waiting for them, before saying out of stock.
+        DbConn::Pg(c) => {
+            let first: Vec<SealedCard> = q.for_update().skip_locked().load(c)?;
+            if (first.len() as i64) < quantity {
+                q.for_update().load(c)?
+            } else {
+                first
+            }
+        }
         DbConn::Sqlite(c) => q.load(c)?,
     };
     if (picked.len() as i64) < quantity {

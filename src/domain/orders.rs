@@ -270,6 +270,7 @@ pub fn place(
 ) -> Result<Placed> {
     validate_request(req)?;
     let hash = request_hash(req);
+    serialize_trade_no(conn, &ctx.reseller_id, &req.out_trade_no)?;
     if let Some(existing) = find_by_trade_no(conn, &ctx.reseller_id, &req.out_trade_no)? {
         return replay(conn, deps.vault, existing, &hash);
     }
@@ -432,6 +433,21 @@ pub fn place(
         order: row.view(cards),
         created: true,
     })
+}
+
+/// Makes concurrent requests with one (reseller, out_trade_no) wait for each other, so the
+/// later ones find the first one's order instead of claiming cards they would then release.
+/// SQLite's single writer already does this; on PostgreSQL a transaction-scoped advisory lock.
+fn serialize_trade_no(conn: &mut DbConn, reseller_id: &str, out_trade_no: &str) -> Result<()> {
+    if let DbConn::Pg(c) = conn {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{reseller_id}\n{out_trade_no}").as_bytes());
+        let key = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
 }
 
 /// Asks the supplier to fulfil a direct top-up (`order.topup_requested`).

@@ -177,21 +177,7 @@ impl TestApp {
         price: i64,
         cost: i64,
     ) -> AdminProduct {
-        self.admin
-            .create_product(&NewProduct {
-                sku: sku.into(),
-                name: format!("Gift card {sku}"),
-                category: "steam".into(),
-                supplier_id: supplier_id.into(),
-                face_value: price,
-                cost,
-                price,
-                delivery: "card".into(),
-                max_quantity: Some(1000),
-                ..Default::default()
-            })
-            .await
-            .expect("create product")
+        new_card_product(&self.admin, supplier_id, sku, price, cost).await
     }
 
     /// A supplier, one card product with `stock` codes (`{sku}-{n}`), ready to sell.
@@ -271,4 +257,37 @@ pub fn order_req(
         topup: None,
         buyer: None,
     }
+}
+
+/// Creates a card product through the admin API.
+pub async fn new_card_product(
+    admin: &AdminClient,
+    supplier_id: &str,
+    sku: &str,
+    price: i64,
+    cost: i64,
+) -> AdminProduct {
+    admin
+        .create_product(&NewProduct {
+            sku: sku.into(),
+            name: format!("Gift card {sku}"),
+            category: "steam".into(),
+            supplier_id: supplier_id.into(),
+            face_value: price,
+            cost,
+            price,
+            delivery: "card".into(),
+            max_quantity: Some(1000),
+            ..Default::default()
+        })
+        .await
+        .expect("create product")
+}
+
+/// A 100-priced card product's id (for tests against spawned processes).
+pub async fn card_product_on(admin: &AdminClient, supplier_id: &str, sku: &str) -> String {
+    new_card_product(admin, supplier_id, sku, 100, 90)
+        .await
+        .product
+        .id
 }

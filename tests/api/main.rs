@@ -7,11 +7,14 @@
 mod common;
 
 mod admin;
+mod crash;
 mod errors;
 mod events;
 mod migrations;
 mod openapi;
 mod orders;
+mod process;
 mod receiver;
+mod scale;
 mod signing;
 mod stock;
