@@ -31,6 +31,18 @@ enum Command {
     },
     /// Print the OpenAPI document (the checked-in openapi/openapi.json is this output).
     Openapi,
+    /// Seed a demo supplier, resellers, products and stock; write their keys to a file.
+    Demo {
+        /// Where to write the keys (the examples read this file).
+        #[arg(long, default_value = "kameng-demo.json")]
+        out: std::path::PathBuf,
+        /// The demo shop's callback URL (the shop_checkout example listens there).
+        #[arg(long, default_value = "http://127.0.0.1:9101/callback")]
+        shop_callback: String,
+        /// The demo supplier's webhook URL (the supplier_feed example listens there).
+        #[arg(long, default_value = "http://127.0.0.1:9102/webhook")]
+        supplier_webhook: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -57,6 +69,27 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Openapi => {
             println!("{}", kameng::api::openapi::spec_json());
+            Ok(())
+        }
+        Command::Demo {
+            out,
+            shop_callback,
+            supplier_webhook,
+        } => {
+            let base = format!("http://{}", config.bind);
+            let state = AppState::init(config)?;
+            let demo = kameng::demo::seed(
+                &state,
+                &kameng::demo::DemoOptions {
+                    shop_callback,
+                    supplier_webhook,
+                },
+            )?;
+            std::fs::write(&out, serde_json::to_string_pretty(&demo)?)?;
+            println!(
+                "{}",
+                kameng::demo::instructions(&demo, &base, &out.display().to_string())
+            );
             Ok(())
         }
         Command::Migrate => {

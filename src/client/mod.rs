@@ -301,10 +301,27 @@ pub fn verify_receipt(token: &str, jwks: &Jwks) -> Result<ReceiptClaims, crate::
     crate::domain::receipts::verify_receipt(token, jwks)
 }
 
+/// Headers of an incoming request, whichever HTTP library received it.
+pub trait EventHeaders {
+    fn header_str(&self, name: &str) -> Option<&str>;
+}
+
+impl EventHeaders for HeaderMap {
+    fn header_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl EventHeaders for actix_web::http::header::HeaderMap {
+    fn header_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
 /// Verifies an incoming event (callback or webhook): the `X-Kameng-Signature` header over the raw
 /// body, no older than five minutes.
-pub fn verify_event(headers: &HeaderMap, body: &[u8], webhook_secret: &str) -> bool {
-    let Some(sig) = headers.get(HEADER_SIGNATURE).and_then(|v| v.to_str().ok()) else {
+pub fn verify_event(headers: &impl EventHeaders, body: &[u8], webhook_secret: &str) -> bool {
+    let Some(sig) = headers.header_str(HEADER_SIGNATURE) else {
         return false;
     };
     signing::verify_event_signature(

@@ -1,0 +1,188 @@
+//! A supplier's feed: push a CSV of codes (`code,secret,expires_at`, header optional) in batches
+//! with a progress bar, report accepted / duplicate / rejected, and optionally answer
+//! `order.topup_requested` webhooks for direct top-ups.
+//!
+//!   cargo run --example supplier_feed -- --sku DEMO-STEAM-100 --csv codes.csv
+//!   cargo run --example supplier_feed -- --sku DEMO-STEAM-100 --generate 5000 --serve-topups 30
+
+use std::io::Write;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use clap::Parser;
+use kameng::client::{verify_event, Client};
+use kameng::demo::DemoFile;
+use kameng::domain::inventory::{NewCard, PushCards};
+use reqwest::Method;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    #[arg(long, default_value = "kameng-demo.json")]
+    demo: std::path::PathBuf,
+    /// The product to stock.
+    #[arg(long)]
+    sku: Option<String>,
+    /// CSV file of codes.
+    #[arg(long)]
+    csv: Option<std::path::PathBuf>,
+    /// Instead of a CSV, generate this many random codes.
+    #[arg(long)]
+    generate: Option<usize>,
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Answer top-up webhooks for this many seconds (0 = don't).
+    #[arg(long, default_value_t = 0)]
+    serve_topups: u64,
+    /// Where the webhook receiver listens (the demo registered 127.0.0.1:9102).
+    #[arg(long, default_value = "127.0.0.1:9102")]
+    listen: String,
+}
+
+fn read_csv(path: &std::path::Path) -> Result<Vec<NewCard>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("code,"))
+        .map(|l| {
+            let mut f = l.split(',').map(|s| s.trim().to_string());
+            NewCard {
+                code: f.next().unwrap_or_default(),
+                secret: f.next().filter(|s| !s.is_empty()),
+                expires_at: f.next().filter(|s| !s.is_empty()),
+            }
+        })
+        .collect())
+}
+
+fn progress(done: usize, total: usize) {
+    let width = 30;
+    let filled = if total == 0 {
+        width
+    } else {
+        done * width / total
+    };
+    eprint!(
+        "\r[{}{}] {done}/{total}",
+        "#".repeat(filled),
+        " ".repeat(width - filled)
+    );
+    let _ = std::io::stderr().flush();
+}
+
+/// Answers a top-up request: verify, then report success to the platform.
+async fn webhook(
+    req: HttpRequest,
+    body: web::Bytes,
+    ctx: web::Data<(String, Client)>,
+) -> HttpResponse {
+    let (secret, client) = ctx.get_ref();
+    if !verify_event(req.headers(), &body, secret) {
+        return HttpResponse::Unauthorized().finish();
+    }
+    let event: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if event["type"] == "order.topup_requested" {
+        let order_id = event["data"]["order_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        println!(
+            "top-up requested: order {order_id} for {}",
+            event["data"]["topup"]
+        );
+        let client = client.clone();
+        // Acknowledge now; fulfil and report afterwards, as a real top-up backend would.
+        actix_web::rt::spawn(async move {
+            let res = client
+                .send_raw(
+                    Method::POST,
+                    &format!("/v1/supplier/orders/{order_id}/result"),
+                    br#"{"status":"success","message":"credited"}"#.to_vec(),
+                )
+                .await;
+            match res {
+                Ok(r) => println!("reported order {order_id}: HTTP {}", r.status),
+                Err(e) => println!("reporting order {order_id} failed: {e}"),
+            }
+        });
+    } else {
+        println!("event {}", event["type"]);
+    }
+    HttpResponse::NoContent().finish()
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let demo = DemoFile::load(&args.demo)?;
+    let client = Client::new(&args.url, &demo.supplier.key_id, &demo.supplier.secret);
+
+    if let Some(sku) = &args.sku {
+        let product = demo
+            .products
+            .iter()
+            .find(|p| &p.sku == sku)
+            .ok_or("unknown --sku")?;
+        let cards = match (&args.csv, args.generate) {
+            (Some(path), _) => read_csv(path)?,
+            (None, Some(n)) => (0..n)
+                .map(|i| NewCard {
+                    code: format!("{sku}-{}-{i:06}", kameng::time::now_ms()),
+                    secret: None,
+                    expires_at: None,
+                })
+                .collect(),
+            (None, None) => return Err("give --csv FILE or --generate N".into()),
+        };
+        let (mut accepted, mut duplicates, mut rejected) = (0, 0, 0);
+        let total = cards.len();
+        let mut stock = 0;
+        for (i, chunk) in cards.chunks(args.batch.clamp(1, 10_000)).enumerate() {
+            let res = client
+                .push_cards(
+                    &product.id,
+                    &PushCards {
+                        cards: chunk.to_vec(),
+                        batch_ref: Some(format!("feed-{i}")),
+                    },
+                )
+                .await?;
+            accepted += res.accepted;
+            duplicates += res.duplicates;
+            rejected += res.rejected.len();
+            for r in &res.rejected {
+                eprintln!(
+                    "\n  row {} rejected: {}",
+                    i * args.batch + r.index,
+                    r.reason
+                );
+            }
+            stock = res.stock;
+            progress((i * args.batch + chunk.len()).min(total), total);
+        }
+        eprintln!();
+        println!("pushed {total} codes to {sku}: {accepted} accepted, {duplicates} duplicates, {rejected} rejected; stock now {stock}");
+    }
+
+    if args.serve_topups > 0 {
+        let ctx = web::Data::new((demo.supplier.webhook_secret.clone(), client.clone()));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(ctx.clone())
+                .route("/webhook", web::post().to(webhook))
+        })
+        .workers(1)
+        .bind(&args.listen)?
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        println!(
+            "answering top-up webhooks on http://{}/webhook for {} s",
+            args.listen, args.serve_topups
+        );
+        tokio::time::sleep(Duration::from_secs(args.serve_topups)).await;
+        handle.stop(true).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! `kameng demo`: seeds the configured database with a demo supplier, two resellers at different
+//! levels, card and direct products with stock and balances, writes the keys to a JSON file the
+//! examples read, and prints a ready-to-paste signed request.
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::keys::IssuedKey;
+use crate::crypto::random_token;
+use crate::domain::accounts;
+use crate::domain::catalog::{self, NewProduct};
+use crate::domain::inventory::{self, NewCard, PushCards};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+const ACTOR: &str = "system:demo";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoAccount {
+    pub id: String,
+    pub name: String,
+    pub key_id: String,
+    pub secret: String,
+    pub webhook_secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoProduct {
+    pub id: String,
+    pub sku: String,
+    pub delivery: String,
+}
+
+/// What `kameng demo` writes (and the examples read).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoFile {
+    pub supplier: DemoAccount,
+    /// `[standard level, gold level]`.
+    pub resellers: Vec<DemoAccount>,
+    pub products: Vec<DemoProduct>,
+}
+
+impl DemoFile {
+    pub fn load(path: &std::path::Path) -> std::result::Result<DemoFile, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: {e} (run `kameng demo` first)", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+pub struct DemoOptions {
+    pub shop_callback: String,
+    pub supplier_webhook: String,
+}
+
+fn account(id: &str, name: &str, key: IssuedKey, webhook_secret: String) -> DemoAccount {
+    DemoAccount {
+        id: id.into(),
+        name: name.into(),
+        key_id: key.key_id,
+        secret: key.secret,
+        webhook_secret,
+    }
+}
+
+pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
+    state.db.write(|c| {
+        if catalog::list_rows(
+            c,
+            &catalog::ProductFilter {
+                q: Some("DEMO-".into()),
+                limit: 1,
+                ..Default::default()
+            },
+        )?
+        .first()
+        .is_some()
+        {
+            return Err(Error::Conflict(
+                "this database already holds the demo; use a fresh KAMENG_DATABASE_URL".into(),
+            ));
+        }
+        let s = accounts::create_supplier(
+            c,
+            &state.vault,
+            ACTOR,
+            "Demo Games Ltd",
+            Some(&opts.supplier_webhook),
+        )?;
+        catalog::put_level(c, ACTOR, "gold", 500)?;
+        let shop = accounts::create_reseller(
+            c,
+            &state.vault,
+            ACTOR,
+            "Demo Shop",
+            None,
+            Some(&opts.shop_callback),
+        )?;
+        let bot = accounts::create_reseller(
+            c,
+            &state.vault,
+            ACTOR,
+            "Demo Bot (gold)",
+            Some("gold"),
+            None,
+        )?;
+        for r in [&shop.reseller.id, &bot.reseller.id] {
+            accounts::credit(c, ACTOR, r, 1_000_000, Some("demo balance"))?;
+        }
+        let mut products = Vec::new();
+        let cards = [
+            (
+                "DEMO-STEAM-100",
+                "Steam Wallet 100 CNY",
+                "steam",
+                10_000,
+                9_300,
+                9_700,
+            ),
+            (
+                "DEMO-APPLE-50",
+                "App Store 50 CNY",
+                "apple",
+                5_000,
+                4_700,
+                4_900,
+            ),
+            (
+                "DEMO-WIN-PRO",
+                "Windows 11 Pro licence",
+                "software",
+                99_900,
+                60_000,
+                79_900,
+            ),
+        ];
+        for (sku, name, category, face, cost, price) in cards {
+            let p = catalog::create_product(
+                c,
+                ACTOR,
+                &NewProduct {
+                    sku: sku.into(),
+                    name: name.into(),
+                    category: category.into(),
+                    supplier_id: s.supplier.id.clone(),
+                    face_value: face,
+                    cost,
+                    price,
+                    delivery: "card".into(),
+                    instructions: Some("Redeem in the store's wallet page.".into()),
+                    region: Some("CN".into()),
+                    max_quantity: Some(50),
+                    ..Default::default()
+                },
+            )?;
+            let stock = PushCards {
+                cards: (0..200)
+                    .map(|_| NewCard {
+                        code: random_token(&format!("{sku}-"), 8).to_uppercase(),
+                        secret: Some(random_token("", 3)),
+                        expires_at: None,
+                    })
+                    .collect(),
+                batch_ref: Some("demo-batch-1".into()),
+            };
+            inventory::push(c, &state.vault, &s.supplier.id, &p.product.id, &stock)?;
+            products.push(DemoProduct {
+                id: p.product.id,
+                sku: sku.into(),
+                delivery: "card".into(),
+            });
+        }
+        let gems = catalog::create_product(
+            c,
+            ACTOR,
+            &NewProduct {
+                sku: "DEMO-GEMS-60".into(),
+                name: "Mobile game: 60 gems top-up".into(),
+                category: "mobile-games".into(),
+                supplier_id: s.supplier.id.clone(),
+                face_value: 600,
+                cost: 500,
+                price: 580,
+                delivery: "direct".into(),
+                topup_fields: Some(vec!["account".into(), "server".into()]),
+                ..Default::default()
+            },
+        )?;
+        products.push(DemoProduct {
+            id: gems.product.id,
+            sku: "DEMO-GEMS-60".into(),
+            delivery: "direct".into(),
+        });
+        Ok(DemoFile {
+            supplier: account(
+                &s.supplier.id,
+                &s.supplier.name,
+                s.api_key,
+                s.webhook_secret,
+            ),
+            resellers: vec![
+                account(
+                    &shop.reseller.id,
+                    &shop.reseller.name,
+                    shop.api_key,
+                    shop.webhook_secret,
+                ),
+                account(
+                    &bot.reseller.id,
+                    &bot.reseller.name,
+                    bot.api_key,
+                    bot.webhook_secret,
+                ),
+            ],
+            products,
+        })
+    })
+}
+
+/// The text `kameng demo` prints.
+pub fn instructions(demo: &DemoFile, base: &str, file: &str) -> String {
+    let shop = &demo.resellers[0];
+    let product = &demo.products[0];
+    format!(
+        r#"Demo seeded. Keys were written to {file} (keep it private).
+
+  supplier  {sup_name}: key {sup_key}
+  reseller  {shop_name}: key {shop_key}   (standard price, callbacks to the shop example)
+  reseller  {bot_name}: key {bot_key}   (gold level, 5 % off)
+  products  {skus}
+
+Start the server (callbacks to 127.0.0.1 need KAMENG_ALLOW_PRIVATE_WEBHOOKS=true):
+
+  KAMENG_ALLOW_PRIVATE_WEBHOOKS=true cargo run --release -- serve
+
+Then buy one {sku} as {shop_name} — paste this into a shell:
+
+KEY={shop_key}; SECRET={shop_secret}
+BODY='{{"product_id":"{pid}","quantity":1,"out_trade_no":"DEMO-'$(date +%s)'"}}'
+TS=$(date +%s); NONCE=$(openssl rand -hex 12)
+BODY_HASH=$(printf '%s' "$BODY" | openssl dgst -sha256 -hex | sed 's/^.* //')
+SIG=$(printf 'POST\n/v1/orders\n\n%s\n%s\n%s' "$TS" "$NONCE" "$BODY_HASH" | openssl dgst -sha256 -hmac "$SECRET" -hex | sed 's/^.* //')
+curl -s {base}/v1/orders -H "X-Kameng-Key: $KEY" -H "X-Kameng-Timestamp: $TS" -H "X-Kameng-Nonce: $NONCE" -H "X-Kameng-Signature: $SIG" -H 'content-type: application/json' -d "$BODY"
+
+The examples read {file}:
+
+  cargo run --example shop_checkout                                   # one-click purchase + verified callback
+  printf '/list\n/price DEMO-STEAM-100\n/buy DEMO-APPLE-50 1\n/balance\n' | cargo run --example chat_bot
+  cargo run --example supplier_feed -- --sku DEMO-STEAM-100 --generate 5000 --serve-topups 30
+"#,
+        sup_name = demo.supplier.name,
+        sup_key = demo.supplier.key_id,
+        shop_name = shop.name,
+        shop_key = shop.key_id,
+        shop_secret = shop.secret,
+        bot_name = demo.resellers[1].name,
+        bot_key = demo.resellers[1].key_id,
+        skus = demo
+            .products
+            .iter()
+            .map(|p| p.sku.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        sku = product.sku,
+        pid = product.id,
+    )
+}
