@@ -29,7 +29,7 @@ pub fn app(
         .configure(|cfg| api::configure(cfg, max_body))
 }
 
-/// Periodic housekeeping: expired nonces and idle rate-limit keys.
+/// Periodic housekeeping: expired nonces, idle rate-limit keys, lapsed licences.
 fn spawn_housekeeping(state: web::Data<AppState>) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
@@ -43,6 +43,15 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 .await
             {
                 tracing::warn!(error = %e, "nonce purge failed");
+            }
+            match state
+                .db
+                .write_async(move |c| crate::domain::compliance::sweep_lapsed(c, now))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(products = n, "licence lapsed: products taken off sale"),
+                Err(e) => tracing::warn!(error = %e, "licence sweep failed"),
             }
         }
     });

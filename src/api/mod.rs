@@ -3,6 +3,9 @@
 
 pub mod account;
 pub mod admin;
+pub mod keys;
+pub mod kyc;
+pub mod licences;
 pub mod middleware;
 pub mod openapi;
 pub mod orders;
@@ -88,9 +91,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(orders::get)
     .service(account::get)
     .service(account::ledger)
+    .service(kyc::submit)
+    .service(kyc::get)
+    .service(keys::create)
+    .service(keys::list)
+    .service(keys::revoke)
     // supplier
     .service(supplier::push_cards)
     .service(supplier::products)
+    .service(licences::submit)
+    .service(licences::list)
     // admin
     .service(admin::auth::login)
     .service(admin::suppliers::create)
@@ -117,5 +127,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::orders::list)
     .service(admin::audit::list)
     .service(admin::audit::verify)
+    .service(admin::compliance::get_kyc)
+    .service(admin::compliance::decide_kyc)
+    .service(admin::compliance::list_licences)
+    .service(admin::compliance::review_licence)
     .default_service(web::to(not_found));
 }

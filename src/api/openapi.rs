@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, orders, products, supplier, system};
+use super::{account, admin, keys, kyc, licences, orders, products, supplier, system};
 
 const SIGNING: &str = "Reseller and supplier requests are signed with the API key's secret. Send four headers:\n\n\
 ```\nX-Kameng-Key:        <key_id>\nX-Kameng-Timestamp:  <unix seconds>\nX-Kameng-Nonce:      <8..64 chars of [A-Za-z0-9_-], unique per key>\n\
@@ -41,6 +41,10 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         admin::catalog::create_product, admin::catalog::list_products, admin::catalog::get_product, admin::catalog::update_product,
         admin::catalog::put_level, admin::catalog::list_levels,
         admin::orders::list, admin::audit::list, admin::audit::verify,
+        keys::create, keys::list, keys::revoke, kyc::submit, kyc::get,
+        licences::submit, licences::list,
+        admin::compliance::get_kyc, admin::compliance::decide_kyc,
+        admin::compliance::list_licences, admin::compliance::review_licence,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims)),
     modifiers(&Security, &StandardErrors),
