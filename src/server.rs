@@ -31,7 +31,7 @@ pub fn app(
 }
 
 /// Starts the background jobs on the current runtime: the event worker, the direct top-up
-/// deadline sweep, and housekeeping (expired nonces, idle rate-limit keys). Each is safe to run
+/// deadline sweep, and housekeeping (expired nonces, idle rate-limit keys, lapsed licences). Each is safe to run
 /// on several instances at once.
 pub fn spawn_background(state: web::Data<AppState>) {
     crate::events::worker::spawn(state.clone());
@@ -67,6 +67,15 @@ pub fn spawn_background(state: web::Data<AppState>) {
                 .await
             {
                 tracing::warn!(error = %e, "nonce purge failed");
+            }
+            match state
+                .db
+                .write_async(move |c| crate::domain::compliance::sweep_lapsed(c, now))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(products = n, "licence lapsed: products taken off sale"),
+                Err(e) => tracing::warn!(error = %e, "licence sweep failed"),
             }
         }
     });

@@ -3,6 +3,9 @@
 
 pub mod account;
 pub mod admin;
+pub mod keys;
+pub mod kyc;
+pub mod licences;
 pub mod middleware;
 pub mod openapi;
 pub mod orders;
@@ -90,6 +93,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(orders::get)
     .service(account::get)
     .service(account::ledger)
+    .service(kyc::submit)
+    .service(kyc::get)
+    .service(keys::create)
+    .service(keys::list)
+    .service(keys::revoke)
     // supplier
     .service(supplier::push_cards)
     .service(supplier::products)
@@ -97,6 +105,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(topups::result)
     .service(webhooks::reseller_test)
     .service(webhooks::supplier_test)
+    .service(licences::submit)
+    .service(licences::list)
     // admin
     .service(admin::auth::login)
     .service(admin::suppliers::create)
@@ -126,5 +136,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::webhooks::list)
     .service(admin::webhooks::get)
     .service(admin::webhooks::redeliver)
+    .service(admin::compliance::get_kyc)
+    .service(admin::compliance::decide_kyc)
+    .service(admin::compliance::list_licences)
+    .service(admin::compliance::review_licence)
     .default_service(web::to(not_found));
 }

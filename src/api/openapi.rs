@@ -6,7 +6,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, orders, products, supplier, system, topups, webhooks};
+use super::{
+    account, admin, keys, kyc, licences, orders, products, supplier, system, topups, webhooks,
+};
 
 const SIGNING: &str = "Reseller and supplier requests are signed with the API key's secret. Send four headers:\n\n\
 ```\nX-Kameng-Key:        <key_id>\nX-Kameng-Timestamp:  <unix seconds>\nX-Kameng-Nonce:      <8..64 chars of [A-Za-z0-9_-], unique per key>\n\
@@ -43,6 +45,10 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         admin::catalog::put_level, admin::catalog::list_levels,
         admin::orders::list, admin::audit::list, admin::audit::verify,
         admin::webhooks::list, admin::webhooks::get, admin::webhooks::redeliver,
+        keys::create, keys::list, keys::revoke, kyc::submit, kyc::get,
+        licences::submit, licences::list,
+        admin::compliance::get_kyc, admin::compliance::decide_kyc,
+        admin::compliance::list_licences, admin::compliance::review_licence,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims)),
     modifiers(&Security, &StandardErrors),

@@ -7,6 +7,7 @@ use utoipa::IntoParams;
 use super::Page;
 use crate::auth::{Scope, Signed};
 use crate::db::run_blocking;
+use crate::domain::limits::SpendLimits;
 use crate::domain::orders::{self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest};
 use crate::domain::validate;
 use crate::error::{Problem, Result};
@@ -20,6 +21,7 @@ use crate::state::AppState;
         (status = 202, description = "processing (direct top-up; ends completed or failed)", body = Order),
         (status = 200, description = "the earlier order with this out_trade_no", body = Order),
         (status = 402, description = "insufficient_balance", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "spending_limit_exceeded (a key's daily cap, or the limit on accounts without verified real-name details), insufficient_scope or forbidden", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found (product)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "out_of_stock, product_unavailable or idempotency_conflict", body = Problem, content_type = "application/problem+json"),
     ),
@@ -31,6 +33,10 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
     let ctx = OrderContext {
         reseller_id: caller.owner_id,
         key_id: caller.key_id,
+        limits: SpendLimits {
+            key_daily: caller.daily_spend_limit,
+            unverified_daily: state.config.unverified_daily_limit,
+        },
     };
     let st = state.clone();
     let placed = run_blocking(move || {

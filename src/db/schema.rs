@@ -229,6 +229,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kyc_submissions (reseller_id) {
+        reseller_id -> Text,
+        legal_name_enc -> Text,
+        id_number_enc -> Text,
+        contact_enc -> Text,
+        submitted_at -> BigInt,
+        reviewed_at -> Nullable<BigInt>,
+        reviewed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    licences (id) {
+        id -> Text,
+        supplier_id -> Text,
+        product_id -> Nullable<Text>,
+        reference -> Text,
+        issuer -> Text,
+        expires_at -> BigInt,
+        status -> Text,
+        created_at -> BigInt,
+        reviewed_at -> Nullable<BigInt>,
+        reviewed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    licence_holds (product_id) {
+        product_id -> Text,
+        held_at -> BigInt,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(products -> suppliers (supplier_id));
 diesel::joinable!(cards -> products (product_id));
@@ -252,4 +286,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     event_attempts,
     signing_keys,
+    kyc_submissions,
+    licences,
+    licence_holds,
 );

@@ -4,8 +4,13 @@
 pub mod accounts;
 pub mod catalog;
 pub mod chain;
+pub mod compliance;
 pub mod inventory;
+pub mod keys;
+pub mod kyc;
 pub mod ledger;
+pub mod licences;
+pub mod limits;
 pub mod orders;
 pub mod receipts;
 pub mod topups;

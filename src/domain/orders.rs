@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use super::catalog::{self, PriceBook, ProductRow, MAX_ORDER_QUANTITY};
 use super::inventory::{self, DeliveredCard};
 use super::ledger::{self, Posting, Txn};
+use super::limits::{self, SpendLimits};
 use super::receipts::{ReceiptClaims, ReceiptSigner, ISSUER};
 use super::topups;
 use super::validate;
@@ -139,6 +140,8 @@ impl OrderRow {
 pub struct OrderContext {
     pub reseller_id: String,
     pub key_id: String,
+    /// Daily spend caps this order is held to (checked inside the transaction).
+    pub limits: SpendLimits,
 }
 
 /// What the order path needs besides the connection.
@@ -278,6 +281,7 @@ pub fn place(
     if product.status != "on_sale" {
         return Err(Error::ProductUnavailable("this product is off sale".into()));
     }
+    super::compliance::check_sellable(conn, &product, crate::time::now_ms())?;
     let direct = product.delivery == "direct";
     let topup = if direct {
         let required: Vec<String> = serde_json::from_str(&product.topup_fields).unwrap_or_default();
@@ -340,6 +344,14 @@ pub fn place(
             detail: json!({ "product_id": product.id, "quantity": req.quantity }),
             postings: quote.postings,
         },
+    )?;
+    limits::check_daily_spend(
+        conn,
+        &ctx.reseller_id,
+        &ctx.key_id,
+        &ctx.limits,
+        quote.amount,
+        now,
     )?;
 
     let receipt = deps.receipts.sign(&ReceiptClaims {

@@ -7,6 +7,7 @@
 mod common;
 
 mod admin;
+mod compliance;
 mod crash;
 mod errors;
 mod events;

@@ -1,0 +1,110 @@
+//! Admin compliance reviews: resellers' real-name submissions and suppliers' licences. Every
+//! decision is recorded in the audit chain with the acting admin.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::Page;
+use crate::auth::AdminSession;
+use crate::domain::kyc::{self, Kyc, KycDecision};
+use crate::domain::licences::{self, Licence, LicenceFilter, LicenceReview};
+use crate::domain::validate;
+use crate::error::{Problem, Result};
+use crate::state::AppState;
+
+/// A reseller's real-name submission, masked (the admin sees no more than the reseller does).
+#[utoipa::path(get, path = "/v1/admin/resellers/{id}/kyc", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = Kyc), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("admin" = [])))]
+#[get("/v1/admin/resellers/{id}/kyc")]
+pub async fn get_kyc(
+    state: web::Data<AppState>,
+    _admin: AdminSession,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let st = state.clone();
+    let k = state
+        .db
+        .read_async(move |c| kyc::get(c, &st.vault, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(k))
+}
+
+/// Decide a pending real-name submission: `verified` lifts the unverified daily limit.
+#[utoipa::path(post, path = "/v1/admin/resellers/{id}/kyc", tag = "admin", params(("id" = String, Path)),
+    request_body = KycDecision,
+    responses((status = 200, body = Kyc), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict (nothing pending)", body = Problem, content_type = "application/problem+json")),
+    security(("admin" = [])))]
+#[post("/v1/admin/resellers/{id}/kyc")]
+pub async fn decide_kyc(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    id: web::Path<String>,
+    body: web::Json<KycDecision>,
+) -> Result<HttpResponse> {
+    let st = state.clone();
+    let k = state
+        .db
+        .write_async(move |c| kyc::decide(c, &st.vault, &admin.actor(), &id, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(k))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdminLicenceQuery {
+    /// `pending`, `approved` or `rejected`.
+    pub status: Option<String>,
+    pub supplier_id: Option<String>,
+    /// Page size, 1..200 (default 50).
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Suppliers' licences, oldest first (`?status=pending` is the review queue).
+#[utoipa::path(get, path = "/v1/admin/licences", tag = "admin", params(AdminLicenceQuery),
+    responses((status = 200, body = Page<Licence>)), security(("admin" = [])))]
+#[get("/v1/admin/licences")]
+pub async fn list_licences(
+    state: web::Data<AppState>,
+    _admin: AdminSession,
+    q: web::Query<AdminLicenceQuery>,
+) -> Result<HttpResponse> {
+    let q = q.into_inner();
+    let limit = validate::limit(q.limit)?;
+    let filter = LicenceFilter {
+        supplier_id: q.supplier_id,
+        status: q.status,
+        after: validate::decode_cursor(q.cursor.as_deref())?,
+        limit,
+    };
+    let rows = state
+        .db
+        .read_async(move |c| licences::list(c, &filter))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |l| l.id.clone()))))
+}
+
+/// Approve or reject a pending licence, or reject (revoke) an approved one. Approval puts back
+/// on sale the products the licence sweep had taken off for want of it.
+#[utoipa::path(post, path = "/v1/admin/licences/{id}/review", tag = "admin", params(("id" = String, Path)),
+    request_body = LicenceReview,
+    responses((status = 200, body = Licence), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict (already decided, or expired)", body = Problem, content_type = "application/problem+json")),
+    security(("admin" = [])))]
+#[post("/v1/admin/licences/{id}/review")]
+pub async fn review_licence(
+    state: web::Data<AppState>,
+    admin: AdminSession,
+    id: web::Path<String>,
+    body: web::Json<LicenceReview>,
+) -> Result<HttpResponse> {
+    let now = crate::time::now_ms();
+    let l = state
+        .db
+        .write_async(move |c| licences::review(c, &admin.actor(), &id, &body, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(l))
+}

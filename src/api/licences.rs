@@ -1,0 +1,68 @@
+//! Supplier licences: file one for review, list your own.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::Page;
+use crate::auth::Signed;
+use crate::domain::licences::{self, Licence, LicenceFilter, NewLicence};
+use crate::domain::validate;
+use crate::error::{Problem, Result};
+use crate::state::AppState;
+
+/// File a licence (proof of the right to distribute) for one product, or for all of this
+/// supplier's products when `product_id` is omitted. It is `pending` until an admin reviews it;
+/// products in a `licence_required` category sell only under an approved, unexpired licence.
+#[utoipa::path(post, path = "/v1/supplier/licences", tag = "supplier", request_body = NewLicence,
+    responses(
+        (status = 201, body = Licence),
+        (status = 404, description = "not_found (product)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("signed" = [])))]
+#[post("/v1/supplier/licences")]
+pub async fn submit(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+    let caller = signed.supplier()?.clone();
+    let req: NewLicence = signed.json()?;
+    let now = crate::time::now_ms();
+    let licence = state
+        .db
+        .write_async(move |c| licences::submit(c, &caller.owner_id, &req, now))
+        .await?;
+    Ok(HttpResponse::Created().json(licence))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LicenceQuery {
+    /// `pending`, `approved` or `rejected`.
+    pub status: Option<String>,
+    /// Page size, 1..200 (default 50).
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// This supplier's licences, oldest first.
+#[utoipa::path(get, path = "/v1/supplier/licences", tag = "supplier", params(LicenceQuery),
+    responses((status = 200, body = Page<Licence>)), security(("signed" = [])))]
+#[get("/v1/supplier/licences")]
+pub async fn list(
+    state: web::Data<AppState>,
+    signed: Signed,
+    q: web::Query<LicenceQuery>,
+) -> Result<HttpResponse> {
+    let caller = signed.supplier()?.clone();
+    let q = q.into_inner();
+    let limit = validate::limit(q.limit)?;
+    let filter = LicenceFilter {
+        supplier_id: Some(caller.owner_id),
+        status: q.status,
+        after: validate::decode_cursor(q.cursor.as_deref())?,
+        limit,
+    };
+    let rows = state
+        .db
+        .read_async(move |c| licences::list(c, &filter))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |l| l.id.clone()))))
+}

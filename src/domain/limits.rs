@@ -1,0 +1,112 @@
+//! Daily spend limits: a key's own cap (`daily_spend_limit`, set when a reseller creates the key)
+//! and `KAMENG_UNVERIFIED_DAILY_LIMIT` for resellers whose real name is not verified.
+//!
+//! [`check_daily_spend`] runs inside the order transaction right after the ledger posting, which
+//! has just updated the reseller's row. On PostgreSQL that row lock makes a reseller's racing
+//! orders wait for one another, and under READ COMMITTED each waiter's next statement (the sum
+//! below) sees the winner's committed order; on SQLite the single writer serialises them. So
+//! racing orders cannot pass a limit together. A key belongs to one reseller, so the same lock
+//! covers the key's cap.
+//!
+//! "Today" is the UTC calendar day. Orders that ended `failed` or `refunded` gave the money
+//! back and do not count. With no limit in force the check costs no query at all.
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use crate::db::schema::{orders, resellers};
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Order statuses whose money went back to the reseller.
+const RETURNED: [&str; 2] = ["failed", "refunded"];
+
+/// The caps that apply to one order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SpendLimits {
+    /// The ordering key's cap per UTC day in minor units, if it has one.
+    pub key_daily: Option<i64>,
+    /// The cap per UTC day for resellers not KYC-`verified`; 0 = none.
+    pub unverified_daily: i64,
+}
+
+/// Midnight UTC of the day `now_ms` falls in.
+pub fn utc_day_start(now_ms: i64) -> i64 {
+    now_ms - now_ms.rem_euclid(DAY_MS)
+}
+
+/// Refuses the order (403 `spending_limit_exceeded`) when `amount` on top of today's spend
+/// would pass a cap. Must run inside the order transaction after `ledger::post` (see above);
+/// the order being placed is not inserted yet, hence `+ amount`.
+pub fn check_daily_spend(
+    conn: &mut DbConn,
+    reseller_id: &str,
+    key_id: &str,
+    limits: &SpendLimits,
+    amount: i64,
+    now_ms: i64,
+) -> Result<()> {
+    let since = utc_day_start(now_ms);
+    if let Some(cap) = limits.key_daily {
+        let spent = spent_since(conn, Spender::Key(key_id), since)?;
+        if spent.saturating_add(amount) > cap {
+            return Err(Error::SpendingLimitExceeded(format!(
+                "this key's daily spend limit is {cap}; spent today {spent}, this order {amount}"
+            )));
+        }
+    }
+    if limits.unverified_daily > 0 {
+        let kyc: String = resellers::table
+            .find(reseller_id)
+            .select(resellers::kyc_status)
+            .first(conn)?;
+        if kyc != "verified" {
+            let cap = limits.unverified_daily;
+            let spent = spent_since(conn, Spender::Reseller(reseller_id), since)?;
+            if spent.saturating_add(amount) > cap {
+                return Err(Error::SpendingLimitExceeded(format!(
+                    "accounts without verified real-name details may spend {cap} a day; \
+                     spent today {spent}, this order {amount}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+enum Spender<'a> {
+    Reseller(&'a str),
+    Key(&'a str),
+}
+
+/// Sum of the amounts of orders since `since` that kept their money.
+fn spent_since(conn: &mut DbConn, who: Spender<'_>, since: i64) -> Result<i64> {
+    // SUM(bigint) is NUMERIC on PostgreSQL; cast back so both backends read a BIGINT.
+    let mut q = orders::table
+        .filter(orders::created_at.ge(since))
+        .filter(orders::status.ne_all(RETURNED))
+        .select(sql::<BigInt>("CAST(COALESCE(SUM(amount), 0) AS BIGINT)"))
+        .into_boxed();
+    q = match who {
+        Spender::Reseller(id) => q.filter(orders::reseller_id.eq(id.to_string())),
+        Spender::Key(id) => q.filter(orders::key_id.eq(id.to_string())),
+    };
+    Ok(q.first(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_day_starts_at_utc_midnight() {
+        // 2026-01-01T00:00:00Z = 1767225600 s.
+        let midnight = 1_767_225_600_000;
+        assert_eq!(utc_day_start(midnight), midnight);
+        assert_eq!(utc_day_start(midnight + DAY_MS - 1), midnight);
+        assert_eq!(utc_day_start(midnight - 1), midnight - DAY_MS);
+    }
+}
