@@ -58,11 +58,7 @@ fn read_csv(path: &std::path::Path) -> Result<Vec<NewCard>, Box<dyn std::error::
 
 fn progress(done: usize, total: usize) {
     let width = 30;
-    let filled = if total == 0 {
-        width
-    } else {
-        done * width / total
-    };
+    let filled = (done * width).checked_div(total).unwrap_or(width);
     eprint!(
         "\r[{}{}] {done}/{total}",
         "#".repeat(filled),

@@ -64,17 +64,15 @@ fn account(id: &str, name: &str, key: IssuedKey, webhook_secret: String) -> Demo
 
 pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
     state.db.write(|c| {
-        if catalog::list_rows(
+        let existing = catalog::list_rows(
             c,
             &catalog::ProductFilter {
                 q: Some("DEMO-".into()),
                 limit: 1,
                 ..Default::default()
             },
-        )?
-        .first()
-        .is_some()
-        {
+        )?;
+        if !existing.is_empty() {
             return Err(Error::Conflict(
                 "this database already holds the demo; use a fresh KAMENG_DATABASE_URL".into(),
             ));
