@@ -190,5 +190,6 @@ async fn the_examples_work_against_kameng_demo() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = topups.kill();
+    let _ = topups.wait();
     assert_eq!(status, "completed");
 }
