@@ -38,6 +38,9 @@ pub struct Config {
     pub signature_window_secs: i64,
     /// `KAMENG_TOPUP_TIMEOUT`: seconds a supplier has to answer a direct top-up, default 600.
     pub topup_timeout_secs: i64,
+    /// `KAMENG_SQLITE_SYNCHRONOUS`: `full` (default; acknowledged orders survive power loss) or
+    /// `normal` (survive a crash; faster on slow disks).
+    pub sqlite_synchronous: String,
     /// `KAMENG_LOG`: tracing filter, default `info`.
     pub log_filter: String,
 }
@@ -63,6 +66,7 @@ impl Default for Config {
                 .unwrap_or(2),
             signature_window_secs: 300,
             topup_timeout_secs: 600,
+            sqlite_synchronous: "full".into(),
             log_filter: "info".into(),
         }
     }
@@ -137,6 +141,7 @@ impl Config {
             workers: parse("KAMENG_WORKERS", d.workers)?,
             signature_window_secs: parse("KAMENG_SIGNATURE_WINDOW", d.signature_window_secs)?,
             topup_timeout_secs: parse("KAMENG_TOPUP_TIMEOUT", d.topup_timeout_secs)?,
+            sqlite_synchronous: var("KAMENG_SQLITE_SYNCHRONOUS").unwrap_or(d.sqlite_synchronous),
             log_filter: var("KAMENG_LOG").unwrap_or(d.log_filter),
         })
     }

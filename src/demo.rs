@@ -63,7 +63,10 @@ fn account(id: &str, name: &str, key: IssuedKey, webhook_secret: String) -> Demo
 }
 
 pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
-    state.db.write(|c| {
+    let vault = state.vault.clone();
+    let (shop_callback, supplier_webhook) =
+        (opts.shop_callback.clone(), opts.supplier_webhook.clone());
+    state.db.write(move |c| {
         let existing = catalog::list_rows(
             c,
             &catalog::ProductFilter {
@@ -77,30 +80,13 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
                 "this database already holds the demo; use a fresh KAMENG_DATABASE_URL".into(),
             ));
         }
-        let s = accounts::create_supplier(
-            c,
-            &state.vault,
-            ACTOR,
-            "Demo Games Ltd",
-            Some(&opts.supplier_webhook),
-        )?;
+        let s =
+            accounts::create_supplier(c, &vault, ACTOR, "Demo Games Ltd", Some(&supplier_webhook))?;
         catalog::put_level(c, ACTOR, "gold", 500)?;
-        let shop = accounts::create_reseller(
-            c,
-            &state.vault,
-            ACTOR,
-            "Demo Shop",
-            None,
-            Some(&opts.shop_callback),
-        )?;
-        let bot = accounts::create_reseller(
-            c,
-            &state.vault,
-            ACTOR,
-            "Demo Bot (gold)",
-            Some("gold"),
-            None,
-        )?;
+        let shop =
+            accounts::create_reseller(c, &vault, ACTOR, "Demo Shop", None, Some(&shop_callback))?;
+        let bot =
+            accounts::create_reseller(c, &vault, ACTOR, "Demo Bot (gold)", Some("gold"), None)?;
         for r in [&shop.reseller.id, &bot.reseller.id] {
             accounts::credit(c, ACTOR, r, 1_000_000, Some("demo balance"))?;
         }
@@ -160,7 +146,7 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
                     .collect(),
                 batch_ref: Some("demo-batch-1".into()),
             };
-            inventory::push(c, &state.vault, &s.supplier.id, &p.product.id, &stock)?;
+            inventory::push(c, &vault, &s.supplier.id, &p.product.id, &stock)?;
             products.push(DemoProduct {
                 id: p.product.id,
                 sku: sku.into(),

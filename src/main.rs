@@ -110,9 +110,10 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
             };
             let state = AppState::init(config)?;
+            let name = username.clone();
             let id = state
                 .db
-                .write(|c| kameng::auth::admin::create_admin(c, &username, &password))?;
+                .write(move |c| kameng::auth::admin::create_admin(c, &name, &password))?;
             println!("admin {username} created ({id})");
             Ok(())
         }

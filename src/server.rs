@@ -7,7 +7,6 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::api;
-use crate::auth::nonces::NonceStore;
 use crate::domain::topups;
 use crate::state::AppState;
 
@@ -35,6 +34,17 @@ pub fn app(
 /// on several instances at once.
 pub fn spawn_background(state: web::Data<AppState>) {
     crate::events::worker::spawn(state.clone());
+    let db = state.db.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let db = db.clone();
+            if let Err(e) = crate::db::run_blocking(move || db.checkpoint()).await {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
     let st = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
@@ -61,10 +71,9 @@ pub fn spawn_background(state: web::Data<AppState>) {
             tick.tick().await;
             state.limits.housekeeping();
             let now = crate::time::now_ms();
-            if let Err(e) = state
-                .db
-                .write_async(move |c| NonceStore::purge_expired(c, now))
-                .await
+            let st = state.clone();
+            if let Err(e) =
+                crate::db::run_blocking(move || st.nonces.purge_expired(&st.db, now)).await
             {
                 tracing::warn!(error = %e, "nonce purge failed");
             }

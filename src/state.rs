@@ -28,17 +28,19 @@ pub struct AppState {
 impl AppState {
     /// Connects, migrates, loads keys and applies `KAMENG_BOOTSTRAP_ADMIN`.
     pub fn init(config: Config) -> Result<AppState> {
-        let db = Db::connect(&config.database_url, config.db_pool_size)?;
-        db.migrate()?;
+        let manager = crate::db::Manager::new(&config.database_url)
+            .with_synchronous(&config.sqlite_synchronous);
+        let db = Db::connect_with(manager, config.db_pool_size)?;
         let vault = Arc::new(Vault::load_or_create(
             config.master_key_hex.as_deref(),
             &config.data_dir,
         )?);
-        let receipts = Arc::new(db.write(|c| ReceiptSigner::load_or_create(c, &vault))?);
-        if let Some((user, pass)) = &config.bootstrap_admin {
-            db.write(|c| {
+        let v = vault.clone();
+        let receipts = Arc::new(db.write(move |c| ReceiptSigner::load_or_create(c, &v))?);
+        if let Some((user, pass)) = config.bootstrap_admin.clone() {
+            db.write(move |c| {
                 if crate::auth::admin::admin_count(c)? == 0 {
-                    crate::auth::admin::create_admin(c, user, pass)?;
+                    crate::auth::admin::create_admin(c, &user, &pass)?;
                     tracing::info!(username = %user, "bootstrap admin created");
                 }
                 Ok(())
@@ -46,7 +48,7 @@ impl AppState {
         }
         Ok(AppState {
             limits: RateLimits::new(config.rate_limit_per_key, config.login_rate_limit_per_min),
-            nonces: NonceStore,
+            nonces: NonceStore::for_backend(db.backend()),
             metrics: Metrics::new(),
             events_wakeup: Arc::new(tokio::sync::Notify::new()),
             config,

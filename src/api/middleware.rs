@@ -48,7 +48,14 @@ pub async fn observe(
     if let Some(state) = state {
         state.metrics.observe(&method, &route, status, elapsed);
     }
-    // The path pattern, never the raw query or headers: those can carry secrets.
-    tracing::info!(request_id = %id, %method, %route, status, ms = elapsed * 1000.0, "request");
+    // The path pattern, never the raw query or headers: those can carry secrets. Successful
+    // requests log at debug (at thousands of orders a second an info line each is real work);
+    // client errors at info, server errors at warn.
+    let ms = elapsed * 1000.0;
+    match status {
+        500.. => tracing::warn!(request_id = %id, %method, %route, status, ms, "request"),
+        400.. => tracing::info!(request_id = %id, %method, %route, status, ms, "request"),
+        _ => tracing::debug!(request_id = %id, %method, %route, status, ms, "request"),
+    }
     Ok(res)
 }

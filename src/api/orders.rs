@@ -41,11 +41,11 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
     let st = state.clone();
     let placed = run_blocking(move || {
         let deps = OrderDeps {
-            vault: &st.vault,
-            receipts: &st.receipts,
+            vault: st.vault.clone(),
+            receipts: st.receipts.clone(),
             topup_timeout_ms: st.config.topup_timeout_secs * 1000,
         };
-        orders::place_order(&st.db, &deps, &ctx, &req)
+        orders::place_order(&st.db, deps, ctx, req)
     })
     .await?;
     let mut res = if !placed.created {

@@ -1,42 +1,119 @@
-//! Replay protection: a nonce may be used once per key within the signature window. Nonces live
-//! in the database so every instance sharing it refuses a replay seen by another.
+//! Replay protection: a nonce may be used once per key within the signature window.
+//!
+//! PostgreSQL: nonces live in the database (a primary-key insert on any pooled connection, no
+//! shared lock), so every instance sharing it refuses a replay another instance saw.
+//! SQLite: the database belongs to one process, so nonces live in memory — a signed read then
+//! costs no commit. A restart would forget them, so requests signed before this process
+//! started are refused: nothing seen by an earlier process can be replayed to this one.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use diesel::prelude::*;
 
 use crate::db::schema::request_nonces;
-use crate::db::{Db, DbConn};
+use crate::db::{Backend, Db, DbConn};
 use crate::error::{is_unique_violation, Error, Result};
 
-#[derive(Debug, Default)]
-pub struct NonceStore;
+const SHARDS: usize = 32;
+
+pub enum NonceStore {
+    Database,
+    Memory {
+        shards: Vec<Mutex<HashMap<(String, String), i64>>>,
+        started_at_secs: i64,
+    },
+}
 
 impl NonceStore {
-    /// Records a nonce; `Err(Replayed)` if this key already used it.
-    pub fn record(&self, db: &Db, key_id: &str, nonce: &str, expires_at_ms: i64) -> Result<()> {
-        let res = db.write(|conn| {
-            diesel::insert_into(request_nonces::table)
-                .values((
-                    request_nonces::key_id.eq(key_id),
-                    request_nonces::nonce.eq(nonce),
-                    request_nonces::expires_at.eq(expires_at_ms),
-                ))
-                .execute(conn)
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        Error::Replayed
-                    } else {
-                        e.into()
-                    }
-                })
-        });
-        res.map(|_| ())
+    pub fn for_backend(backend: Backend) -> NonceStore {
+        match backend {
+            Backend::Postgres => NonceStore::Database,
+            Backend::Sqlite => NonceStore::Memory {
+                shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+                started_at_secs: crate::time::now_secs(),
+            },
+        }
     }
 
-    /// Deletes nonces whose window has passed (run periodically).
-    pub fn purge_expired(conn: &mut DbConn, now_ms: i64) -> Result<usize> {
-        Ok(
-            diesel::delete(request_nonces::table.filter(request_nonces::expires_at.lt(now_ms)))
-                .execute(conn)?,
-        )
+    /// Records a nonce; `Err(Replayed)` if this key already used it. `timestamp_secs` is the
+    /// request's signed timestamp.
+    pub fn record(
+        &self,
+        db: &Db,
+        key_id: &str,
+        nonce: &str,
+        timestamp_secs: i64,
+        expires_at_ms: i64,
+    ) -> Result<()> {
+        match self {
+            NonceStore::Database => {
+                let (key_id, nonce) = (key_id.to_string(), nonce.to_string());
+                db.write(move |conn| {
+                    diesel::insert_into(request_nonces::table)
+                        .values((
+                            request_nonces::key_id.eq(&key_id),
+                            request_nonces::nonce.eq(&nonce),
+                            request_nonces::expires_at.eq(expires_at_ms),
+                        ))
+                        .execute(conn)
+                        .map_err(|e| {
+                            if is_unique_violation(&e) {
+                                Error::Replayed
+                            } else {
+                                e.into()
+                            }
+                        })
+                })
+                .map(|_| ())
+            }
+            NonceStore::Memory {
+                shards,
+                started_at_secs,
+            } => {
+                if timestamp_secs < *started_at_secs {
+                    return Err(Error::Unauthorized(
+                        "request signed before the server started; sign it again".into(),
+                    ));
+                }
+                let shard = &shards[shard_of(key_id, nonce)];
+                let mut seen = shard.lock().unwrap_or_else(|p| p.into_inner());
+                match seen.insert((key_id.to_string(), nonce.to_string()), expires_at_ms) {
+                    Some(_) => Err(Error::Replayed),
+                    None => Ok(()),
+                }
+            }
+        }
     }
+
+    /// Forgets nonces whose window has passed (run periodically).
+    pub fn purge_expired(&self, db: &Db, now_ms: i64) -> Result<usize> {
+        match self {
+            NonceStore::Database => db.write(move |c| purge_table(c, now_ms)),
+            NonceStore::Memory { shards, .. } => {
+                let mut n = 0;
+                for shard in shards {
+                    let mut seen = shard.lock().unwrap_or_else(|p| p.into_inner());
+                    let before = seen.len();
+                    seen.retain(|_, exp| *exp >= now_ms);
+                    n += before - seen.len();
+                }
+                Ok(n)
+            }
+        }
+    }
+}
+
+fn shard_of(key_id: &str, nonce: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (key_id, nonce).hash(&mut h);
+    (h.finish() as usize) % SHARDS
+}
+
+fn purge_table(conn: &mut DbConn, now_ms: i64) -> Result<usize> {
+    Ok(
+        diesel::delete(request_nonces::table.filter(request_nonces::expires_at.lt(now_ms)))
+            .execute(conn)?,
+    )
 }

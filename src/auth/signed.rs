@@ -154,6 +154,7 @@ async fn verify(req: HttpRequest, mut payload: Payload) -> Result<Signed> {
                 &state.db,
                 &key_id,
                 &nonce,
+                ts,
                 expires_at.max(now * 1000 + window_ms),
             )?;
             Ok(key.caller)

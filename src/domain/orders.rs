@@ -5,6 +5,8 @@
 //! `quote` is the single place the money split is decided, so spend limits, parent commission
 //! and refunds extend it rather than the transaction's shape.
 
+use std::sync::Arc;
+
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -145,9 +147,10 @@ pub struct OrderContext {
 }
 
 /// What the order path needs besides the connection.
-pub struct OrderDeps<'a> {
-    pub vault: &'a Vault,
-    pub receipts: &'a ReceiptSigner,
+#[derive(Clone)]
+pub struct OrderDeps {
+    pub vault: Arc<Vault>,
+    pub receipts: Arc<ReceiptSigner>,
     /// How long a supplier has to answer a direct top-up.
     pub topup_timeout_ms: i64,
 }
@@ -267,7 +270,7 @@ fn replay(conn: &mut DbConn, vault: &Vault, existing: OrderRow, hash: &str) -> R
 /// Places an order inside the caller's transaction.
 pub fn place(
     conn: &mut DbConn,
-    deps: &OrderDeps<'_>,
+    deps: &OrderDeps,
     ctx: &OrderContext,
     req: &OrderRequest,
 ) -> Result<Placed> {
@@ -275,7 +278,7 @@ pub fn place(
     let hash = request_hash(req);
     serialize_trade_no(conn, &ctx.reseller_id, &req.out_trade_no)?;
     if let Some(existing) = find_by_trade_no(conn, &ctx.reseller_id, &req.out_trade_no)? {
-        return replay(conn, deps.vault, existing, &hash);
+        return replay(conn, &deps.vault, existing, &hash);
     }
     let product = catalog::load(conn, &req.product_id)?;
     if product.status != "on_sale" {
@@ -330,7 +333,7 @@ pub fn place(
         let sealed = inventory::claim(conn, &product.id, &order_id, req.quantity, now)?;
         sealed
             .iter()
-            .map(|c| inventory::unseal(deps.vault, c))
+            .map(|c| inventory::unseal(&deps.vault, c))
             .collect::<Result<_>>()?
     };
 
@@ -525,15 +528,17 @@ fn warn_low_stock(conn: &mut DbConn, product: &ProductRow, stock_after: i64) -> 
 /// Runs [`place`] in its own transaction; a lost idempotency race returns the winner's order.
 pub fn place_order(
     db: &Db,
-    deps: &OrderDeps<'_>,
-    ctx: &OrderContext,
-    req: &OrderRequest,
+    deps: OrderDeps,
+    ctx: OrderContext,
+    req: OrderRequest,
 ) -> Result<Placed> {
-    match db.write(|conn| place(conn, deps, ctx, req)) {
+    let (vault, reseller_id) = (deps.vault.clone(), ctx.reseller_id.clone());
+    let (out_trade_no, hash) = (req.out_trade_no.clone(), request_hash(&req));
+    match db.write(move |conn| place(conn, &deps, &ctx, &req)) {
         Err(Error::RaceLost) => db.read(|conn| {
-            let existing = find_by_trade_no(conn, &ctx.reseller_id, &req.out_trade_no)?
+            let existing = find_by_trade_no(conn, &reseller_id, &out_trade_no)?
                 .ok_or_else(|| Error::internal("idempotency race without a winner"))?;
-            replay(conn, deps.vault, existing, &request_hash(req))
+            replay(conn, &vault, existing, &hash)
         }),
         other => other,
     }

@@ -1,0 +1,105 @@
+//! The SQLite writer: one thread owns the only connection that writes, and commits whatever
+//! work is queued in one transaction (group commit). Each job runs in its own SAVEPOINT, so a
+//! failing job rolls back alone and changes nothing, while the others in the batch commit. No
+//! caller hears back before the batch's COMMIT has returned — an acknowledged write is durable
+//! to the level `synchronous` promises — and the cost of a commit (and its fsync under
+//! `synchronous=FULL`) is shared by every job in the batch.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+
+use diesel::Connection;
+
+use super::{DbConn, Manager};
+use crate::error::{Error, Result};
+
+/// Most jobs committed together; bounds how long the first job of a batch waits.
+const MAX_BATCH: usize = 128;
+
+type Finish = Box<dyn FnOnce(bool) + Send>;
+type Job = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;
+
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub fn start(manager: Manager) -> Result<Writer> {
+        let conn = manager
+            .establish()
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("kameng-sqlite-writer".into())
+            .spawn(move || run(conn, manager, rx))
+            .map_err(Error::internal)?;
+        Ok(Writer { tx })
+    }
+
+    /// Runs `f` in its own savepoint of the next batch; returns once that batch committed.
+    pub fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
+        let job: Job = Box::new(move |conn: &mut DbConn| {
+            let outcome = conn.transaction(f);
+            Box::new(move |committed: bool| {
+                let _ = reply.send(match (committed, outcome) {
+                    (true, r) => r,
+                    // The job succeeded but the batch did not commit: nothing of it persisted.
+                    (false, Ok(_)) => Err(Error::Unavailable("the database commit failed".into())),
+                    (false, Err(e)) => Err(e),
+                });
+            })
+        });
+        self.tx
+            .send(job)
+            .map_err(|_| Error::Unavailable("the database writer stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| Error::internal("a database write panicked"))?
+    }
+}
+
+fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut finishers: Vec<Finish> = Vec::with_capacity(batch.len());
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            conn.transaction::<_, diesel::result::Error, _>(|c| {
+                for job in batch.drain(..) {
+                    finishers.push(job(c));
+                }
+                Ok(())
+            })
+        }));
+        let committed = matches!(outcome, Ok(Ok(())));
+        if let Ok(Err(e)) = &outcome {
+            tracing::error!(error = %e, jobs = finishers.len(), "group commit failed");
+        }
+        if outcome.is_err() {
+            // A job panicked mid-transaction: the connection's transaction state is unknown, so
+            // start over on a fresh one (SQLite rolls back what the old one left open).
+            tracing::error!("a database job panicked; its batch was rolled back");
+            match manager.establish() {
+                Ok(fresh) => conn = fresh,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot reopen the database; writer stopping");
+                    return;
+                }
+            }
+        }
+        for finish in finishers {
+            finish(committed);
+        }
+    }
+}
