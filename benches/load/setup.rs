@@ -79,6 +79,8 @@ pub async fn prepare(http: &reqwest::Client, opts: &SetupOptions<'_>) -> Result<
     );
     let started = std::time::Instant::now();
     let mut pushed = 0;
+    // Each push's wall time as the client sees it (dedup, encryption, insert, commit, HTTP).
+    let mut push_secs = Vec::new();
     while pushed < opts.stock {
         let n = (opts.stock - pushed).min(MAX_CARDS_PER_PUSH);
         let cards = (pushed..pushed + n)
@@ -88,6 +90,7 @@ pub async fn prepare(http: &reqwest::Client, opts: &SetupOptions<'_>) -> Result<
                 expires_at: None,
             })
             .collect();
+        let push_started = std::time::Instant::now();
         let res = supplier_client
             .push_cards(
                 &product_id,
@@ -97,14 +100,18 @@ pub async fn prepare(http: &reqwest::Client, opts: &SetupOptions<'_>) -> Result<
                 },
             )
             .await?;
+        push_secs.push(push_started.elapsed().as_secs_f64());
         if res.accepted != n {
             return Err(format!("push accepted {} of {n} cards", res.accepted).into());
         }
         pushed += n;
     }
+    push_secs.sort_by(f64::total_cmp);
     eprintln!(
-        "setup: pushed {pushed} cards in {:.1} s",
-        started.elapsed().as_secs_f64()
+        "setup: pushed {pushed} cards in {:.1} s; per {MAX_CARDS_PER_PUSH}-card push: median {:.3} s, max {:.3} s",
+        started.elapsed().as_secs_f64(),
+        push_secs.get(push_secs.len() / 2).copied().unwrap_or_default(),
+        push_secs.last().copied().unwrap_or_default(),
     );
 
     // Each reseller gets enough to buy the whole stock alone, so balance never limits the run.

@@ -106,7 +106,7 @@ impl Manager {
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \
-                     PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; \
+                     PRAGMA cache_size = -4096; PRAGMA mmap_size = 67108864; \
                      PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;",
                     self.sqlite_sync
                 ))
