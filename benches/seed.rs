@@ -12,11 +12,11 @@ use std::time::Instant;
 
 use clap::Parser;
 use kameng::config::Config;
+use kameng::domain::accounts;
 use kameng::domain::catalog::{self, NewProduct};
 use kameng::domain::inventory::{self, NewCard, PushCards};
 use kameng::domain::limits::SpendLimits;
 use kameng::domain::orders::{self, OrderContext, OrderDeps, OrderRequest};
-use kameng::domain::accounts;
 use kameng::state::AppState;
 
 #[derive(Parser)]
@@ -41,7 +41,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf()))
         .unwrap_or_else(|| ".".into());
     std::fs::create_dir_all(&data_dir)?;
-    let config = Config { database_url: args.database.clone(), data_dir, sqlite_synchronous: "normal".into(), ..Config::default() };
+    let config = Config {
+        database_url: args.database.clone(),
+        data_dir,
+        sqlite_synchronous: "normal".into(),
+        ..Config::default()
+    };
     let state = AppState::init(config)?;
     let vault = state.vault.clone();
     let (supplier_id, product_id, reseller_id, key_id) = state.db.write(move |c| {
@@ -72,36 +77,73 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while pushed < total {
         let n = (total - pushed).min(10_000);
         let cards = PushCards {
-            cards: (pushed..pushed + n).map(|i| NewCard { code: format!("SEED-{product_id}-{i:09}"), secret: None, expires_at: None }).collect(),
+            cards: (pushed..pushed + n)
+                .map(|i| NewCard {
+                    code: format!("SEED-{product_id}-{i:09}"),
+                    secret: None,
+                    expires_at: None,
+                })
+                .collect(),
             batch_ref: None,
         };
         let (vault, sid, pid) = (state.vault.clone(), supplier_id.clone(), product_id.clone());
-        state.db.write(move |c| inventory::push(c, &vault, &sid, &pid, &cards))?;
+        state
+            .db
+            .write(move |c| inventory::push(c, &vault, &sid, &pid, &cards))?;
         pushed += n;
         if pushed % 200_000 == 0 {
-            eprintln!("cards: {pushed}/{total} ({:.0} s)", started.elapsed().as_secs_f64());
+            eprintln!(
+                "cards: {pushed}/{total} ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
 
     let started = Instant::now();
-    let deps = OrderDeps { vault: state.vault.clone(), receipts: state.receipts.clone(), topup_timeout_ms: 600_000 };
-    let ctx = OrderContext { reseller_id, key_id, limits: SpendLimits { key_daily: None, unverified_daily: 0 } };
+    let deps = OrderDeps {
+        vault: state.vault.clone(),
+        receipts: state.receipts.clone(),
+        topup_timeout_ms: 600_000,
+        bulk_async_threshold: 0,
+    };
+    let ctx = OrderContext {
+        reseller_id,
+        key_id,
+        limits: SpendLimits {
+            key_daily: None,
+            unverified_daily: 0,
+        },
+    };
     let mut placed = 0;
     while placed < args.orders {
         let n = (args.orders - placed).min(PER_TXN);
         let (deps, ctx, pid) = (deps.clone(), ctx.clone(), product_id.clone());
         state.db.write(move |c| {
             for i in placed..placed + n {
-                let req = OrderRequest { product_id: pid.clone(), quantity: 1, out_trade_no: format!("PAST-{i}"), notify_url: None, topup: None, buyer: None };
+                let req = OrderRequest {
+                    product_id: pid.clone(),
+                    quantity: 1,
+                    out_trade_no: format!("PAST-{i}"),
+                    notify_url: None,
+                    topup: None,
+                    buyer: None,
+                };
                 orders::place(c, &deps, &ctx, &req)?;
             }
             Ok(())
         })?;
         placed += n;
         if placed % 100_000 == 0 {
-            eprintln!("orders: {placed}/{} ({:.0} s)", args.orders, started.elapsed().as_secs_f64());
+            eprintln!(
+                "orders: {placed}/{} ({:.0} s)",
+                args.orders,
+                started.elapsed().as_secs_f64()
+            );
         }
     }
-    println!("seeded {} cards in stock and {} past orders into {}", args.cards, args.orders, args.database);
+    println!(
+        "seeded {} cards in stock and {} past orders into {}",
+        args.cards, args.orders, args.database
+    );
     Ok(())
 }

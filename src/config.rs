@@ -43,6 +43,13 @@ pub struct Config {
     pub sqlite_synchronous: String,
     /// `KAMENG_LOG`: tracing filter, default `info`.
     pub log_filter: String,
+    /// `KAMENG_MAX_RESELLER_DEPTH`: levels a distribution chain may have, the root reseller
+    /// included; default 3 (root, sub-reseller, sub-sub-reseller). At least 1 (no sub-resellers).
+    pub max_reseller_depth: usize,
+    /// `KAMENG_BULK_ASYNC_THRESHOLD`: card orders of more codes than this are answered
+    /// `202 processing`, then `order.delivered`, their codes paged from
+    /// `GET /v1/orders/{id}/cards`; default 500; 0 = every order delivers in its response.
+    pub bulk_async_threshold: i64,
 }
 
 impl Default for Config {
@@ -68,6 +75,8 @@ impl Default for Config {
             topup_timeout_secs: 600,
             sqlite_synchronous: "full".into(),
             log_filter: "info".into(),
+            max_reseller_depth: 3,
+            bulk_async_threshold: 500,
         }
     }
 }
@@ -143,6 +152,17 @@ impl Config {
             topup_timeout_secs: parse("KAMENG_TOPUP_TIMEOUT", d.topup_timeout_secs)?,
             sqlite_synchronous: var("KAMENG_SQLITE_SYNCHRONOUS").unwrap_or(d.sqlite_synchronous),
             log_filter: var("KAMENG_LOG").unwrap_or(d.log_filter),
+            max_reseller_depth: match parse("KAMENG_MAX_RESELLER_DEPTH", d.max_reseller_depth)? {
+                0 => {
+                    return Err(ConfigError {
+                        var: "KAMENG_MAX_RESELLER_DEPTH",
+                        message: "must be at least 1".into(),
+                    })
+                }
+                n => n,
+            },
+            bulk_async_threshold: parse("KAMENG_BULK_ASYNC_THRESHOLD", d.bulk_async_threshold)?
+                .max(0),
         })
     }
 }

@@ -30,7 +30,7 @@ pub fn app(
 }
 
 /// Starts the background jobs on the current runtime: the event worker, the direct top-up
-/// deadline sweep, and housekeeping (expired nonces, idle rate-limit keys, lapsed licences). Each is safe to run
+/// deadline sweep with stranded bulk deliveries, and housekeeping (expired nonces, idle rate-limit keys, lapsed licences). Each is safe to run
 /// on several instances at once.
 pub fn spawn_background(state: web::Data<AppState>) {
     crate::events::worker::spawn(state.clone());
@@ -63,6 +63,7 @@ pub fn spawn_background(state: web::Data<AppState>) {
                 }
                 Err(e) => tracing::warn!(error = %e, "top-up deadline sweep failed"),
             }
+            api::bulk::sweep_stranded(&st).await;
         }
     });
     actix_web::rt::spawn(async move {

@@ -3,10 +3,12 @@
 
 pub mod account;
 pub mod admin;
+pub mod bulk;
 pub mod keys;
 pub mod kyc;
 pub mod licences;
 pub mod middleware;
+pub mod network;
 pub mod openapi;
 pub mod orders;
 pub mod products;
@@ -91,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(orders::create)
     .service(orders::list)
     .service(orders::get)
+    .service(bulk::order_cards)
     .service(account::get)
     .service(account::ledger)
     .service(kyc::submit)
@@ -98,6 +101,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(keys::create)
     .service(keys::list)
     .service(keys::revoke)
+    .service(network::create_sub_reseller)
+    .service(network::list_sub_resellers)
+    .service(network::get_markups)
+    .service(network::put_markups)
+    .service(network::commission_statement)
+    .service(network::transfer_to_sub_reseller)
+    .service(network::sub_reseller_orders)
     // supplier
     .service(supplier::push_cards)
     .service(supplier::products)

@@ -7,7 +7,8 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    account, admin, keys, kyc, licences, orders, products, supplier, system, topups, webhooks,
+    account, admin, bulk, keys, kyc, licences, network, orders, products, supplier, system, topups,
+    webhooks,
 };
 
 const SIGNING: &str = "Reseller and supplier requests are signed with the API key's secret. Send four headers:\n\n\
@@ -47,6 +48,9 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         admin::webhooks::list, admin::webhooks::get, admin::webhooks::redeliver,
         keys::create, keys::list, keys::revoke, kyc::submit, kyc::get,
         licences::submit, licences::list,
+        bulk::order_cards,
+        network::create_sub_reseller, network::list_sub_resellers, network::get_markups, network::put_markups,
+        network::transfer_to_sub_reseller, network::sub_reseller_orders, network::commission_statement,
         admin::compliance::get_kyc, admin::compliance::decide_kyc,
         admin::compliance::list_licences, admin::compliance::review_licence,
     ),
@@ -56,6 +60,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         (name = "catalogue", description = "Products at the caller's price (reseller keys)"),
         (name = "orders", description = "Purchases with instant delivery (reseller keys)"),
         (name = "account", description = "Balance and statement (reseller keys)"),
+        (name = "network", description = "Sub-resellers, markups and commission (reseller keys with `sub_resellers:write`)"),
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
         (name = "system", description = "Health, metrics, documents"),

@@ -13,12 +13,14 @@ use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
-/// Place an order. Card products are delivered in the response (201); repeating the same
+/// Place an order. Card products are delivered in the response (201), except bulk orders (more
+/// codes than `KAMENG_BULK_ASYNC_THRESHOLD`, default 500): 202 `processing`, then
+/// `order.delivered`, codes from `GET /v1/orders/{id}/cards`. Repeating the same
 /// `out_trade_no` with the same parameters returns the original order (200).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderRequest,
     responses(
         (status = 201, description = "delivered (card products)", body = Order),
-        (status = 202, description = "processing (direct top-up; ends completed or failed)", body = Order),
+        (status = 202, description = "processing (direct top-up, ends completed or failed; or a bulk card order, ends delivered)", body = Order),
         (status = 200, description = "the earlier order with this out_trade_no", body = Order),
         (status = 402, description = "insufficient_balance", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "spending_limit_exceeded (a key's daily cap, or the limit on accounts without verified real-name details), insufficient_scope or forbidden", body = Problem, content_type = "application/problem+json"),
@@ -44,6 +46,7 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
             vault: st.vault.clone(),
             receipts: st.receipts.clone(),
             topup_timeout_ms: st.config.topup_timeout_secs * 1000,
+            bulk_async_threshold: st.config.bulk_async_threshold,
         };
         orders::place_order(&st.db, deps, ctx, req)
     })
@@ -53,6 +56,7 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
     } else {
         // The commit enqueued an event: let the worker send it now rather than at its next poll.
         state.events_wakeup.notify_one();
+        super::bulk::after_commit(&state, &placed.order);
         if placed.order.status == "processing" {
             HttpResponse::Accepted()
         } else {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod compliance;
+mod network;
 
 pub use admin::AdminClient;
 

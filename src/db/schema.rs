@@ -263,6 +263,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    network_markups (reseller_id) {
+        reseller_id -> Text,
+        default_bps -> Integer,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    network_product_markups (reseller_id, product_id) {
+        reseller_id -> Text,
+        product_id -> Text,
+        markup_bps -> Integer,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(products -> suppliers (supplier_id));
 diesel::joinable!(cards -> products (product_id));
@@ -289,4 +305,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     kyc_submissions,
     licences,
     licence_holds,
+    network_markups,
+    network_product_markups,
 );

@@ -335,6 +335,28 @@ pub fn list_resellers(conn: &mut DbConn, after: Option<&str>, limit: i64) -> Res
         .collect())
 }
 
+/// A reseller's direct sub-resellers ordered by id, at most `limit` after the cursor `after`.
+pub fn list_children(
+    conn: &mut DbConn,
+    parent_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Reseller>> {
+    let mut q = resellers::table
+        .filter(resellers::parent_id.eq(parent_id.to_string()))
+        .select(reseller_cols())
+        .order(resellers::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(resellers::id.gt(a.to_string()));
+    }
+    Ok(q.load::<ResellerRow>(conn)?
+        .into_iter()
+        .map(reseller_from)
+        .collect())
+}
+
 /// Fields an admin may change on a reseller.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -345,15 +367,27 @@ pub struct ResellerPatch {
     pub notify_url: Option<String>,
     /// `active` or `suspended`.
     pub status: Option<String>,
+    /// Re-parent under this reseller (a sub-reseller of it), or `null` / `""` to detach and make
+    /// it a root reseller again. Refused when it would make a cycle or a chain deeper than
+    /// `KAMENG_MAX_RESELLER_DEPTH`.
+    #[serde(default, deserialize_with = "super::sub_resellers::present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub parent_id: Option<Option<String>>,
 }
 
+/// `max_depth`: `KAMENG_MAX_RESELLER_DEPTH`, for a `parent_id` change.
 pub fn update_reseller(
     conn: &mut DbConn,
     actor: &str,
     id: &str,
     patch: &ResellerPatch,
+    max_depth: usize,
 ) -> Result<Reseller> {
     get_reseller(conn, id)?;
+    if let Some(parent) = &patch.parent_id {
+        let parent = parent.as_deref().filter(|p| !p.is_empty());
+        super::sub_resellers::set_parent(conn, actor, id, parent, max_depth)?;
+    }
     if let Some(name) = &patch.name {
         let name = validate::non_empty("name", name, 200)?;
         diesel::update(resellers::table.find(id))
@@ -382,7 +416,7 @@ pub fn update_reseller(
         actor,
         "reseller.update",
         id,
-        json!({ "name": patch.name, "level": patch.level, "notify_url": patch.notify_url, "status": patch.status }),
+        json!({ "name": patch.name, "level": patch.level, "notify_url": patch.notify_url, "status": patch.status, "parent_id": patch.parent_id }),
     )?;
     get_reseller(conn, id)
 }

@@ -574,25 +574,26 @@ pub fn reseller_products(
 ) -> Result<Vec<Product>> {
     let rows = list_rows(conn, f)?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let book = PriceBook::for_reseller(conn, reseller_id, &ids)?;
+    // The same prices the order quote charges (sub-resellers see their parent's markups).
+    let prices = super::network::NetworkPrices::load(conn, reseller_id, &ids)?;
     let names = category_names(conn)?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            product_view(
+            Ok(product_view(
                 r,
                 names.get(&r.category_id).map(String::as_str).unwrap_or(""),
-                book.price(r),
-            )
+                prices.unit_price(r)?,
+            ))
         })
-        .collect())
+        .collect()
 }
 
 pub fn reseller_product(conn: &mut DbConn, reseller_id: &str, product_id: &str) -> Result<Product> {
     let row = load(conn, product_id)?;
-    let book = PriceBook::for_reseller(conn, reseller_id, std::slice::from_ref(&row.id))?;
+    let prices =
+        super::network::NetworkPrices::load(conn, reseller_id, std::slice::from_ref(&row.id))?;
     let cat = category_name(conn, &row.category_id)?;
-    Ok(product_view(&row, &cat, book.price(&row)))
+    Ok(product_view(&row, &cat, prices.unit_price(&row)?))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

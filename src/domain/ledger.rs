@@ -135,6 +135,12 @@ pub fn reverse(
         .first()
         .map(|l| l.2.clone())
         .ok_or_else(|| Error::internal("nothing to reverse"))?;
+    let mut postings: Vec<Posting> = lines
+        .into_iter()
+        .map(|(account, amount, _)| Posting::new(account, -amount))
+        .collect();
+    // A parent may have spent the commission being taken back (see `network`).
+    super::network::limit_clawbacks(conn, &mut postings)?;
     post(
         conn,
         Txn {
@@ -143,10 +149,7 @@ pub fn reverse(
             subject,
             currency: &currency,
             detail,
-            postings: lines
-                .into_iter()
-                .map(|(account, amount, _)| Posting::new(account, -amount))
-                .collect(),
+            postings,
         },
     )
 }

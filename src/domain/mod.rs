@@ -2,6 +2,7 @@
 //! the ledger, the hash chain and receipts.
 
 pub mod accounts;
+pub mod bulk;
 pub mod catalog;
 pub mod chain;
 pub mod compliance;
@@ -11,7 +12,9 @@ pub mod kyc;
 pub mod ledger;
 pub mod licences;
 pub mod limits;
+pub mod network;
 pub mod orders;
 pub mod receipts;
+pub mod sub_resellers;
 pub mod topups;
 pub mod validate;

@@ -12,10 +12,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::catalog::{self, PriceBook, ProductRow, MAX_ORDER_QUANTITY};
+use super::catalog::{self, ProductRow, MAX_ORDER_QUANTITY};
 use super::inventory::{self, DeliveredCard};
 use super::ledger::{self, Posting, Txn};
 use super::limits::{self, SpendLimits};
+use super::network::NetworkPrices;
 use super::receipts::{ReceiptClaims, ReceiptSigner, ISSUER};
 use super::topups;
 use super::validate;
@@ -75,7 +76,8 @@ pub struct Order {
     pub buyer: Option<Buyer>,
     pub created_at: String,
     pub completed_at: Option<String>,
-    /// EdDSA JWT proving this delivery; verify with `/.well-known/jwks.json`.
+    /// EdDSA JWT proving this delivery; verify with `/.well-known/jwks.json`. Empty while a
+    /// bulk order is `processing`.
     pub receipt: String,
 }
 
@@ -153,6 +155,8 @@ pub struct OrderDeps {
     pub receipts: Arc<ReceiptSigner>,
     /// How long a supplier has to answer a direct top-up.
     pub topup_timeout_ms: i64,
+    /// Card orders of more codes than this are delivered after the commit (see `bulk`).
+    pub bulk_async_threshold: i64,
 }
 
 pub struct Placed {
@@ -220,8 +224,10 @@ pub fn quote(
     product: &ProductRow,
     quantity: i64,
 ) -> Result<Quote> {
-    let book = PriceBook::for_reseller(conn, reseller_id, std::slice::from_ref(&product.id))?;
-    let unit_price = book.price(product);
+    // The buyer's price and each ancestor's markup (multi-level distribution; see `network`).
+    let split = NetworkPrices::load(conn, reseller_id, std::slice::from_ref(&product.id))?
+        .split(product)?;
+    let unit_price = split.unit_price;
     let amount = unit_price
         .checked_mul(quantity)
         .ok_or_else(|| Error::invalid("quantity", "amount overflows"))?;
@@ -229,11 +235,15 @@ pub fn quote(
         .cost
         .checked_mul(quantity)
         .ok_or_else(|| Error::invalid("quantity", "cost overflows"))?;
-    let postings = vec![
+    let mut postings = vec![
         Posting::new(ledger::reseller_account(reseller_id), -amount),
         Posting::new(ledger::supplier_account(&product.supplier_id), cost_amount),
-        Posting::new(ledger::PLATFORM_REVENUE, amount - cost_amount),
     ];
+    let commission = split.post_commissions(quantity, &mut postings)?;
+    postings.push(Posting::new(
+        ledger::PLATFORM_REVENUE,
+        amount - cost_amount - commission,
+    ));
     Ok(Quote {
         unit_price,
         amount,
@@ -327,14 +337,20 @@ pub fn place(
 
     let now = crate::time::now_ms();
     let order_id = crate::ids::new_id("ord");
+    // A bulk order claims here like any other; its codes are unsealed after the commit.
+    let bulk = super::bulk::is_bulk(direct, req.quantity, deps.bulk_async_threshold);
     let delivered: Vec<DeliveredCard> = if direct {
         Vec::new()
     } else {
         let sealed = inventory::claim(conn, &product.id, &order_id, req.quantity, now)?;
-        sealed
-            .iter()
-            .map(|c| inventory::unseal(&deps.vault, c))
-            .collect::<Result<_>>()?
+        if bulk {
+            Vec::new()
+        } else {
+            sealed
+                .iter()
+                .map(|c| inventory::unseal(&deps.vault, c))
+                .collect::<Result<_>>()?
+        }
     };
 
     let ledger_seq = ledger::post(
@@ -357,20 +373,25 @@ pub fn place(
         now,
     )?;
 
-    let receipt = deps.receipts.sign(&ReceiptClaims {
-        iss: ISSUER.into(),
-        sub: order_id.clone(),
-        reseller_id: ctx.reseller_id.clone(),
-        product_id: product.id.clone(),
-        quantity: req.quantity,
-        amount: quote.amount,
-        currency: product.currency.clone(),
-        iat: now / 1000,
-        codes: delivered
-            .iter()
-            .map(|c| sha256_hex(c.code.as_bytes()))
-            .collect(),
-    })?;
+    let receipt = if bulk {
+        String::new() // signed at delivery, over a digest of the codes
+    } else {
+        deps.receipts.sign(&ReceiptClaims {
+            iss: ISSUER.into(),
+            sub: order_id.clone(),
+            reseller_id: ctx.reseller_id.clone(),
+            product_id: product.id.clone(),
+            quantity: req.quantity,
+            amount: quote.amount,
+            currency: product.currency.clone(),
+            iat: now / 1000,
+            codes: delivered
+                .iter()
+                .map(|c| sha256_hex(c.code.as_bytes()))
+                .collect(),
+            codes_digest: None,
+        })?
+    };
 
     let notify_url = req.notify_url.clone().or(notify_default);
     let deadline = direct.then_some(now + deps.topup_timeout_ms);
@@ -387,7 +408,11 @@ pub fn place(
             orders::amount.eq(quote.amount),
             orders::cost_amount.eq(quote.cost_amount),
             orders::currency.eq(&product.currency),
-            orders::status.eq(if direct { "processing" } else { "delivered" }),
+            orders::status.eq(if direct || bulk {
+                "processing"
+            } else {
+                "delivered"
+            }),
             orders::request_hash.eq(&hash),
             orders::notify_url.eq(&notify_url),
             orders::topup.eq(topup
@@ -398,7 +423,7 @@ pub fn place(
             orders::receipt.eq(&receipt),
             orders::ledger_seq.eq(ledger_seq),
             orders::created_at.eq(now),
-            orders::completed_at.eq((!direct).then_some(now)),
+            orders::completed_at.eq((!direct && !bulk).then_some(now)),
             orders::deadline_at.eq(deadline),
         ))
         .execute(conn);
@@ -420,6 +445,9 @@ pub fn place(
             topup.as_ref(),
             deadline,
         )?;
+    } else if bulk {
+        // `order.delivered` follows from `bulk::deliver`.
+        warn_low_stock(conn, &product, product.stock - req.quantity)?;
     } else {
         outbox::enqueue(
             conn,
@@ -443,7 +471,7 @@ pub fn place(
     }
 
     let row = load(conn, &order_id)?;
-    let cards = (!direct).then_some(delivered);
+    let cards = (!direct && !bulk).then_some(delivered);
     Ok(Placed {
         order: row.view(cards),
         created: true,

@@ -21,6 +21,13 @@ use crate::error::{Error, Result};
 pub const ISSUER: &str = "kameng";
 
 /// The claims of an order receipt.
+///
+/// A receipt names each delivered code by its SHA-256 in `codes`, except for bulk orders: an
+/// order of more codes than `KAMENG_BULK_ASYNC_THRESHOLD` (default 500) is delivered
+/// asynchronously, and listing up to 10,000 hashes would make a ~700 KB token. Its receipt has
+/// `codes` empty and `codes_digest` instead, one hash over the ordered list (see
+/// [`codes_digest`]); a verifier pages the codes from `GET /v1/orders/{id}/cards`, which returns
+/// them in delivery order, and recomputes it. `quantity` says how many codes the digest covers.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct ReceiptClaims {
     pub iss: String,
@@ -32,8 +39,24 @@ pub struct ReceiptClaims {
     pub amount: i64,
     pub currency: String,
     pub iat: i64,
-    /// Lowercase hex SHA-256 of each delivered code, in delivery order.
+    /// Lowercase hex SHA-256 of each delivered code, in delivery order. Empty for bulk orders
+    /// (see `codes_digest`) and direct top-ups.
     pub codes: Vec<String>,
+    /// Bulk orders only: lowercase hex SHA-256 of the concatenation, in delivery order, of each
+    /// code's lowercase hex SHA-256 followed by a line feed, i.e.
+    /// `sha256(hex(sha256(code_1)) + "\n" + … + hex(sha256(code_n)) + "\n")`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codes_digest: Option<String>,
+}
+
+/// The `codes_digest` of a receipt, from the delivered codes in delivery order.
+pub fn codes_digest<'a>(codes: impl IntoIterator<Item = &'a str>) -> String {
+    let mut list = String::new();
+    for code in codes {
+        list.push_str(&crate::crypto::sha256_hex(code.as_bytes()));
+        list.push('\n');
+    }
+    crate::crypto::sha256_hex(list.as_bytes())
 }
 
 /// One JSON Web Key (OKP / Ed25519).

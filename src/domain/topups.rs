@@ -54,7 +54,9 @@ pub fn finish(
     let changed = diesel::update(
         orders_t::table
             .filter(orders_t::id.eq(order_id))
-            .filter(orders_t::status.eq("processing")),
+            .filter(orders_t::status.eq("processing"))
+            // Bulk card orders are processing too, but never a supplier's to finish.
+            .filter(orders_t::deadline_at.is_not_null()),
     )
     .set((
         orders_t::status.eq(status),

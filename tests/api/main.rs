@@ -13,6 +13,7 @@ mod errors;
 mod events;
 mod examples;
 mod migrations;
+mod network;
 mod openapi;
 mod orders;
 mod process;

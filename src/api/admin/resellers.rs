@@ -81,7 +81,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(r))
 }
 
-/// Update a reseller (name, level, notify URL, `status: suspended|active`).
+/// Update a reseller (name, level, notify URL, `status: suspended|active`, `parent_id` to
+/// re-parent or detach a sub-reseller).
 #[utoipa::path(patch, path = "/v1/admin/resellers/{id}", tag = "admin", params(("id" = String, Path)), request_body = ResellerPatch,
     responses((status = 200, body = Reseller), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[patch("/v1/admin/resellers/{id}")]
@@ -91,9 +92,10 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<ResellerPatch>,
 ) -> Result<HttpResponse> {
+    let max_depth = state.config.max_reseller_depth;
     let r = state
         .db
-        .write_async(move |c| accounts::update_reseller(c, &admin.actor(), &id, &body))
+        .write_async(move |c| accounts::update_reseller(c, &admin.actor(), &id, &body, max_depth))
         .await?;
     Ok(HttpResponse::Ok().json(r))
 }
