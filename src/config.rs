@@ -40,6 +40,12 @@ pub struct Config {
     pub topup_timeout_secs: i64,
     /// `KAMENG_LOG`: tracing filter, default `info`.
     pub log_filter: String,
+    /// `KAMENG_TICKET_WINDOW`: seconds after an order during which the reseller may open an
+    /// after-sales ticket on it, default 30 days (2592000).
+    pub ticket_window_secs: i64,
+    /// `KAMENG_TICKET_SLA`: seconds the supplier has to answer a ticket before it is refunded
+    /// automatically, default 24 h (86400).
+    pub ticket_sla_secs: i64,
 }
 
 impl Default for Config {
@@ -64,6 +70,8 @@ impl Default for Config {
             signature_window_secs: 300,
             topup_timeout_secs: 600,
             log_filter: "info".into(),
+            ticket_window_secs: 30 * 86_400,
+            ticket_sla_secs: 86_400,
         }
     }
 }
@@ -138,6 +146,8 @@ impl Config {
             signature_window_secs: parse("KAMENG_SIGNATURE_WINDOW", d.signature_window_secs)?,
             topup_timeout_secs: parse("KAMENG_TOPUP_TIMEOUT", d.topup_timeout_secs)?,
             log_filter: var("KAMENG_LOG").unwrap_or(d.log_filter),
+            ticket_window_secs: parse("KAMENG_TICKET_WINDOW", d.ticket_window_secs)?,
+            ticket_sla_secs: parse("KAMENG_TICKET_SLA", d.ticket_sla_secs)?,
         })
     }
 }

@@ -49,6 +49,10 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         licences::submit, licences::list,
         admin::compliance::get_kyc, admin::compliance::decide_kyc,
         admin::compliance::list_licences, admin::compliance::review_licence,
+        super::tickets::create, super::tickets::list, super::tickets::get,
+        super::tickets::supplier_list, super::tickets::respond,
+        admin::tickets::list, admin::tickets::get, admin::tickets::resolve,
+        admin::quality::product_quality, admin::quality::withdraw_batch, admin::quality::list_duplicates,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims)),
     modifiers(&Security, &StandardErrors),
@@ -57,6 +61,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         (name = "orders", description = "Purchases with instant delivery (reseller keys)"),
         (name = "account", description = "Balance and statement (reseller keys)"),
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
+        (name = "tickets", description = "After-sales tickets (reseller keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
         (name = "system", description = "Health, metrics, documents"),
     )

@@ -3,6 +3,7 @@
 
 mod admin;
 mod compliance;
+mod tickets;
 
 pub use admin::AdminClient;
 
