@@ -21,3 +21,4 @@ mod receiver;
 mod scale;
 mod signing;
 mod stock;
+mod tickets;
