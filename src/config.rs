@@ -50,6 +50,12 @@ pub struct Config {
     /// `202 processing`, then `order.delivered`, their codes paged from
     /// `GET /v1/orders/{id}/cards`; default 500; 0 = every order delivers in its response.
     pub bulk_async_threshold: i64,
+    /// `KAMENG_TICKET_WINDOW`: seconds after an order during which the reseller may open an
+    /// after-sales ticket on it, default 30 days (2592000).
+    pub ticket_window_secs: i64,
+    /// `KAMENG_TICKET_SLA`: seconds the supplier has to answer a ticket before it is refunded
+    /// automatically, default 24 h (86400).
+    pub ticket_sla_secs: i64,
 }
 
 impl Default for Config {
@@ -77,6 +83,8 @@ impl Default for Config {
             log_filter: "info".into(),
             max_reseller_depth: 3,
             bulk_async_threshold: 500,
+            ticket_window_secs: 30 * 86_400,
+            ticket_sla_secs: 86_400,
         }
     }
 }
@@ -163,6 +171,8 @@ impl Config {
             },
             bulk_async_threshold: parse("KAMENG_BULK_ASYNC_THRESHOLD", d.bulk_async_threshold)?
                 .max(0),
+            ticket_window_secs: parse("KAMENG_TICKET_WINDOW", d.ticket_window_secs)?,
+            ticket_sla_secs: parse("KAMENG_TICKET_SLA", d.ticket_sla_secs)?,
         })
     }
 }

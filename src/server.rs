@@ -45,6 +45,7 @@ pub fn spawn_background(state: web::Data<AppState>) {
             }
         }
     });
+    spawn_ticket_sla_sweep(state.clone());
     let st = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
@@ -86,6 +87,44 @@ pub fn spawn_background(state: web::Data<AppState>) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(products = n, "licence lapsed: products taken off sale"),
                 Err(e) => tracing::warn!(error = %e, "licence sweep failed"),
+            }
+        }
+    });
+}
+
+/// Refunds after-sales tickets the supplier left unanswered past their SLA, every second. A
+/// read first, so an idle instance never takes the (SQLite) writer; the refund itself is a
+/// conditional update, safe with several instances.
+fn spawn_ticket_sla_sweep(state: web::Data<AppState>) {
+    use crate::domain::tickets;
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let now = crate::time::now_ms();
+            match state
+                .db
+                .read_async(move |c| tickets::any_overdue(c, now))
+                .await
+            {
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "ticket SLA check failed");
+                    continue;
+                }
+            }
+            match state
+                .db
+                .write_async(move |c| tickets::expire_overdue(c, now))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(tickets = n, "tickets past their SLA were refunded");
+                    state.events_wakeup.notify_one();
+                }
+                Err(e) => tracing::warn!(error = %e, "ticket SLA sweep failed"),
             }
         }
     });

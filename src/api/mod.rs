@@ -14,6 +14,7 @@ pub mod orders;
 pub mod products;
 pub mod supplier;
 pub mod system;
+pub mod tickets;
 pub mod topups;
 pub mod webhooks;
 
@@ -150,5 +151,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::compliance::decide_kyc)
     .service(admin::compliance::list_licences)
     .service(admin::compliance::review_licence)
+    // after-sales and supplier quality
+    .service(tickets::create)
+    .service(tickets::list)
+    .service(tickets::get)
+    .service(tickets::supplier_list)
+    .service(tickets::respond)
+    .service(admin::tickets::list)
+    .service(admin::tickets::get)
+    .service(admin::tickets::resolve)
+    .service(admin::quality::product_quality)
+    .service(admin::quality::withdraw_batch)
+    .service(admin::quality::list_duplicates)
     .default_service(web::to(not_found));
 }

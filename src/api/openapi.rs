@@ -53,6 +53,10 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         network::transfer_to_sub_reseller, network::sub_reseller_orders, network::commission_statement,
         admin::compliance::get_kyc, admin::compliance::decide_kyc,
         admin::compliance::list_licences, admin::compliance::review_licence,
+        super::tickets::create, super::tickets::list, super::tickets::get,
+        super::tickets::supplier_list, super::tickets::respond,
+        admin::tickets::list, admin::tickets::get, admin::tickets::resolve,
+        admin::quality::product_quality, admin::quality::withdraw_batch, admin::quality::list_duplicates,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims)),
     modifiers(&Security, &StandardErrors),
@@ -62,6 +66,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         (name = "account", description = "Balance and statement (reseller keys)"),
         (name = "network", description = "Sub-resellers, markups and commission (reseller keys with `sub_resellers:write`)"),
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
+        (name = "tickets", description = "After-sales tickets (reseller keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
         (name = "system", description = "Health, metrics, documents"),
     )

@@ -47,14 +47,26 @@ pub struct SupplierProduct {
     /// Available codes.
     pub stock: i64,
     pub low_stock_threshold: Option<i64>,
+    /// Cards delivered to buyers, and of those the ones ticketed and then refunded or replaced.
+    #[serde(default)]
+    pub delivered: i64,
+    #[serde(default)]
+    pub defective: i64,
+    /// defective ÷ delivered (0 when nothing was delivered), rounded to 4 decimals.
+    #[serde(default)]
+    pub defect_rate: f64,
+    /// The same per batch (`batch_ref` of the push).
+    #[serde(default)]
+    pub batches: Vec<crate::domain::quality::BatchQuality>,
 }
 
-/// This supplier's products with their stock.
+/// This supplier's products with their stock and defect rates.
 #[utoipa::path(get, path = "/v1/supplier/products", tag = "supplier",
     responses((status = 200, body = Vec<SupplierProduct>)), security(("signed" = [])))]
 #[get("/v1/supplier/products")]
 pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
+    let owner = caller.owner_id.clone();
     let rows = state
         .db
         .read_async(move |c| {
@@ -68,7 +80,11 @@ pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<Http
             )
         })
         .await?;
-    let out: Vec<SupplierProduct> = rows
+    let mut quality = state
+        .db
+        .read_async(move |c| crate::domain::quality::for_supplier(c, &owner))
+        .await?;
+    let mut out: Vec<SupplierProduct> = rows
         .into_iter()
         .map(|r| SupplierProduct {
             id: r.id,
@@ -80,8 +96,18 @@ pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<Http
             currency: r.currency,
             stock: r.stock,
             low_stock_threshold: r.low_stock_threshold,
+            delivered: 0,
+            defective: 0,
+            defect_rate: 0.0,
+            batches: Vec::new(),
         })
         .collect();
+    for p in &mut out {
+        if let Some(q) = quality.remove(&p.id) {
+            (p.delivered, p.defective, p.defect_rate) = (q.delivered, q.defective, q.defect_rate);
+            p.batches = q.batches;
+        }
+    }
     Ok(HttpResponse::Ok().json(out))
 }
 

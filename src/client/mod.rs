@@ -4,6 +4,7 @@
 mod admin;
 mod compliance;
 mod network;
+mod tickets;
 
 pub use admin::AdminClient;
 

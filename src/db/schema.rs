@@ -279,6 +279,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        order_id -> Text,
+        reseller_id -> Text,
+        supplier_id -> Text,
+        product_id -> Text,
+        card_id -> Nullable<BigInt>,
+        units -> BigInt,
+        reason -> Text,
+        message -> Nullable<Text>,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        response_message -> Nullable<Text>,
+        memo -> Nullable<Text>,
+        refund_amount -> Nullable<BigInt>,
+        sla_due_at -> BigInt,
+        created_at -> BigInt,
+        resolved_at -> Nullable<BigInt>,
+        resolved_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    duplicate_flags (id) {
+        id -> BigInt,
+        supplier_id -> Text,
+        product_id -> Text,
+        code_hash -> Text,
+        holder_product_id -> Text,
+        holder_supplier_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(products -> suppliers (supplier_id));
 diesel::joinable!(cards -> products (product_id));
@@ -307,4 +342,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     licence_holds,
     network_markups,
     network_product_markups,
+    tickets,
+    duplicate_flags,
 );

@@ -151,6 +151,7 @@ pub fn push(
         }
     }
     rejected.sort_by_key(|r| r.index);
+    super::duplicates::flag(conn, supplier_id, product_id, &existing, now)?;
 
     for chunk in fresh.chunks(CHUNK) {
         let rows: Vec<_> = chunk

@@ -22,3 +22,4 @@ mod receiver;
 mod scale;
 mod signing;
 mod stock;
+mod tickets;

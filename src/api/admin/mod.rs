@@ -7,8 +7,10 @@ pub mod catalog;
 pub mod compliance;
 pub mod keys;
 pub mod orders;
+pub mod quality;
 pub mod resellers;
 pub mod suppliers;
+pub mod tickets;
 pub mod webhooks;
 
 use serde::Deserialize;

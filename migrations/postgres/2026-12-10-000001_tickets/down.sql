@@ -1,0 +1,2 @@
+DROP TABLE duplicate_flags;
+DROP TABLE tickets;
