@@ -52,6 +52,10 @@ struct Args {
     /// Resellers to create, at most; clients are spread over them.
     #[arg(long, default_value_t = 16)]
     resellers: usize,
+    /// Several instances on one database: spread the resellers' clients over these URLs
+    /// (comma-separated; setup and the healthz baseline use --url).
+    #[arg(long, value_delimiter = ',')]
+    spread: Vec<String>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -93,6 +97,7 @@ async fn run(args: &Args) -> Result<bool, BoxError> {
             admin_password: password,
             stock: args.stock.unwrap_or_else(|| default_stock(args)),
             resellers: args.resellers.clamp(1, max_c),
+            spread: &args.spread,
         },
     )
     .await?;

@@ -10,14 +10,15 @@ UPDATE cards SET status = 'sold', order_id = 'pgb-' || :client_id || '-' || :n, 
               ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED);
 UPDATE products SET stock = stock - 1 WHERE id = 'pgb-product';
 UPDATE resellers SET balance = balance - 100 WHERE id = 'pgb-reseller' AND balance >= 100;
-UPDATE chain_head SET seq = seq + 1 WHERE id = 1 RETURNING seq AS seq, hash AS prev \gset
+UPDATE chain_head SET seq = seq + 1 WHERE id = 1 RETURNING seq AS seq \gset
 INSERT INTO audit_chain (seq, kind, actor, action, subject, detail, created_at, prev_hash, hash)
-  VALUES (:seq, 'ledger', 'key:pgb', 'order.purchase', 'pgb-' || :client_id || '-' || :n, '{}', 0, :'prev', md5(:'prev') || md5(:'prev'));
+  SELECT :seq, 'ledger', 'key:pgb', 'order.purchase', 'pgb-' || :client_id || '-' || :n, '{}', 0, hash, md5(hash) || md5(hash)
+  FROM chain_head WHERE id = 1;
 INSERT INTO ledger_entries (txn_seq, account, amount, currency, balance_after, created_at) VALUES
   (:seq, 'reseller:pgb-reseller', -100, 'CNY', 0, 0),
   (:seq, 'supplier:pgb-supplier', 90, 'CNY', NULL, 0),
   (:seq, 'platform:revenue', 10, 'CNY', NULL, 0);
-UPDATE chain_head SET hash = md5(:'prev') || md5(:'prev') WHERE id = 1;
+UPDATE chain_head SET hash = md5(hash) || md5(hash) WHERE id = 1;
 INSERT INTO orders (id, reseller_id, key_id, out_trade_no, product_id, supplier_id, quantity, unit_price,
   amount, cost_amount, currency, status, request_hash, receipt, ledger_seq, created_at, completed_at)
   VALUES ('pgb-' || :client_id || '-' || :n, 'pgb-reseller', 'pgb', 'pgb-' || :client_id || '-' || :n, 'pgb-product',

@@ -32,6 +32,8 @@ pub struct SetupOptions<'a> {
     pub admin_password: &'a str,
     pub stock: usize,
     pub resellers: usize,
+    /// Instances to spread the resellers' clients over (empty: all on `url`).
+    pub spread: &'a [String],
 }
 
 pub async fn prepare(http: &reqwest::Client, opts: &SetupOptions<'_>) -> Result<Fixture, BoxError> {
@@ -126,7 +128,9 @@ pub async fn prepare(http: &reqwest::Client, opts: &SetupOptions<'_>) -> Result<
             id: created.reseller.id.clone(),
             client: Client::with_http(
                 http.clone(),
-                opts.url,
+                opts.spread
+                    .get(i % opts.spread.len().max(1))
+                    .map_or(opts.url, String::as_str),
                 &created.api_key.key_id,
                 &created.api_key.secret,
             ),

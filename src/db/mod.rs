@@ -137,6 +137,16 @@ impl r2d2::ManageConnection for Manager {
 
 pub type Pool = r2d2::Pool<Manager>;
 
+/// A condition written as a SQL literal, e.g. `cards.status = 'available'`. Partial indexes
+/// (`... WHERE status = 'available'`) are only usable when the planner sees the literal value:
+/// PostgreSQL's generic plan of a prepared statement cannot match a bound parameter against an
+/// index predicate, and falls back to scanning the table.
+pub fn literal_condition(
+    sql: &'static str,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(sql)
+}
+
 /// Shared handle to the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {

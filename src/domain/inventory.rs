@@ -182,6 +182,12 @@ pub fn push(
         })?;
     }
     let accepted = fresh.len();
+    if let (DbConn::Pg(c), true) = (&mut *conn, accepted >= 1_000) {
+        // A large push can change the table's size by orders of magnitude before autovacuum
+        // notices; stale statistics make the planner scan `cards` instead of using the
+        // available-cards index on the order path.
+        diesel::sql_query("ANALYZE cards").execute(c)?;
+    }
     diesel::update(products::table.find(product_id))
         .set((
             products::stock.eq(products::stock + accepted as i64),
@@ -230,8 +236,9 @@ pub fn unseal(vault: &Vault, c: &SealedCard) -> Result<DeliveredCard> {
 }
 
 /// Claims `quantity` available, unexpired cards of a product for an order, oldest first, or
-/// fails with `OutOfStock` having claimed nothing. Runs inside the order's transaction.
-pub fn claim(
+/// fails with `OutOfStock` having claimed nothing; the stock counter is the caller's to lower.
+/// Runs inside the order's transaction.
+pub fn claim_cards(
     conn: &mut DbConn,
     product_id: &str,
     order_id: &str,
@@ -240,7 +247,7 @@ pub fn claim(
 ) -> Result<Vec<SealedCard>> {
     let q = cards::table
         .filter(cards::product_id.eq(product_id))
-        .filter(cards::status.eq("available"))
+        .filter(crate::db::literal_condition("cards.status = 'available'"))
         .filter(cards::expires_at.is_null().or(cards::expires_at.gt(now)))
         .order(cards::id.asc())
         .limit(quantity)
@@ -255,7 +262,7 @@ pub fn claim(
         // If that leaves us short, rows may be locked by transactions that will roll back: ask
         // again, waiting for them, before saying out of stock.
         DbConn::Pg(c) => {
-            let first: Vec<SealedCard> = q.for_update().skip_locked().load(c)?;
+            let first: Vec<SealedCard> = q.clone().for_update().skip_locked().load(c)?;
             if (first.len() as i64) < quantity {
                 q.for_update().load(c)?
             } else {
@@ -286,10 +293,30 @@ pub fn claim(
         // Another transaction took one of them between our read and write.
         return Err(Error::OutOfStock);
     }
+    Ok(picked)
+}
+
+/// [`claim_cards`] plus the product's stock counter.
+pub fn claim(
+    conn: &mut DbConn,
+    product_id: &str,
+    order_id: &str,
+    quantity: i64,
+    now: i64,
+) -> Result<Vec<SealedCard>> {
+    let picked = claim_cards(conn, product_id, order_id, quantity, now)?;
+    take_from_stock(conn, product_id, quantity)?;
+    Ok(picked)
+}
+
+/// Lowers a product's available-stock counter. The order path calls this last: on PostgreSQL
+/// the product row stays locked until COMMIT, so the later it is taken the less buyers of one
+/// product queue behind each other.
+pub fn take_from_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<()> {
     diesel::update(products::table.find(product_id))
         .set(products::stock.eq(products::stock - quantity))
         .execute(conn)?;
-    Ok(picked)
+    Ok(())
 }
 
 /// The cards delivered to an order, in claim order.

@@ -136,7 +136,7 @@ pub fn record_result(
 /// Fails (and refunds) processing orders whose deadline passed; returns how many.
 pub fn expire_overdue(conn: &mut DbConn, now: i64, limit: i64) -> Result<usize> {
     let overdue: Vec<String> = orders_t::table
-        .filter(orders_t::status.eq("processing"))
+        .filter(crate::db::literal_condition("orders.status = 'processing'"))
         .filter(orders_t::deadline_at.lt(now))
         .order(orders_t::deadline_at.asc())
         .limit(limit)

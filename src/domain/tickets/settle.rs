@@ -230,7 +230,7 @@ pub(super) fn replace(
 pub(super) fn in_stock(conn: &mut DbConn, product_id: &str, needed: i64, now: i64) -> Result<bool> {
     let ids: Vec<i64> = cards::table
         .filter(cards::product_id.eq(product_id))
-        .filter(cards::status.eq("available"))
+        .filter(crate::db::literal_condition("cards.status = 'available'"))
         .filter(cards::expires_at.is_null().or(cards::expires_at.gt(now)))
         .limit(needed)
         .select(cards::id)
