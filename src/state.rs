@@ -21,6 +21,8 @@ pub struct AppState {
     pub nonces: NonceStore,
     pub limits: RateLimits,
     pub metrics: Metrics,
+    /// Recent sales shared by recommendation requests.
+    pub sales_snapshot: crate::domain::recommend::SnapshotCache,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             limits: RateLimits::new(config.rate_limit_per_key, config.login_rate_limit_per_min),
             nonces: NonceStore,
             metrics: Metrics::new(),
+            sales_snapshot: Default::default(),
             config,
             db,
             vault,

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod analytics;
 pub mod middleware;
 pub mod openapi;
 pub mod orders;
@@ -88,6 +89,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(orders::get)
     .service(account::get)
     .service(account::ledger)
+    .service(analytics::sales)
+    .service(analytics::recommendations)
     // supplier
     .service(supplier::push_cards)
     .service(supplier::products)
@@ -110,6 +113,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::catalog::update_category)
     .service(admin::catalog::create_product)
     .service(admin::catalog::list_products)
+    // before `get_product`, whose `{id}` would take "slow-movers"
+    .service(admin::insight::slow_movers)
     .service(admin::catalog::get_product)
     .service(admin::catalog::update_product)
     .service(admin::catalog::put_level)
@@ -117,5 +122,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::orders::list)
     .service(admin::audit::list)
     .service(admin::audit::verify)
+    .service(admin::insight::sales)
+    .service(admin::insight::product_forecast)
     .default_service(web::to(not_found));
 }

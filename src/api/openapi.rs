@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, admin, orders, products, supplier, system};
+use super::{account, admin, analytics, orders, products, supplier, system};
 
 const SIGNING: &str = "Reseller and supplier requests are signed with the API key's secret. Send four headers:\n\n\
 ```\nX-Kameng-Key:        <key_id>\nX-Kameng-Timestamp:  <unix seconds>\nX-Kameng-Nonce:      <8..64 chars of [A-Za-z0-9_-], unique per key>\n\
@@ -41,6 +41,8 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         admin::catalog::create_product, admin::catalog::list_products, admin::catalog::get_product, admin::catalog::update_product,
         admin::catalog::put_level, admin::catalog::list_levels,
         admin::orders::list, admin::audit::list, admin::audit::verify,
+        analytics::sales, analytics::recommendations,
+        admin::insight::sales, admin::insight::product_forecast, admin::insight::slow_movers,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims)),
     modifiers(&Security, &StandardErrors),
@@ -49,6 +51,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         (name = "orders", description = "Purchases with instant delivery (reseller keys)"),
         (name = "account", description = "Balance and statement (reseller keys)"),
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
+        (name = "insight", description = "Sales analytics and recommendations (reseller keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
         (name = "system", description = "Health, metrics, documents"),
     )

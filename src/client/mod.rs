@@ -2,6 +2,7 @@
 //! signing built in. The integration tests, the examples and the load tool all use it.
 
 mod admin;
+mod insight;
 
 pub use admin::AdminClient;
 

@@ -8,6 +8,7 @@ mod common;
 
 mod admin;
 mod errors;
+mod insight;
 mod migrations;
 mod openapi;
 mod orders;

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod insight;
 pub mod keys;
 pub mod orders;
 pub mod resellers;
