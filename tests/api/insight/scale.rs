@@ -6,9 +6,11 @@
 //! ```
 //!
 //! (add `KAMENG_TEST_DATABASE_URL=postgres://...` for PostgreSQL; `KAMENG_SCALE_ORDERS=n`
-//! for another size). The seeded shop: 365 days, 1,000 resellers of very different sizes
-//! (the largest has ~3 % of all orders), 500 products of which each reseller mostly sells ~60,
-//! buyers in 30 regions (10 % unnamed), 1–3 units an order, 2 % refunded.
+//! for another size; `KAMENG_SCALE_DB=/path/file.db` keeps the SQLite database for the next
+//! run). It needs about 1.5 GB of free disk for the database, plus a release build. The
+//! seeded shop: 365 days, 1,000 resellers of very different sizes (the largest has ~3 % of
+//! all orders), 500 products of which each reseller mostly sells ~60, buyers in 30 regions
+//! (10 % unnamed), 1–3 units an order, 2 % refunded.
 
 use std::time::{Duration, Instant};
 
