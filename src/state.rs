@@ -23,6 +23,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Wakes the event worker right after a commit that enqueued events.
     pub events_wakeup: Arc<tokio::sync::Notify>,
+    /// Recent sales shared by recommendation requests.
+    pub sales_snapshot: crate::domain::recommend::SnapshotCache,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             nonces: NonceStore::for_backend(db.backend()),
             metrics: Metrics::new(),
             events_wakeup: Arc::new(tokio::sync::Notify::new()),
+            sales_snapshot: Default::default(),
             config,
             db,
             vault,

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod analytics;
 pub mod bulk;
 pub mod keys;
 pub mod kyc;
@@ -109,6 +110,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(network::commission_statement)
     .service(network::transfer_to_sub_reseller)
     .service(network::sub_reseller_orders)
+    .service(analytics::sales)
+    .service(analytics::recommendations)
     // supplier
     .service(supplier::push_cards)
     .service(supplier::products)
@@ -137,6 +140,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::catalog::update_category)
     .service(admin::catalog::create_product)
     .service(admin::catalog::list_products)
+    // before `get_product`, whose `{id}` would take "slow-movers"
+    .service(admin::insight::slow_movers)
     .service(admin::catalog::get_product)
     .service(admin::catalog::update_product)
     .service(admin::catalog::put_level)
@@ -163,5 +168,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::quality::product_quality)
     .service(admin::quality::withdraw_batch)
     .service(admin::quality::list_duplicates)
+    .service(admin::insight::sales)
+    .service(admin::insight::product_forecast)
     .default_service(web::to(not_found));
 }

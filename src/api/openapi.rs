@@ -7,8 +7,8 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    account, admin, bulk, keys, kyc, licences, network, orders, products, supplier, system, topups,
-    webhooks,
+    account, admin, analytics, bulk, keys, kyc, licences, network, orders, products, supplier,
+    system, topups, webhooks,
 };
 
 const SIGNING: &str = "Reseller and supplier requests are signed with the API key's secret. Send four headers:\n\n\
@@ -57,6 +57,8 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         super::tickets::supplier_list, super::tickets::respond,
         admin::tickets::list, admin::tickets::get, admin::tickets::resolve,
         admin::quality::product_quality, admin::quality::withdraw_batch, admin::quality::list_duplicates,
+        analytics::sales, analytics::recommendations,
+        admin::insight::sales, admin::insight::product_forecast, admin::insight::slow_movers,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims)),
     modifiers(&Security, &StandardErrors),
@@ -67,6 +69,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         (name = "network", description = "Sub-resellers, markups and commission (reseller keys with `sub_resellers:write`)"),
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
         (name = "tickets", description = "After-sales tickets (reseller keys)"),
+        (name = "insight", description = "Sales analytics and recommendations (reseller keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
         (name = "system", description = "Health, metrics, documents"),
     )

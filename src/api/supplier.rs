@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Signed;
+use crate::domain::analytics::report::SupplierSales;
 use crate::domain::catalog::{self, ProductFilter};
+use crate::domain::forecast::{self, Forecast};
 use crate::domain::inventory::{self, PushCards, PushResult};
 use crate::error::{Problem, Result};
 use crate::state::AppState;
@@ -58,26 +60,32 @@ pub struct SupplierProduct {
     /// The same per batch (`batch_ref` of the push).
     #[serde(default)]
     pub batches: Vec<crate::domain::quality::BatchQuality>,
+    /// Sales over the last 30 days, today included.
+    pub sales: SupplierSales,
+    /// Expected daily sales for the next 14 days and the days the stock lasts.
+    pub forecast: Forecast,
 }
 
-/// This supplier's products with their stock and defect rates.
+/// This supplier's products with their stock, defect rates, recent sales and sales forecast.
 #[utoipa::path(get, path = "/v1/supplier/products", tag = "supplier",
     responses((status = 200, body = Vec<SupplierProduct>)), security(("signed" = [])))]
 #[get("/v1/supplier/products")]
 pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
     let owner = caller.owner_id.clone();
-    let rows = state
+    let (rows, mut outlooks) = state
         .db
         .read_async(move |c| {
-            catalog::list_rows(
+            let rows = catalog::list_rows(
                 c,
                 &ProductFilter {
                     supplier_id: Some(caller.owner_id),
                     limit: 10_000,
                     ..Default::default()
                 },
-            )
+            )?;
+            let outlooks = forecast::outlooks(c, &rows, crate::time::now_ms())?;
+            Ok((rows, outlooks))
         })
         .await?;
     let mut quality = state
@@ -86,7 +94,11 @@ pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<Http
         .await?;
     let mut out: Vec<SupplierProduct> = rows
         .into_iter()
-        .map(|r| SupplierProduct {
+        .map(|r| {
+            let outlook = outlooks.remove(&r.id).unwrap_or_default();
+            (r, outlook)
+        })
+        .map(|(r, outlook)| SupplierProduct {
             id: r.id,
             sku: r.sku,
             name: r.name,
@@ -100,6 +112,8 @@ pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<Http
             defective: 0,
             defect_rate: 0.0,
             batches: Vec::new(),
+            sales: outlook.sales,
+            forecast: outlook.forecast,
         })
         .collect();
     for p in &mut out {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod compliance;
+mod insight;
 mod network;
 mod tickets;
 

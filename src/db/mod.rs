@@ -213,6 +213,37 @@ impl Db {
         }
     }
 
+    /// Like [`Db::write`] for maintenance code and tests whose closure borrows: runs on its own
+    /// connection in one transaction (SQLite: `BEGIN IMMEDIATE`, waiting for the writer thread
+    /// through `busy_timeout`). Not for the request path: it bypasses group commit.
+    pub fn write_direct<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = self.pool.get()?;
+                let conn: &mut DbConn = &mut conn;
+                conn.transaction(f)
+            }
+            Backend::Sqlite => {
+                let mut conn = self
+                    .manager
+                    .establish()
+                    .map_err(|e| Error::Unavailable(e.to_string()))?;
+                let sql = |c: &mut DbConn, stmt: &str| {
+                    c.batch_execute(stmt)
+                        .map_err(|e| Error::internal(format!("{stmt}: {e}")))
+                };
+                sql(&mut conn, "BEGIN IMMEDIATE")?;
+                match f(&mut conn) {
+                    Ok(v) => sql(&mut conn, "COMMIT").map(|_| v),
+                    Err(e) => {
+                        let _ = sql(&mut conn, "ROLLBACK");
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
     /// [`Db::read`] on the blocking thread pool, for async handlers.
     pub async fn read_async<T, F>(&self, f: F) -> Result<T>
     where

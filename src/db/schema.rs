@@ -303,6 +303,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    sales_daily (reseller_id, day, product_id, region) {
+        reseller_id -> Text,
+        day -> BigInt,
+        product_id -> Text,
+        region -> Text,
+        currency -> Text,
+        order_count -> BigInt,
+        units -> BigInt,
+        amount -> BigInt,
+        cost -> BigInt,
+        refunded_count -> BigInt,
+        refunded_units -> BigInt,
+        refunded_amount -> BigInt,
+        refunded_cost -> BigInt,
+    }
+}
+
+diesel::table! {
     duplicate_flags (id) {
         id -> BigInt,
         supplier_id -> Text,
@@ -311,6 +329,24 @@ diesel::table! {
         holder_product_id -> Text,
         holder_supplier_id -> Text,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sales_rollup (dim, period, day, dim_key, currency) {
+        dim -> Text,
+        period -> Text,
+        day -> BigInt,
+        dim_key -> Text,
+        currency -> Text,
+        order_count -> BigInt,
+        units -> BigInt,
+        amount -> BigInt,
+        cost -> BigInt,
+        refunded_count -> BigInt,
+        refunded_units -> BigInt,
+        refunded_amount -> BigInt,
+        refunded_cost -> BigInt,
     }
 }
 

@@ -2,11 +2,13 @@
 //! the ledger, the hash chain and receipts.
 
 pub mod accounts;
+pub mod analytics;
 pub mod bulk;
 pub mod catalog;
 pub mod chain;
 pub mod compliance;
 pub mod duplicates;
+pub mod forecast;
 pub mod inventory;
 pub mod keys;
 pub mod kyc;
@@ -17,6 +19,7 @@ pub mod network;
 pub mod orders;
 pub mod quality;
 pub mod receipts;
+pub mod recommend;
 pub mod sub_resellers;
 pub mod tickets;
 pub mod topups;

@@ -436,6 +436,20 @@ pub fn place(
         });
     }
 
+    super::analytics::record_sale(
+        conn,
+        &super::analytics::Sale {
+            created_at: now,
+            reseller_id: &ctx.reseller_id,
+            product_id: &product.id,
+            region: req.buyer.as_ref().and_then(|b| b.region.as_deref()),
+            currency: &product.currency,
+            quantity: req.quantity,
+            amount: quote.amount,
+            cost_amount: quote.cost_amount,
+        },
+    )?;
+
     if let Some(deadline) = deadline {
         request_topup(
             conn,

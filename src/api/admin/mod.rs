@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod compliance;
+pub mod insight;
 pub mod keys;
 pub mod orders;
 pub mod quality;

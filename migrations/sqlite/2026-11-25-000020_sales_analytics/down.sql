@@ -1,0 +1,2 @@
+DROP TABLE sales_rollup;
+DROP TABLE sales_daily;
