@@ -309,9 +309,7 @@ pub fn claim(
     Ok(picked)
 }
 
-/// Lowers a product's available-stock counter. The order path calls this last: on PostgreSQL
-/// the product row stays locked until COMMIT, so the later it is taken the less buyers of one
-/// product queue behind each other.
+/// Lowers a product's available-stock counter.
 pub fn take_from_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<()> {
     diesel::update(products::table.find(product_id))
         .set(products::stock.eq(products::stock - quantity))

@@ -342,7 +342,7 @@ pub fn place(
     let delivered: Vec<DeliveredCard> = if direct {
         Vec::new()
     } else {
-        let sealed = inventory::claim_cards(conn, &product.id, &order_id, req.quantity, now)?;
+        let sealed = inventory::claim(conn, &product.id, &order_id, req.quantity, now)?;
         if bulk {
             Vec::new()
         } else {
@@ -485,10 +485,6 @@ pub fn place(
     }
 
     let row = load(conn, &order_id)?;
-    if !direct {
-        // Last write of the transaction: see `inventory::take_from_stock`.
-        inventory::take_from_stock(conn, &product.id, req.quantity)?;
-    }
     let cards = (!direct && !bulk).then_some(delivered);
     Ok(Placed {
         order: row.view(cards),
