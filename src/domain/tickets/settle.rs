@@ -128,6 +128,11 @@ pub(super) fn refund(conn: &mut DbConn, t: &TicketRow, actor: &str) -> Result<()
         diesel::update(orders_t::table.find(&order.id))
             .set(orders_t::status.eq("refunded"))
             .execute(conn)?;
+        // Sales analytics count a refunded order against its sale day.
+        crate::domain::analytics::record_refund(
+            conn,
+            &crate::domain::analytics::Sale::from(&order),
+        )?;
     }
     let url = reseller_url(conn, &order)?;
     outbox::enqueue(
