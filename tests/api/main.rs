@@ -12,6 +12,7 @@ mod crash;
 mod errors;
 mod events;
 mod examples;
+mod isolation;
 mod migrations;
 mod network;
 mod openapi;
