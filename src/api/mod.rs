@@ -45,10 +45,13 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::ContentType => {
             Error::BadRequest("expected Content-Type: application/json".into())
         }
-        JsonPayloadError::Deserialize(de) if de.is_data() => Error::Invalid {
-            detail: de.to_string(),
-            errors: vec![crate::error::FieldError::new("body", de.to_string())],
-        },
+        JsonPayloadError::Deserialize(de) if de.is_data() => {
+            let message = crate::redact::serde_message(&de.to_string());
+            Error::Invalid {
+                detail: message.clone(),
+                errors: vec![crate::error::FieldError::new("body", message)],
+            }
+        }
         other => Error::BadRequest(format!("malformed JSON: {other}")),
     };
     e.into()

@@ -70,9 +70,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
             } else {
                 path
             };
+            let message = crate::redact::serde_message(&inner.to_string());
             Error::Invalid {
-                detail: format!("{field}: {inner}"),
-                errors: vec![FieldError::new(field, inner.to_string())],
+                detail: format!("{field}: {message}"),
+                errors: vec![FieldError::new(field, message)],
             }
         }
     })

@@ -21,6 +21,7 @@ mod process;
 mod readme;
 mod receiver;
 mod scale;
+mod secrets;
 mod signing;
 mod stock;
 mod tickets;
