@@ -132,6 +132,10 @@ async fn verify(req: HttpRequest, mut payload: Payload) -> Result<Signed> {
             "X-Kameng-Nonce must be 8..64 characters of [A-Za-z0-9_-]".into(),
         ));
     }
+    // A replay of a request this process accepted is refused before any database work.
+    if state.nonces.seen_here(&key_id, &nonce, now * 1000) {
+        return Err(Error::Replayed);
+    }
     let body = read_body(&mut payload, limit).await?;
     let sts = signing::string_to_sign(
         req.method().as_str(),

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod abuse;
 mod admin;
 mod compliance;
 mod crash;
