@@ -19,6 +19,7 @@ mod network;
 mod openapi;
 mod orders;
 mod process;
+mod properties;
 mod readme;
 mod receiver;
 mod scale;
