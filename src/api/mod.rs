@@ -147,6 +147,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::orders::list)
     .service(admin::audit::list)
     .service(admin::audit::verify)
+    .service(admin::ledger::check)
     .service(admin::webhooks::list)
     .service(admin::webhooks::get)
     .service(admin::webhooks::redeliver)

@@ -44,7 +44,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         admin::catalog::list_categories, admin::catalog::update_category,
         admin::catalog::create_product, admin::catalog::list_products, admin::catalog::get_product, admin::catalog::update_product,
         admin::catalog::put_level, admin::catalog::list_levels,
-        admin::orders::list, admin::audit::list, admin::audit::verify,
+        admin::orders::list, admin::audit::list, admin::audit::verify, admin::ledger::check,
         admin::webhooks::list, admin::webhooks::get, admin::webhooks::redeliver,
         keys::create, keys::list, keys::revoke, kyc::submit, kyc::get,
         licences::submit, licences::list,

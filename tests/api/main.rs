@@ -14,6 +14,7 @@ mod errors;
 mod events;
 mod examples;
 mod isolation;
+mod ledger_check;
 mod migrations;
 mod network;
 mod openapi;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog;
 pub mod compliance;
 pub mod keys;
+pub mod ledger;
 pub mod orders;
 pub mod quality;
 pub mod resellers;
