@@ -4,12 +4,15 @@
 pub mod account;
 pub mod admin;
 pub mod bulk;
+pub mod fallback;
+pub mod json_body;
 pub mod keys;
 pub mod kyc;
 pub mod licences;
 pub mod middleware;
 pub mod network;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod orders;
 pub mod products;
 pub mod supplier;
@@ -18,7 +21,7 @@ pub mod tickets;
 pub mod topups;
 pub mod webhooks;
 
-use actix_web::{error::JsonPayloadError, web, HttpRequest, HttpResponse};
+use actix_web::{error::JsonPayloadError, web, HttpRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -67,10 +70,6 @@ fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> 
 
 fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
     Error::BadRequest(format!("bad path parameter: {err}")).into()
-}
-
-async fn not_found() -> Result<HttpResponse, Error> {
-    Err(Error::NotFound("route"))
 }
 
 /// Registers every route and the extractor error handlers.
@@ -167,5 +166,5 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::quality::product_quality)
     .service(admin::quality::withdraw_batch)
     .service(admin::quality::list_duplicates)
-    .default_service(web::to(not_found));
+    .default_service(web::to(fallback::not_routed));
 }

@@ -6,6 +6,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::openapi_rules::ValidationRules;
+
 use super::{
     account, admin, bulk, keys, kyc, licences, network, orders, products, supplier, system, topups,
     webhooks,
@@ -59,7 +61,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         admin::quality::product_quality, admin::quality::withdraw_batch, admin::quality::list_duplicates,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims)),
-    modifiers(&Security, &StandardErrors),
+    modifiers(&Security, &StandardErrors, &ValidationRules),
     tags(
         (name = "catalogue", description = "Products at the caller's price (reseller keys)"),
         (name = "orders", description = "Purchases with instant delivery (reseller keys)"),

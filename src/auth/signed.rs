@@ -56,8 +56,15 @@ impl Signed {
 }
 
 /// JSON body parsing with problem+json errors: malformed JSON is 400, a well-formed document
-/// with wrong or missing fields is 422 naming the field.
+/// with wrong or missing fields is 422 naming the field. Every request body is a JSON object:
+/// anything else is refused, since serde would fill a struct from an array by position.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let first = body
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(Error::invalid("body", "must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -40,6 +40,10 @@ pub struct LedgerCheck {
 const PAGE: i64 = 10_000;
 const MAX_LISTED: usize = 100;
 
+fn saturate(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v > 0 { i64::MAX } else { i64::MIN })
+}
+
 pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
     conn.transaction(|conn| {
         // One snapshot for every read below, so a concurrent order cannot look like a mismatch.
@@ -47,10 +51,11 @@ pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
             diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .execute(conn)?;
         }
-        let mut per_account: HashMap<String, i64> = HashMap::new();
+        // Sums in i128: a corrupted or hostile ledger must be reported, not overflow.
+        let mut per_account: HashMap<String, i128> = HashMap::new();
         // Only transactions whose running sum is not zero are kept, so this stays small.
-        let mut open_txns: HashMap<i64, i64> = HashMap::new();
-        let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+        let mut open_txns: HashMap<i64, i128> = HashMap::new();
+        let mut totals: BTreeMap<String, i128> = BTreeMap::new();
         let mut entries_checked = 0;
         let mut after = i64::MIN;
         loop {
@@ -70,6 +75,7 @@ pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
             after = last.0;
             entries_checked += page.len();
             for (_, seq, account, amount, currency) in page {
+                let amount = i128::from(amount);
                 *totals.entry(currency).or_default() += amount;
                 let open = open_txns.entry(seq).or_default();
                 *open += amount;
@@ -90,11 +96,11 @@ pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
         for (id, balance) in balances {
             let account = reseller_account(&id);
             let ledger = per_account.remove(&account).unwrap_or(0);
-            if ledger != balance {
+            if ledger != i128::from(balance) {
                 mismatches.push(BalanceMismatch {
                     account,
                     balance,
-                    ledger,
+                    ledger: saturate(ledger),
                 });
             }
         }
@@ -104,7 +110,7 @@ pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
                 mismatches.push(BalanceMismatch {
                     account,
                     balance: 0,
-                    ledger,
+                    ledger: saturate(ledger),
                 });
             }
         }
@@ -115,6 +121,7 @@ pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
         let balanced = mismatches.is_empty()
             && unbalanced_transactions.is_empty()
             && totals.values().all(|t| *t == 0);
+        let totals = totals.into_iter().map(|(c, t)| (c, saturate(t))).collect();
         Ok(LedgerCheck {
             balanced,
             accounts_checked,

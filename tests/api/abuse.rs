@@ -541,3 +541,68 @@ async fn replayed_nonces_are_refused_without_slowing_others() {
     );
     assert!(during.len() >= 10, "the well-behaved client was starved");
 }
+
+/// Found by the API fuzzer: serde fills a struct from a JSON array by position, so
+/// `["Shop"]` created a reseller; and undeclared methods answered 404 instead of 405.
+#[actix_web::test]
+async fn non_object_bodies_and_wrong_methods_are_refused() {
+    let app = app().await;
+    let (_, _, p) = app.stocked_product("ARR", 100, 80, 2).await;
+    let (_, reseller) = app.reseller(None, 1_000).await;
+    let body = serde_json::to_vec(&json!([p.product.id, 1, "ARR-1"])).unwrap();
+    let res = reseller
+        .send_raw(Method::POST, "/v1/orders", body)
+        .await
+        .unwrap();
+    assert_refused(&res, &[422], "invalid_request", "an order as an array");
+    for body in [json!(["Array Shop"]), json!("Shop"), json!(7), json!(null)] {
+        let res = admin_bytes(
+            &app,
+            "/v1/admin/resellers",
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .await;
+        assert_refused(
+            &res,
+            &[400, 422],
+            "invalid_request",
+            &format!("reseller {body}"),
+        );
+    }
+    let list: Value = app
+        .admin
+        .send(Method::GET, "/v1/admin/resellers", None)
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(reseller.account().await.unwrap().balance, 1_000);
+
+    let http = reqwest::Client::new();
+    for (method, path, allow) in [
+        ("PUT", "/v1/orders", "GET, POST"),
+        ("TRACE", "/v1/orders/ord_1", "GET"),
+        ("DELETE", "/healthz", "GET"),
+        ("POST", "/v1/admin/audit/verify", "GET"),
+    ] {
+        let res = http
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", app.base),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {path}");
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "method_not_allowed");
+    }
+    let res = http
+        .get(format!("{}/v1/nothing-here", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}

@@ -36,6 +36,38 @@ async fn the_books_check_passes_on_real_traffic_and_names_tampering() {
     assert_eq!(report.totals.get("CNY"), Some(&0));
     app.assert_books_balance().await;
 
+    // Found by the API fuzzer: a credit of i64::MIN panicked negating it (rolling back the
+    // writer's batch), and credits near i64::MAX overflowed the sums.
+    for amount in [i64::MIN, i64::MAX, -i64::MAX, 1_000_000_000_000_001] {
+        let res = app
+            .admin
+            .send(
+                Method::POST,
+                &format!("/v1/admin/resellers/{}/credit", r.reseller.id),
+                Some(serde_json::json!({ "amount": amount })),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status.as_u16(), 422, "credit {amount}");
+    }
+    let max = kameng::domain::accounts::MAX_CREDIT;
+    let balance = client.account().await.unwrap().balance;
+    app.admin
+        .credit(&r.reseller.id, max - balance)
+        .await
+        .unwrap();
+    let res = app
+        .admin
+        .send(
+            Method::POST,
+            &format!("/v1/admin/resellers/{}/credit", r.reseller.id),
+            Some(serde_json::json!({ "amount": 1 })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status.as_u16(), 422, "a balance above the maximum");
+    assert!(check(&app).await.balanced);
+
     // A cached balance changed behind the ledger's back.
     let id = r.reseller.id.clone();
     app.state
