@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod metrics;
+pub mod redact;
 pub mod server;
 pub mod state;
 pub mod time;

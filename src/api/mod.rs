@@ -5,12 +5,15 @@ pub mod account;
 pub mod admin;
 pub mod analytics;
 pub mod bulk;
+pub mod fallback;
+pub mod json_body;
 pub mod keys;
 pub mod kyc;
 pub mod licences;
 pub mod middleware;
 pub mod network;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod orders;
 pub mod products;
 pub mod supplier;
@@ -19,7 +22,7 @@ pub mod tickets;
 pub mod topups;
 pub mod webhooks;
 
-use actix_web::{error::JsonPayloadError, web, HttpRequest, HttpResponse};
+use actix_web::{error::JsonPayloadError, web, HttpRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -46,10 +49,13 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::ContentType => {
             Error::BadRequest("expected Content-Type: application/json".into())
         }
-        JsonPayloadError::Deserialize(de) if de.is_data() => Error::Invalid {
-            detail: de.to_string(),
-            errors: vec![crate::error::FieldError::new("body", de.to_string())],
-        },
+        JsonPayloadError::Deserialize(de) if de.is_data() => {
+            let message = crate::redact::serde_message(&de.to_string());
+            Error::Invalid {
+                detail: message.clone(),
+                errors: vec![crate::error::FieldError::new("body", message)],
+            }
+        }
         other => Error::BadRequest(format!("malformed JSON: {other}")),
     };
     e.into()
@@ -65,10 +71,6 @@ fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> 
 
 fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
     Error::BadRequest(format!("bad path parameter: {err}")).into()
-}
-
-async fn not_found() -> Result<HttpResponse, Error> {
-    Err(Error::NotFound("route"))
 }
 
 /// Registers every route and the extractor error handlers.
@@ -149,6 +151,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::orders::list)
     .service(admin::audit::list)
     .service(admin::audit::verify)
+    .service(admin::ledger::check)
     .service(admin::webhooks::list)
     .service(admin::webhooks::get)
     .service(admin::webhooks::redeliver)
@@ -170,5 +173,5 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(admin::quality::list_duplicates)
     .service(admin::insight::sales)
     .service(admin::insight::product_forecast)
-    .default_service(web::to(not_found));
+    .default_service(web::to(fallback::not_routed));
 }

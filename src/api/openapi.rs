@@ -6,6 +6,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::openapi_rules::ValidationRules;
+
 use super::{
     account, admin, analytics, bulk, keys, kyc, licences, network, orders, products, supplier,
     system, topups, webhooks,
@@ -44,7 +46,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         admin::catalog::list_categories, admin::catalog::update_category,
         admin::catalog::create_product, admin::catalog::list_products, admin::catalog::get_product, admin::catalog::update_product,
         admin::catalog::put_level, admin::catalog::list_levels,
-        admin::orders::list, admin::audit::list, admin::audit::verify,
+        admin::orders::list, admin::audit::list, admin::audit::verify, admin::ledger::check,
         admin::webhooks::list, admin::webhooks::get, admin::webhooks::redeliver,
         keys::create, keys::list, keys::revoke, kyc::submit, kyc::get,
         licences::submit, licences::list,
@@ -61,7 +63,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         admin::insight::sales, admin::insight::product_forecast, admin::insight::slow_movers,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims)),
-    modifiers(&Security, &StandardErrors),
+    modifiers(&Security, &StandardErrors, &ValidationRules),
     tags(
         (name = "catalogue", description = "Products at the caller's price (reseller keys)"),
         (name = "orders", description = "Purchases with instant delivery (reseller keys)"),

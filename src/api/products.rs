@@ -54,7 +54,7 @@ pub async fn list(
 
 /// One product at this reseller's price.
 #[utoipa::path(get, path = "/v1/products/{id}", tag = "catalogue", params(("id" = String, Path)),
-    responses((status = 200, body = Product), (status = 404, body = crate::error::Problem)), security(("signed" = ["catalog:read"])))]
+    responses((status = 200, body = Product), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")), security(("signed" = ["catalog:read"])))]
 #[get("/v1/products/{id}")]
 pub async fn get(
     state: web::Data<AppState>,

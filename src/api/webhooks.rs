@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{OwnerKind, Scope, Signed};
 use crate::db::schema::{resellers, suppliers};
-use crate::error::{Error, Result};
+use crate::error::{Error, Problem, Result};
 use crate::events::outbox::{self, NewEvent, Outcome};
 use crate::events::worker;
 use crate::state::AppState;
@@ -69,7 +69,9 @@ async fn send_test(
 
 /// Send a signed `webhook.test` event to this reseller's `notify_url` and report the attempt.
 #[utoipa::path(post, path = "/v1/webhooks/test", tag = "account",
-    responses((status = 200, body = TestDelivery)), security(("signed" = ["account:read"])))]
+    responses((status = 200, body = TestDelivery),
+        (status = 409, description = "conflict (no callback URL is registered)", body = Problem, content_type = "application/problem+json")),
+    security(("signed" = ["account:read"])))]
 #[post("/v1/webhooks/test")]
 pub async fn reseller_test(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
@@ -78,7 +80,9 @@ pub async fn reseller_test(state: web::Data<AppState>, signed: Signed) -> Result
 
 /// Send a signed `webhook.test` event to this supplier's `webhook_url` and report the attempt.
 #[utoipa::path(post, path = "/v1/supplier/webhooks/test", tag = "supplier",
-    responses((status = 200, body = TestDelivery)), security(("signed" = [])))]
+    responses((status = 200, body = TestDelivery),
+        (status = 409, description = "conflict (no callback URL is registered)", body = Problem, content_type = "application/problem+json")),
+    security(("signed" = [])))]
 #[post("/v1/supplier/webhooks/test")]
 pub async fn supplier_test(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();

@@ -56,8 +56,15 @@ impl Signed {
 }
 
 /// JSON body parsing with problem+json errors: malformed JSON is 400, a well-formed document
-/// with wrong or missing fields is 422 naming the field.
+/// with wrong or missing fields is 422 naming the field. Every request body is a JSON object:
+/// anything else is refused, since serde would fill a struct from an array by position.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let first = body
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(Error::invalid("body", "must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -70,9 +77,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
             } else {
                 path
             };
+            let message = crate::redact::serde_message(&inner.to_string());
             Error::Invalid {
-                detail: format!("{field}: {inner}"),
-                errors: vec![FieldError::new(field, inner.to_string())],
+                detail: format!("{field}: {message}"),
+                errors: vec![FieldError::new(field, message)],
             }
         }
     })
@@ -130,6 +138,10 @@ async fn verify(req: HttpRequest, mut payload: Payload) -> Result<Signed> {
         return Err(Error::Unauthorized(
             "X-Kameng-Nonce must be 8..64 characters of [A-Za-z0-9_-]".into(),
         ));
+    }
+    // A replay of a request this process accepted is refused before any database work.
+    if state.nonces.seen_here(&key_id, &nonce, now * 1000) {
+        return Err(Error::Replayed);
     }
     let body = read_body(&mut payload, limit).await?;
     let sts = signing::string_to_sign(

@@ -422,6 +422,10 @@ pub fn update_reseller(
 }
 
 /// Credits (or, with a negative amount, corrects) a reseller's prepaid balance.
+/// The largest credit or correction, and the largest balance, in minor units (10^15: ten
+/// trillion of a currency). Keeps every sum of balances and entries far from i64 overflow.
+pub const MAX_CREDIT: i64 = 1_000_000_000_000_000;
+
 pub fn credit(
     conn: &mut DbConn,
     actor: &str,
@@ -432,6 +436,14 @@ pub fn credit(
     let reseller = get_reseller(conn, reseller_id)?;
     if amount == 0 {
         return Err(Error::invalid("amount", "must not be zero"));
+    }
+    if amount.unsigned_abs() > MAX_CREDIT.unsigned_abs()
+        || reseller.balance.saturating_add(amount) > MAX_CREDIT
+    {
+        return Err(Error::invalid(
+            "amount",
+            format!("must be within ±{MAX_CREDIT} and leave the balance at most {MAX_CREDIT}"),
+        ));
     }
     let memo = memo
         .map(|m| validate::non_empty("memo", m, 500))

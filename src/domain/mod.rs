@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod keys;
 pub mod kyc;
 pub mod ledger;
+pub mod ledger_check;
 pub mod licences;
 pub mod limits;
 pub mod network;

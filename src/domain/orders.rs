@@ -48,6 +48,7 @@ pub struct OrderRequest {
     /// For direct top-up products: the fields the product's `topup_fields` names.
     #[schema(value_type = Option<Object>)]
     pub topup: Option<serde_json::Map<String, serde_json::Value>>,
+    #[schema(nullable)]
     pub buyer: Option<Buyer>,
 }
 

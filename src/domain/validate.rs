@@ -18,6 +18,14 @@ pub fn non_empty(field: &str, value: &str, max: usize) -> Result<String> {
 
 /// An absolute http(s) URL without credentials; where it may point is checked at send time.
 pub fn callback_url(field: &str, value: &str) -> Result<String> {
+    // The URL parser silently drops tabs and line breaks, so `http://a\r\nX: y` would be stored
+    // as some other URL than the one sent: refuse it instead (header-injection attempts).
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid(
+            field,
+            "must not contain whitespace or control characters",
+        ));
+    }
     let parsed = url::Url::parse(value)
         .map_err(|_| Error::invalid(field, "must be an absolute http(s) URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {

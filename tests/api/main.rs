@@ -6,6 +6,7 @@
 
 mod common;
 
+mod abuse;
 mod admin;
 mod compliance;
 mod crash;
@@ -13,14 +14,18 @@ mod errors;
 mod events;
 mod examples;
 mod insight;
+mod isolation;
+mod ledger_check;
 mod migrations;
 mod network;
 mod openapi;
 mod orders;
 mod process;
+mod properties;
 mod readme;
 mod receiver;
 mod scale;
+mod secrets;
 mod signing;
 mod stock;
 mod tickets;

@@ -23,6 +23,17 @@ impl ServerProcess {
         data_dir: &std::path::Path,
         env: &[(&str, &str)],
     ) -> ServerProcess {
+        ServerProcess::start_logged(database_url, data_dir, env, None).await
+    }
+
+    /// Like [`ServerProcess::start`], with the process's stdout and stderr (its logs) appended
+    /// to `log` when given.
+    pub async fn start_logged(
+        database_url: &str,
+        data_dir: &std::path::Path,
+        env: &[(&str, &str)],
+        log: Option<&std::path::Path>,
+    ) -> ServerProcess {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kameng"));
         cmd.arg("serve")
@@ -46,6 +57,15 @@ impl ServerProcess {
             .stderr(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
+        }
+        if let Some(path) = log {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("open the log file");
+            cmd.stdout(file.try_clone().expect("log file handle"))
+                .stderr(file);
         }
         let child = cmd.spawn().expect("spawn kameng");
         let base = format!("http://127.0.0.1:{port}");

@@ -2,6 +2,7 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::json_body::JsonBody;
 use crate::auth::admin;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
@@ -28,7 +29,7 @@ pub struct LoginResponse {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonBody<LoginRequest>,
 ) -> Result<HttpResponse> {
     if let Some(peer) = req.peer_addr() {
         state.limits.check_login(peer.ip())?;

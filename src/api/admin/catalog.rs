@@ -2,6 +2,7 @@ use actix_web::{get, patch, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::auth::AdminSession;
 use crate::domain::catalog::{
@@ -23,13 +24,15 @@ pub async fn list_categories(
 
 /// Rename a category or mark it `licence_required`.
 #[utoipa::path(patch, path = "/v1/admin/categories/{id}", tag = "admin", params(("id" = String, Path)), request_body = CategoryPatch,
-    responses((status = 200, body = Category), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+    responses((status = 200, body = Category), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict (another category has this name)", body = Problem, content_type = "application/problem+json")),
+    security(("admin" = [])))]
 #[patch("/v1/admin/categories/{id}")]
 pub async fn update_category(
     state: web::Data<AppState>,
     admin: AdminSession,
     id: web::Path<String>,
-    body: web::Json<CategoryPatch>,
+    body: JsonBody<CategoryPatch>,
 ) -> Result<HttpResponse> {
     let c = state
         .db
@@ -45,7 +48,7 @@ pub async fn update_category(
 pub async fn create_product(
     state: web::Data<AppState>,
     admin: AdminSession,
-    body: web::Json<NewProduct>,
+    body: JsonBody<NewProduct>,
 ) -> Result<HttpResponse> {
     let p = state
         .db
@@ -127,7 +130,7 @@ pub async fn update_product(
     state: web::Data<AppState>,
     admin: AdminSession,
     id: web::Path<String>,
-    body: web::Json<ProductPatch>,
+    body: JsonBody<ProductPatch>,
 ) -> Result<HttpResponse> {
     let p = state
         .db
@@ -151,7 +154,7 @@ pub async fn put_level(
     state: web::Data<AppState>,
     admin: AdminSession,
     name: web::Path<String>,
-    body: web::Json<LevelRequest>,
+    body: JsonBody<LevelRequest>,
 ) -> Result<HttpResponse> {
     let bps = body.discount_bps;
     let l = state

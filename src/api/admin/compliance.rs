@@ -5,6 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::auth::AdminSession;
 use crate::domain::kyc::{self, Kyc, KycDecision};
@@ -42,7 +43,7 @@ pub async fn decide_kyc(
     state: web::Data<AppState>,
     admin: AdminSession,
     id: web::Path<String>,
-    body: web::Json<KycDecision>,
+    body: JsonBody<KycDecision>,
 ) -> Result<HttpResponse> {
     let st = state.clone();
     let k = state
@@ -99,7 +100,7 @@ pub async fn review_licence(
     state: web::Data<AppState>,
     admin: AdminSession,
     id: web::Path<String>,
-    body: web::Json<LicenceReview>,
+    body: JsonBody<LicenceReview>,
 ) -> Result<HttpResponse> {
     let now = crate::time::now_ms();
     let l = state

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod compliance;
 pub mod insight;
 pub mod keys;
+pub mod ledger;
 pub mod orders;
 pub mod quality;
 pub mod resellers;

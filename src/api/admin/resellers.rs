@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::PageQuery;
+use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::auth::keys::{IssuedKey, OwnerKind};
 use crate::auth::AdminSession;
@@ -28,7 +29,7 @@ pub struct NewReseller {
 pub async fn create(
     state: web::Data<AppState>,
     admin: AdminSession,
-    body: web::Json<NewReseller>,
+    body: JsonBody<NewReseller>,
 ) -> Result<HttpResponse> {
     let st = state.clone();
     let created = state
@@ -90,7 +91,7 @@ pub async fn update(
     state: web::Data<AppState>,
     admin: AdminSession,
     id: web::Path<String>,
-    body: web::Json<ResellerPatch>,
+    body: JsonBody<ResellerPatch>,
 ) -> Result<HttpResponse> {
     let max_depth = state.config.max_reseller_depth;
     let r = state
@@ -140,7 +141,7 @@ pub async fn credit(
     state: web::Data<AppState>,
     admin: AdminSession,
     id: web::Path<String>,
-    body: web::Json<CreditRequest>,
+    body: JsonBody<CreditRequest>,
 ) -> Result<HttpResponse> {
     let balance = state
         .db
@@ -167,7 +168,7 @@ pub async fn put_price(
     state: web::Data<AppState>,
     admin: AdminSession,
     path: web::Path<(String, String)>,
-    body: web::Json<PriceRequest>,
+    body: JsonBody<PriceRequest>,
 ) -> Result<HttpResponse> {
     let (id, product_id) = path.into_inner();
     let price = body.price;

@@ -3,6 +3,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::PageQuery;
+use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::auth::keys::{IssuedKey, OwnerKind};
 use crate::auth::AdminSession;
@@ -25,7 +26,7 @@ pub struct NewSupplier {
 pub async fn create(
     state: web::Data<AppState>,
     admin: AdminSession,
-    body: web::Json<NewSupplier>,
+    body: JsonBody<NewSupplier>,
 ) -> Result<HttpResponse> {
     let st = state.clone();
     let created = state
@@ -85,7 +86,7 @@ pub async fn update(
     state: web::Data<AppState>,
     admin: AdminSession,
     id: web::Path<String>,
-    body: web::Json<SupplierPatch>,
+    body: JsonBody<SupplierPatch>,
 ) -> Result<HttpResponse> {
     let s = state
         .db

@@ -4,6 +4,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::auth::AdminSession;
 use crate::domain::tickets::{self, AdminTicket, TicketDecision, TicketFilter};
@@ -85,7 +86,7 @@ pub async fn resolve(
     state: web::Data<AppState>,
     admin: AdminSession,
     id: web::Path<String>,
-    body: web::Json<TicketDecision>,
+    body: JsonBody<TicketDecision>,
 ) -> Result<HttpResponse> {
     let sla_ms = state.config.ticket_sla_secs * 1000;
     let now = crate::time::now_ms();

@@ -69,7 +69,9 @@ pub async fn get(
 
 /// Queue an event for a fresh round of delivery attempts.
 #[utoipa::path(post, path = "/v1/admin/webhooks/{id}/redeliver", tag = "admin", params(("id" = String, Path)),
-    responses((status = 200, body = EventInfo), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
+    responses((status = 200, body = EventInfo), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict (the event has no endpoint to deliver to)", body = Problem, content_type = "application/problem+json")),
+    security(("admin" = [])))]
 #[post("/v1/admin/webhooks/{id}/redeliver")]
 pub async fn redeliver(
     state: web::Data<AppState>,
