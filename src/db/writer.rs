@@ -3,11 +3,13 @@
 //! failing job rolls back alone and changes nothing, while the others in the batch commit. No
 //! caller hears back before the batch's COMMIT has returned — an acknowledged write is durable
 //! to the level `synchronous` promises — and the cost of a commit (and its fsync under
-//! `synchronous=FULL`) is shared by every job in the batch.
+//! `synchronous=FULL`) is shared by every job in the batch. A job that panics is rolled back
+//! to its savepoint and fails alone, like a job that returns an error.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 
+use diesel::connection::TransactionManager;
 use diesel::Connection;
 
 use super::{DbConn, Manager};
@@ -64,6 +66,19 @@ impl Writer {
     }
 }
 
+/// Rolls back the savepoints a panicking job left open, down to the batch's own transaction.
+fn unwind_to_batch(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    type Tm = <DbConn as Connection>::TransactionManager;
+    tracing::error!("a database job panicked; its changes were rolled back");
+    while Tm::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some_and(|d| d.get() > 1)
+    {
+        Tm::rollback_transaction(conn)?;
+    }
+    Ok(())
+}
+
 fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -77,7 +92,12 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Job>) {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             conn.transaction::<_, diesel::result::Error, _>(|c| {
                 for job in batch.drain(..) {
-                    finishers.push(job(c));
+                    match catch_unwind(AssertUnwindSafe(|| job(c))) {
+                        Ok(finish) => finishers.push(finish),
+                        // The job's reply channel went with it (its caller hears "panicked");
+                        // undo what it left open so the rest of the batch still commits.
+                        Err(_) => unwind_to_batch(c)?,
+                    }
                 }
                 Ok(())
             })
@@ -101,5 +121,54 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Job>) {
         for finish in finishers {
             finish(committed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::RunQueryDsl;
+
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_fails_alone_and_its_batch_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/w.db", dir.path().display());
+        let writer = Writer::start(Manager::new(&url)).unwrap();
+        writer
+            .write(|c| Ok(diesel::sql_query("CREATE TABLE t (n BIGINT)").execute(c)?))
+            .unwrap();
+        // Many threads at once, so panicking and healthy jobs share batches.
+        let jobs: Vec<_> = (0..64i64)
+            .map(|i| {
+                let w = writer.clone();
+                std::thread::spawn(move || {
+                    w.write(move |c| {
+                        diesel::sql_query(format!("INSERT INTO t VALUES ({i})")).execute(c)?;
+                        if i % 4 == 0 {
+                            panic!("job {i} fails on purpose");
+                        }
+                        Ok(i)
+                    })
+                })
+            })
+            .collect();
+        for (i, job) in jobs.into_iter().enumerate() {
+            let outcome = job.join().unwrap();
+            assert_eq!(outcome.is_ok(), i % 4 != 0, "job {i}: {outcome:?}");
+        }
+        let kept: Vec<i64> = writer
+            .write(|c| {
+                #[derive(diesel::QueryableByName)]
+                struct N {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                let rows: Vec<N> = diesel::sql_query("SELECT n FROM t ORDER BY n").load(c)?;
+                Ok(rows.into_iter().map(|r| r.n).collect())
+            })
+            .unwrap();
+        let expected: Vec<i64> = (0..64).filter(|i| i % 4 != 0).collect();
+        assert_eq!(kept, expected, "only the panicking jobs' rows are missing");
     }
 }

@@ -543,13 +543,21 @@ impl PriceBook {
             .first::<i32>(conn)
             .optional()?
             .unwrap_or(0) as i64;
-        let overrides = reseller_prices::table
+        let mine = reseller_prices::table
             .filter(reseller_prices::reseller_id.eq(reseller_id))
-            .filter(reseller_prices::product_id.eq_any(product_ids))
-            .select((reseller_prices::product_id, reseller_prices::price))
-            .load::<(String, i64)>(conn)?
-            .into_iter()
-            .collect();
+            .select((reseller_prices::product_id, reseller_prices::price));
+        // One product (the order path) is a statement diesel keeps prepared; an `IN` list is
+        // prepared anew each time.
+        let overrides = match product_ids {
+            [one] => mine
+                .filter(reseller_prices::product_id.eq(one))
+                .load::<(String, i64)>(conn)?,
+            many => mine
+                .filter(reseller_prices::product_id.eq_any(many))
+                .load::<(String, i64)>(conn)?,
+        }
+        .into_iter()
+        .collect();
         Ok(PriceBook {
             discount_bps,
             overrides,

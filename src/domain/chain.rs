@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::db::schema::{audit_chain, chain_head, ledger_entries};
+use crate::db::stmt::{stmt, Arg};
 use crate::db::DbConn;
 use crate::error::Result;
 
@@ -62,6 +63,30 @@ fn record_hash(fields: [&str; 8], entries: &[(String, i64, String)]) -> String {
         put(currency);
     }
     hex::encode(h.finalize())
+}
+
+/// `INSERT INTO ledger_entries` of `n` rows, built once per `n` and kept for the process, so the
+/// statement stays prepared (see `db::stmt`); one statement keeps PostgreSQL at one round trip
+/// while the chain head is locked.
+const ENTRIES_PER_INSERT: usize = 16;
+
+fn insert_entries_sql(n: usize) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static BY_ROWS: OnceLock<Mutex<HashMap<usize, &'static str>>> = OnceLock::new();
+    let mut cache = BY_ROWS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    cache.entry(n).or_insert_with(|| {
+        let rows = vec!["(?, ?, ?, ?, ?, ?)"; n].join(", ");
+        let sql = format!(
+            "INSERT INTO ledger_entries \
+             (txn_seq, account, amount, currency, balance_after, created_at) VALUES {rows}"
+        );
+        // At most ENTRIES_PER_INSERT distinct statements are ever built.
+        Box::leak(sql.into_boxed_str())
+    })
 }
 
 /// Locks the chain tip and returns `(seq, hash)`.
@@ -116,26 +141,25 @@ pub fn append(
             audit_chain::hash.eq(&hash),
         ))
         .execute(conn)?;
-    if !entries.is_empty() {
-        let rows: Vec<_> = entries
-            .iter()
-            .map(|e| {
-                (
-                    ledger_entries::txn_seq.eq(seq),
-                    ledger_entries::account.eq(&e.account),
-                    ledger_entries::amount.eq(e.amount),
-                    ledger_entries::currency.eq(currency),
-                    ledger_entries::balance_after.eq(e.balance_after),
-                    ledger_entries::created_at.eq(now),
-                )
-            })
-            .collect();
-        let insert = diesel::insert_into(ledger_entries::table).values(rows);
-        crate::on_backend!(conn, c => insert.execute(c))?;
+    for chunk in entries.chunks(ENTRIES_PER_INSERT) {
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 6);
+        for e in chunk {
+            args.extend::<[Arg<'_>; 6]>([
+                seq.into(),
+                e.account.as_str().into(),
+                e.amount.into(),
+                currency.into(),
+                e.balance_after.into(),
+                now.into(),
+            ]);
+        }
+        stmt(insert_entries_sql(chunk.len()), args).execute(conn)?;
     }
-    diesel::update(chain_head::table.find(1))
-        .set((chain_head::seq.eq(seq), chain_head::hash.eq(&hash)))
-        .execute(conn)?;
+    stmt(
+        "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1",
+        [seq.into(), hash.as_str().into()],
+    )
+    .execute(conn)?;
     Ok(seq)
 }
 

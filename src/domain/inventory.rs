@@ -4,12 +4,14 @@
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::catalog;
 use crate::crypto::Vault;
 use crate::db::schema::{cards, products};
+use crate::db::stmt::stmt;
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 
@@ -245,50 +247,71 @@ pub fn claim_cards(
     quantity: i64,
     now: i64,
 ) -> Result<Vec<SealedCard>> {
-    let q = cards::table
-        .filter(cards::product_id.eq(product_id))
-        .filter(crate::db::literal_condition("cards.status = 'available'"))
-        .filter(cards::expires_at.is_null().or(cards::expires_at.gt(now)))
-        .order(cards::id.asc())
-        .limit(quantity)
-        .select((
-            cards::id,
-            cards::code_enc,
-            cards::secret_enc,
-            cards::expires_at,
-        ));
-    let picked: Vec<SealedCard> = match conn {
-        // Concurrent buyers of one product skip each other's locked rows instead of queueing.
-        // If that leaves us short, rows may be locked by transactions that will roll back: ask
-        // again, waiting for them, before saying out of stock.
-        DbConn::Pg(c) => {
-            let first: Vec<SealedCard> = q.clone().for_update().skip_locked().load(c)?;
-            if (first.len() as i64) < quantity {
-                q.for_update().load(c)?
-            } else {
-                first
-            }
+    // Kept-prepared statements (see `db::stmt`). The `'available'` literal lets both planners
+    // use the partial index of available cards, also in a cached (generic) plan.
+    const PICK: &str = "SELECT id, code_enc, secret_enc, expires_at FROM cards \
+        WHERE product_id = ? AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
+        ORDER BY id LIMIT ?";
+    // Concurrent buyers of one product skip each other's locked rows instead of queueing.
+    // If that leaves us short, rows may be locked by transactions that will roll back: ask
+    // again, waiting for them, before saying out of stock.
+    const PICK_SKIP_LOCKED: &str = "SELECT id, code_enc, secret_enc, expires_at FROM cards \
+        WHERE product_id = ? AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
+        ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
+    const PICK_LOCKED: &str = "SELECT id, code_enc, secret_enc, expires_at FROM cards \
+        WHERE product_id = ? AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
+        ORDER BY id LIMIT ? FOR UPDATE";
+    type Row = (BigInt, Text, Nullable<Text>, Nullable<BigInt>);
+    let pick = |sql: &'static str, c: &mut DbConn| -> Result<Vec<SealedCard>> {
+        Ok(stmt(sql, [product_id.into(), now.into(), quantity.into()])
+            .returning::<Row>()
+            .load(c)?)
+    };
+    let picked = if conn.is_postgres() {
+        let first = pick(PICK_SKIP_LOCKED, conn)?;
+        if (first.len() as i64) < quantity {
+            pick(PICK_LOCKED, conn)?
+        } else {
+            first
         }
-        DbConn::Sqlite(c) => q.load(c)?,
+    } else {
+        pick(PICK, conn)?
     };
     if (picked.len() as i64) < quantity {
         return Err(Error::OutOfStock);
     }
     let ids: Vec<i64> = picked.iter().map(|c| c.id).collect();
-    let mut updated = 0;
-    for chunk in ids.chunks(CHUNK) {
-        updated += diesel::update(
-            cards::table
-                .filter(cards::id.eq_any(chunk))
-                .filter(cards::status.eq("available")),
-        )
-        .set((
-            cards::status.eq("sold"),
-            cards::order_id.eq(order_id),
-            cards::sold_at.eq(now),
-        ))
-        .execute(conn)?;
-    }
+    let updated = if conn.is_postgres() {
+        // One statement per chunk: on PostgreSQL each statement is a round trip.
+        let mut updated = 0;
+        for chunk in ids.chunks(CHUNK) {
+            updated += diesel::update(
+                cards::table
+                    .filter(cards::id.eq_any(chunk))
+                    .filter(cards::status.eq("available")),
+            )
+            .set((
+                cards::status.eq("sold"),
+                cards::order_id.eq(order_id),
+                cards::sold_at.eq(now),
+            ))
+            .execute(conn)?;
+        }
+        updated
+    } else {
+        // In-process SQLite: one prepared statement run per card beats re-preparing an
+        // `IN (…)` list every time.
+        let mut updated = 0;
+        for id in &ids {
+            updated += stmt(
+                "UPDATE cards SET status = 'sold', order_id = ?, sold_at = ? \
+                 WHERE id = ? AND status = 'available'",
+                [order_id.into(), now.into(), (*id).into()],
+            )
+            .execute(conn)?;
+        }
+        updated
+    };
     if updated != ids.len() {
         // Another transaction took one of them between our read and write.
         return Err(Error::OutOfStock);
@@ -311,9 +334,11 @@ pub fn claim(
 
 /// Lowers a product's available-stock counter.
 pub fn take_from_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<()> {
-    diesel::update(products::table.find(product_id))
-        .set(products::stock.eq(products::stock - quantity))
-        .execute(conn)?;
+    stmt(
+        "UPDATE products SET stock = stock - ? WHERE id = ?",
+        [quantity.into(), product_id.into()],
+    )
+    .execute(conn)?;
     Ok(())
 }
 

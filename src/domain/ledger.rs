@@ -4,9 +4,10 @@
 //! `platform:funding` (money received from outside when an admin credits a balance).
 
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 
 use super::chain::{self, Entry, NewRecord};
-use crate::db::schema::resellers;
+use crate::db::stmt::stmt;
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 
@@ -83,22 +84,18 @@ pub fn post(conn: &mut DbConn, txn: Txn<'_>) -> Result<i64> {
     )
 }
 
-/// `balance += delta` guarded in SQL so that concurrent writers cannot go below zero.
+/// `balance += delta` guarded in SQL so that concurrent writers cannot go below zero; returns
+/// the new balance (one kept-prepared statement, see `db::stmt`).
 fn apply_reseller_delta(conn: &mut DbConn, reseller_id: &str, delta: i64) -> Result<i64> {
-    let changed = diesel::update(
-        resellers::table
-            .filter(resellers::id.eq(reseller_id))
-            .filter((resellers::balance + delta).ge(0)),
+    stmt(
+        "UPDATE resellers SET balance = balance + ? WHERE id = ? AND balance + ? >= 0 \
+         RETURNING balance",
+        [delta.into(), reseller_id.into(), delta.into()],
     )
-    .set(resellers::balance.eq(resellers::balance + delta))
-    .execute(conn)?;
-    if changed == 0 {
-        return Err(Error::InsufficientBalance);
-    }
-    Ok(resellers::table
-        .find(reseller_id)
-        .select(resellers::balance)
-        .first(conn)?)
+    .returning::<BigInt>()
+    .get_result(conn)
+    .optional()?
+    .ok_or(Error::InsufficientBalance)
 }
 
 /// Sum of an account's entries (used by consistency checks).

@@ -396,39 +396,39 @@ pub fn place(
 
     let notify_url = req.notify_url.clone().or(notify_default);
     let deadline = direct.then_some(now + deps.topup_timeout_ms);
-    let insert = diesel::insert_into(orders::table)
-        .values((
-            orders::id.eq(&order_id),
-            orders::reseller_id.eq(&ctx.reseller_id),
-            orders::key_id.eq(&ctx.key_id),
-            orders::out_trade_no.eq(&req.out_trade_no),
-            orders::product_id.eq(&product.id),
-            orders::supplier_id.eq(&product.supplier_id),
-            orders::quantity.eq(req.quantity),
-            orders::unit_price.eq(quote.unit_price),
-            orders::amount.eq(quote.amount),
-            orders::cost_amount.eq(quote.cost_amount),
-            orders::currency.eq(&product.currency),
-            orders::status.eq(if direct || bulk {
-                "processing"
-            } else {
-                "delivered"
-            }),
-            orders::request_hash.eq(&hash),
-            orders::notify_url.eq(&notify_url),
-            orders::topup.eq(topup
-                .as_ref()
-                .map(|t| serde_json::Value::Object(t.clone()).to_string())),
-            orders::buyer_id.eq(req.buyer.as_ref().and_then(|b| b.id.clone())),
-            orders::buyer_region.eq(req.buyer.as_ref().and_then(|b| b.region.clone())),
-            orders::receipt.eq(&receipt),
-            orders::ledger_seq.eq(ledger_seq),
-            orders::created_at.eq(now),
-            orders::completed_at.eq((!direct && !bulk).then_some(now)),
-            orders::deadline_at.eq(deadline),
-        ))
-        .execute(conn);
-    if let Err(e) = insert {
+    let row = OrderRow {
+        id: order_id.clone(),
+        reseller_id: ctx.reseller_id.clone(),
+        key_id: ctx.key_id.clone(),
+        out_trade_no: req.out_trade_no.clone(),
+        product_id: product.id.clone(),
+        supplier_id: product.supplier_id.clone(),
+        quantity: req.quantity,
+        unit_price: quote.unit_price,
+        amount: quote.amount,
+        cost_amount: quote.cost_amount,
+        currency: product.currency.clone(),
+        status: if direct || bulk {
+            "processing"
+        } else {
+            "delivered"
+        }
+        .into(),
+        request_hash: hash,
+        notify_url,
+        topup: topup
+            .as_ref()
+            .map(|t| serde_json::Value::Object(t.clone()).to_string()),
+        buyer_id: req.buyer.as_ref().and_then(|b| b.id.clone()),
+        buyer_region: req.buyer.as_ref().and_then(|b| b.region.clone()),
+        receipt,
+        ledger_seq,
+        created_at: now,
+        completed_at: (!direct && !bulk).then_some(now),
+        deadline_at: deadline,
+        result_message: None,
+    };
+    if let Err(e) = insert(conn, &row) {
         // Another connection committed the same out_trade_no first (PostgreSQL).
         return Err(if is_unique_violation(&e) {
             Error::RaceLost
@@ -436,6 +436,7 @@ pub fn place(
             e.into()
         });
     }
+    let notify_url = row.notify_url.as_deref();
 
     super::analytics::record_sale(
         conn,
@@ -470,7 +471,7 @@ pub fn place(
                 event_type: "order.delivered",
                 owner_kind: "reseller",
                 owner_id: &ctx.reseller_id,
-                url: notify_url.as_deref(),
+                url: notify_url,
                 data: json!({
                     "order_id": order_id,
                     "out_trade_no": req.out_trade_no,
@@ -485,12 +486,41 @@ pub fn place(
         warn_low_stock(conn, &product, product.stock - req.quantity)?;
     }
 
-    let row = load(conn, &order_id)?;
     let cards = (!direct && !bulk).then_some(delivered);
     Ok(Placed {
         order: row.view(cards),
         created: true,
     })
+}
+
+/// Inserts a new order row; the caller keeps the row it wrote instead of reading it back.
+fn insert(conn: &mut DbConn, o: &OrderRow) -> diesel::QueryResult<usize> {
+    diesel::insert_into(orders::table)
+        .values((
+            orders::id.eq(&o.id),
+            orders::reseller_id.eq(&o.reseller_id),
+            orders::key_id.eq(&o.key_id),
+            orders::out_trade_no.eq(&o.out_trade_no),
+            orders::product_id.eq(&o.product_id),
+            orders::supplier_id.eq(&o.supplier_id),
+            orders::quantity.eq(o.quantity),
+            orders::unit_price.eq(o.unit_price),
+            orders::amount.eq(o.amount),
+            orders::cost_amount.eq(o.cost_amount),
+            orders::currency.eq(&o.currency),
+            orders::status.eq(&o.status),
+            orders::request_hash.eq(&o.request_hash),
+            orders::notify_url.eq(&o.notify_url),
+            orders::topup.eq(&o.topup),
+            orders::buyer_id.eq(&o.buyer_id),
+            orders::buyer_region.eq(&o.buyer_region),
+            orders::receipt.eq(&o.receipt),
+            orders::ledger_seq.eq(o.ledger_seq),
+            orders::created_at.eq(o.created_at),
+            orders::completed_at.eq(o.completed_at),
+            orders::deadline_at.eq(o.deadline_at),
+        ))
+        .execute(conn)
 }
 
 /// Makes concurrent requests with one (reseller, out_trade_no) wait for each other, so the

@@ -3,10 +3,10 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
 use super::{day_of, month_start};
 use crate::db::schema::{sales_daily, sales_rollup};
+use crate::db::stmt::{stmt, Arg};
 use crate::db::DbConn;
 use crate::domain::orders::OrderRow;
 use crate::error::Result;
@@ -62,63 +62,54 @@ impl Sale<'_> {
     }
 }
 
-/// Adds one sale (an order whose money was taken) to the rollups: two statements. Call it
-/// once per order, in the transaction that records the order.
+/// Adds one sale (an order whose money was taken) to the rollups: two kept-prepared upserts
+/// (see `db::stmt`; diesel would re-prepare an upsert on every order). Call it once per order,
+/// in the transaction that records the order.
 pub fn record_sale(conn: &mut DbConn, sale: &Sale<'_>) -> Result<()> {
-    {
-        use sales_daily as d;
-        let upsert = diesel::insert_into(d::table)
-            .values((
-                d::reseller_id.eq(sale.reseller_id),
-                d::day.eq(day_of(sale.created_at)),
-                d::product_id.eq(sale.product_id),
-                d::region.eq(sale.region_key()),
-                d::currency.eq(sale.currency),
-                d::order_count.eq(1),
-                d::units.eq(sale.quantity),
-                d::amount.eq(sale.amount),
-                d::cost.eq(sale.cost_amount),
-            ))
-            .on_conflict((d::reseller_id, d::day, d::product_id, d::region))
-            .do_update()
-            .set((
-                d::order_count.eq(d::order_count + 1),
-                d::units.eq(d::units + sale.quantity),
-                d::amount.eq(d::amount + sale.amount),
-                d::cost.eq(d::cost + sale.cost_amount),
-            ));
-        crate::on_backend!(conn, c => upsert.execute(c))?;
+    stmt(
+        "INSERT INTO sales_daily (reseller_id, day, product_id, region, currency, order_count, \
+         units, amount, cost) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) \
+         ON CONFLICT (reseller_id, day, product_id, region) DO UPDATE SET \
+         order_count = sales_daily.order_count + 1, units = sales_daily.units + excluded.units, \
+         amount = sales_daily.amount + excluded.amount, cost = sales_daily.cost + excluded.cost",
+        [
+            sale.reseller_id.into(),
+            day_of(sale.created_at).into(),
+            sale.product_id.into(),
+            sale.region_key().into(),
+            sale.currency.into(),
+            sale.quantity.into(),
+            sale.amount.into(),
+            sale.cost_amount.into(),
+        ],
+    )
+    .execute(conn)?;
+    let mut args: Vec<Arg<'_>> = Vec::with_capacity(6 * 8);
+    for (dim, period, day, key) in sale.rollup_keys() {
+        args.extend::<[Arg<'_>; 8]>([
+            dim.into(),
+            period.into(),
+            day.into(),
+            key.into(),
+            sale.currency.into(),
+            sale.quantity.into(),
+            sale.amount.into(),
+            sale.cost_amount.into(),
+        ]);
     }
-    use sales_rollup as r;
-    let rows: Vec<_> = sale
-        .rollup_keys()
-        .into_iter()
-        .map(|(dim, period, day, key)| {
-            (
-                r::dim.eq(dim),
-                r::period.eq(period),
-                r::day.eq(day),
-                r::dim_key.eq(key),
-                r::currency.eq(sale.currency),
-                r::order_count.eq(1),
-                r::units.eq(sale.quantity),
-                r::amount.eq(sale.amount),
-                r::cost.eq(sale.cost_amount),
-            )
-        })
-        .collect();
-    // One multi-row upsert: the statement, not the row, is what costs.
-    let upsert = diesel::insert_into(r::table)
-        .values(rows)
-        .on_conflict((r::dim, r::period, r::day, r::dim_key, r::currency))
-        .do_update()
-        .set((
-            r::order_count.eq(r::order_count + excluded(r::order_count)),
-            r::units.eq(r::units + excluded(r::units)),
-            r::amount.eq(r::amount + excluded(r::amount)),
-            r::cost.eq(r::cost + excluded(r::cost)),
-        ));
-    crate::on_backend!(conn, c => upsert.execute(c))?;
+    stmt(
+        "INSERT INTO sales_rollup (dim, period, day, dim_key, currency, order_count, units, \
+         amount, cost) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?), (?, ?, ?, ?, ?, 1, ?, ?, ?), \
+         (?, ?, ?, ?, ?, 1, ?, ?, ?), (?, ?, ?, ?, ?, 1, ?, ?, ?), (?, ?, ?, ?, ?, 1, ?, ?, ?), \
+         (?, ?, ?, ?, ?, 1, ?, ?, ?) \
+         ON CONFLICT (dim, period, day, dim_key, currency) DO UPDATE SET \
+         order_count = sales_rollup.order_count + excluded.order_count, \
+         units = sales_rollup.units + excluded.units, \
+         amount = sales_rollup.amount + excluded.amount, \
+         cost = sales_rollup.cost + excluded.cost",
+        args,
+    )
+    .execute(conn)?;
     Ok(())
 }
 
