@@ -105,6 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         receipts: state.receipts.clone(),
         topup_timeout_ms: 600_000,
         bulk_async_threshold: 0,
+        stock_low_days: state.config.stock_low_days,
     };
     let ctx = OrderContext {
         reseller_id,

@@ -56,6 +56,12 @@ pub struct Config {
     /// `KAMENG_TICKET_SLA`: seconds the supplier has to answer a ticket before it is refunded
     /// automatically, default 24 h (86400).
     pub ticket_sla_secs: i64,
+    /// `KAMENG_STOCK_LOW_DAYS`: `stock.low` fires when a card product's stock covers fewer
+    /// days than this at the forecast rate; default 3. Must be positive.
+    pub stock_low_days: f64,
+    /// `KAMENG_STOCK_LOW_REFRESH`: seconds between recomputations of the units each product is
+    /// expected to sell within those days (also run at start), default 600; 0 = never.
+    pub stock_low_refresh_secs: u64,
 }
 
 impl Default for Config {
@@ -85,6 +91,8 @@ impl Default for Config {
             bulk_async_threshold: 500,
             ticket_window_secs: 30 * 86_400,
             ticket_sla_secs: 86_400,
+            stock_low_days: crate::domain::forecast::DEFAULT_STOCK_LOW_DAYS,
+            stock_low_refresh_secs: 600,
         }
     }
 }
@@ -173,6 +181,16 @@ impl Config {
                 .max(0),
             ticket_window_secs: parse("KAMENG_TICKET_WINDOW", d.ticket_window_secs)?,
             ticket_sla_secs: parse("KAMENG_TICKET_SLA", d.ticket_sla_secs)?,
+            stock_low_days: match parse("KAMENG_STOCK_LOW_DAYS", d.stock_low_days)? {
+                days if days.is_finite() && days > 0.0 => days,
+                _ => {
+                    return Err(ConfigError {
+                        var: "KAMENG_STOCK_LOW_DAYS",
+                        message: "must be a positive number of days".into(),
+                    })
+                }
+            },
+            stock_low_refresh_secs: parse("KAMENG_STOCK_LOW_REFRESH", d.stock_low_refresh_secs)?,
         })
     }
 }

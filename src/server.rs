@@ -30,7 +30,7 @@ pub fn app(
 }
 
 /// Starts the background jobs on the current runtime: the event worker, the direct top-up
-/// deadline sweep with stranded bulk deliveries, and housekeeping (expired nonces, idle rate-limit keys, lapsed licences). Each is safe to run
+/// deadline sweep with stranded bulk deliveries, the stock cover refresh, and housekeeping (expired nonces, idle rate-limit keys, lapsed licences). Each is safe to run
 /// on several instances at once.
 pub fn spawn_background(state: web::Data<AppState>) {
     crate::events::worker::spawn(state.clone());
@@ -46,6 +46,7 @@ pub fn spawn_background(state: web::Data<AppState>) {
         }
     });
     spawn_ticket_sla_sweep(state.clone());
+    spawn_stock_low_refresh(state.clone());
     let st = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
@@ -125,6 +126,34 @@ fn spawn_ticket_sla_sweep(state: web::Data<AppState>) {
                     state.events_wakeup.notify_one();
                 }
                 Err(e) => tracing::warn!(error = %e, "ticket SLA sweep failed"),
+            }
+        }
+    });
+}
+
+/// Recomputes each card product's expected sales within `KAMENG_STOCK_LOW_DAYS` at start and
+/// every `KAMENG_STOCK_LOW_REFRESH` seconds, so orders compare stock with a stored number, and
+/// sends `stock.low` for products that became low by demand rising rather than by an order.
+/// Firing is a conditional update: safe with several instances.
+fn spawn_stock_low_refresh(state: web::Data<AppState>) {
+    use crate::domain::stock_low;
+    let every = state.config.stock_low_refresh_secs;
+    if every == 0 {
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(every));
+        loop {
+            tick.tick().await;
+            let (db, days) = (state.db.clone(), state.config.stock_low_days);
+            let now = crate::time::now_ms();
+            match crate::db::run_blocking(move || stock_low::refresh(&db, now, days)).await {
+                Ok(r) if r.fired > 0 => {
+                    tracing::info!(products = r.fired, "stock.low sent by the cover refresh");
+                    state.events_wakeup.notify_one();
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "stock cover refresh failed"),
             }
         }
     });

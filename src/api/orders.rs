@@ -47,6 +47,7 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
             receipts: st.receipts.clone(),
             topup_timeout_ms: st.config.topup_timeout_secs * 1000,
             bulk_async_threshold: st.config.bulk_async_threshold,
+            stock_low_days: st.config.stock_low_days,
         };
         orders::place_order(&st.db, deps, ctx, req)
     })

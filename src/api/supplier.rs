@@ -128,7 +128,9 @@ pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<Http
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupplierProductPatch {
-    /// `stock.low` fires when an order takes the stock below this; null turns it off.
+    /// A count of codes: `stock.low` (data: `StockLow`) fires when the stock falls below this
+    /// or covers fewer than `KAMENG_STOCK_LOW_DAYS` days of forecast sales, whichever comes
+    /// first; null leaves only days of cover.
     pub low_stock_threshold: Option<i64>,
 }
 

@@ -99,6 +99,8 @@ diesel::table! {
         low_stock_threshold -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        cover_units -> Nullable<BigInt>,
+        stock_low_at -> Nullable<BigInt>,
     }
 }
 

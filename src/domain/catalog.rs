@@ -46,6 +46,10 @@ pub struct ProductRow {
     pub low_stock_threshold: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Units the forecast expects to sell within the stock-low days (see `stock_low`).
+    pub cover_units: Option<i64>,
+    /// When `stock.low` was sent for the current low spell.
+    pub stock_low_at: Option<i64>,
 }
 
 /// A product as a reseller sees it, with this caller's unit price.

@@ -196,6 +196,7 @@ pub fn push(
             products::updated_at.eq(now),
         ))
         .execute(conn)?;
+    super::stock_low::on_restock(conn, product_id)?;
     let stock = products::table
         .find(product_id)
         .select(products::stock)

@@ -21,6 +21,7 @@ pub mod orders;
 pub mod quality;
 pub mod receipts;
 pub mod recommend;
+pub mod stock_low;
 pub mod sub_resellers;
 pub mod tickets;
 pub mod topups;

@@ -158,6 +158,8 @@ pub struct OrderDeps {
     pub topup_timeout_ms: i64,
     /// Card orders of more codes than this are delivered after the commit (see `bulk`).
     pub bulk_async_threshold: i64,
+    /// `stock.low` when the stock covers fewer days than this (see `stock_low`).
+    pub stock_low_days: f64,
 }
 
 pub struct Placed {
@@ -463,7 +465,7 @@ pub fn place(
         )?;
     } else if bulk {
         // `order.delivered` follows from `bulk::deliver`.
-        warn_low_stock(conn, &product, product.stock - req.quantity)?;
+        super::stock_low::on_order(conn, &product, req.quantity, deps.stock_low_days)?;
     } else {
         outbox::enqueue(
             conn,
@@ -483,7 +485,7 @@ pub fn place(
                 }),
             },
         )?;
-        warn_low_stock(conn, &product, product.stock - req.quantity)?;
+        super::stock_low::on_order(conn, &product, req.quantity, deps.stock_low_days)?;
     }
 
     let cards = (!direct && !bulk).then_some(delivered);
@@ -570,31 +572,6 @@ fn request_topup(
             }),
         },
     )?;
-    Ok(())
-}
-
-/// `stock.low` to the supplier when this order takes the stock below its threshold (once per
-/// crossing, not on every order below it).
-fn warn_low_stock(conn: &mut DbConn, product: &ProductRow, stock_after: i64) -> Result<()> {
-    let Some(threshold) = product.low_stock_threshold else {
-        return Ok(());
-    };
-    if product.stock >= threshold && stock_after < threshold {
-        let url: Option<String> = suppliers::table
-            .find(&product.supplier_id)
-            .select(suppliers::webhook_url)
-            .first(conn)?;
-        outbox::enqueue(
-            conn,
-            NewEvent {
-                event_type: "stock.low",
-                owner_kind: "supplier",
-                owner_id: &product.supplier_id,
-                url: url.as_deref(),
-                data: json!({ "product_id": product.id, "sku": product.sku, "stock": stock_after, "threshold": threshold }),
-            },
-        )?;
-    }
     Ok(())
 }
 

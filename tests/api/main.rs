@@ -28,4 +28,5 @@ mod scale;
 mod secrets;
 mod signing;
 mod stock;
+mod stock_low;
 mod tickets;

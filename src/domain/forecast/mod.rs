@@ -59,9 +59,31 @@ pub fn cover(stock: i64, daily: &[f64]) -> Option<f64> {
         }
         remaining -= d;
     }
-    let tail = &daily[daily.len().saturating_sub(holt_winters::WEEK)..];
-    let rate = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
+    let rate = tail_rate(daily);
     (rate > 1e-9).then(|| daily.len() as f64 + remaining / rate)
+}
+
+/// The daily rate past the horizon: the average of its last week.
+fn tail_rate(daily: &[f64]) -> f64 {
+    let tail = &daily[daily.len().saturating_sub(holt_winters::WEEK)..];
+    tail.iter().sum::<f64>() / tail.len().max(1) as f64
+}
+
+/// Units expected to sell within the next `days` (fractions of a day pro rata), walking the
+/// forecast like [`cover`] and extrapolating the same way, so `cover(s, daily) < days` exactly
+/// when `s < units_within(daily, days)`.
+pub fn units_within(daily: &[f64], days: f64) -> f64 {
+    let mut left = days.max(0.0);
+    let mut units = 0.0;
+    for d in daily {
+        if left <= 0.0 {
+            return units;
+        }
+        let part = left.min(1.0);
+        units += d * part;
+        left -= part;
+    }
+    units + left * tail_rate(daily)
 }
 
 fn round(v: f64, places: i32) -> f64 {
@@ -246,6 +268,22 @@ mod tests {
         // 14 days at 1/day use 14 units; the other 86 last 86 more days.
         assert_eq!(cover(100, &[1.0; 14]), Some(100.0));
         assert_eq!(cover(5, &[0.0; 14]), None);
+    }
+
+    #[test]
+    fn units_within_is_the_inverse_of_cover() {
+        assert_eq!(units_within(&[4.0, 4.0, 4.0], 2.5), 10.0);
+        assert_eq!(units_within(&[4.0, 4.0, 4.0], 0.0), 0.0);
+        // Past the horizon at the last week's rate.
+        assert_eq!(units_within(&[1.0; 14], 20.0), 20.0);
+        let daily = [3.0, 7.0, 5.0, 0.0, 2.0];
+        for stock in [1, 4, 9, 15, 17, 30] {
+            let days = cover(stock, &daily).unwrap();
+            assert!(
+                (units_within(&daily, days) - stock as f64).abs() < 1e-9,
+                "{stock}"
+            );
+        }
     }
 
     #[test]

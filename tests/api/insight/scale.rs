@@ -391,6 +391,7 @@ async fn record_sale_share_of_the_order_transaction() {
         receipts: app.state.receipts.clone(),
         topup_timeout_ms: 600_000,
         bulk_async_threshold: 0,
+        stock_low_days: 3.0,
     };
     let t = Instant::now();
     for i in 0..N {
