@@ -6,7 +6,6 @@ use utoipa::IntoParams;
 
 use super::Page;
 use crate::auth::{Scope, Signed};
-use crate::db::run_blocking;
 use crate::domain::limits::SpendLimits;
 use crate::domain::orders::{self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest};
 use crate::domain::validate;
@@ -40,18 +39,14 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
             unverified_daily: state.config.unverified_daily_limit,
         },
     };
-    let st = state.clone();
-    let placed = run_blocking(move || {
-        let deps = OrderDeps {
-            vault: st.vault.clone(),
-            receipts: st.receipts.clone(),
-            topup_timeout_ms: st.config.topup_timeout_secs * 1000,
-            bulk_async_threshold: st.config.bulk_async_threshold,
-            stock_low_days: st.config.stock_low_days,
-        };
-        orders::place_order(&st.db, deps, ctx, req)
-    })
-    .await?;
+    let deps = OrderDeps {
+        vault: state.vault.clone(),
+        receipts: state.receipts.clone(),
+        topup_timeout_ms: state.config.topup_timeout_secs * 1000,
+        bulk_async_threshold: state.config.bulk_async_threshold,
+        stock_low_days: state.config.stock_low_days,
+    };
+    let placed = orders::place_order_async(&state.db, deps, ctx, req).await?;
     let mut res = if !placed.created {
         HttpResponse::Ok()
     } else {

@@ -263,12 +263,16 @@ impl Db {
         run_blocking(move || db.read(f)).await
     }
 
-    /// [`Db::write`] on the blocking thread pool, for async handlers.
+    /// [`Db::write`] for async handlers: on SQLite awaits the writer thread directly, on
+    /// PostgreSQL runs on the blocking thread pool.
     pub async fn write_async<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
+        if let Some(writer) = &self.writer {
+            return writer.write_async(f).await;
+        }
         let db = self.clone();
         run_blocking(move || db.write(f)).await
     }

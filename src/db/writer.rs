@@ -46,10 +46,40 @@ impl Writer {
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
+        self.submit(f, move |r| {
+            let _ = reply.send(r);
+        })?;
+        answer
+            .recv()
+            .map_err(|_| Error::internal("a database write panicked"))?
+    }
+
+    /// [`Writer::write`] for async callers: awaits the commit without holding a thread (no
+    /// hop through the blocking pool on the order path).
+    pub async fn write_async<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T>>();
+        self.submit(f, move |r| {
+            let _ = reply.send(r);
+        })?;
+        answer
+            .await
+            .map_err(|_| Error::internal("a database write panicked"))?
+    }
+
+    /// Queues `f`; `reply` hears its outcome after the batch's COMMIT (or rollback).
+    fn submit<T, F>(&self, f: F, reply: impl FnOnce(Result<T>) + Send + 'static) -> Result<()>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
         let job: Job = Box::new(move |conn: &mut DbConn| {
             let outcome = conn.transaction(f);
             Box::new(move |committed: bool| {
-                let _ = reply.send(match (committed, outcome) {
+                reply(match (committed, outcome) {
                     (true, r) => r,
                     // The job succeeded but the batch did not commit: nothing of it persisted.
                     (false, Ok(_)) => Err(Error::Unavailable("the database commit failed".into())),
@@ -59,10 +89,7 @@ impl Writer {
         });
         self.tx
             .send(job)
-            .map_err(|_| Error::Unavailable("the database writer stopped".into()))?;
-        answer
-            .recv()
-            .map_err(|_| Error::internal("a database write panicked"))?
+            .map_err(|_| Error::Unavailable("the database writer stopped".into()))
     }
 }
 

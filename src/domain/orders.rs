@@ -585,13 +585,46 @@ pub fn place_order(
     let (vault, reseller_id) = (deps.vault.clone(), ctx.reseller_id.clone());
     let (out_trade_no, hash) = (req.out_trade_no.clone(), request_hash(&req));
     match db.write(move |conn| place(conn, &deps, &ctx, &req)) {
-        Err(Error::RaceLost) => db.read(|conn| {
-            let existing = find_by_trade_no(conn, &reseller_id, &out_trade_no)?
-                .ok_or_else(|| Error::internal("idempotency race without a winner"))?;
-            replay(conn, &vault, existing, &hash)
-        }),
+        Err(Error::RaceLost) => {
+            db.read(|conn| winner(conn, &vault, &reseller_id, &out_trade_no, &hash))
+        }
         other => other,
     }
+}
+
+/// [`place_order`] for async callers: on SQLite the request waits for its group commit without
+/// holding a thread.
+pub async fn place_order_async(
+    db: &Db,
+    deps: OrderDeps,
+    ctx: OrderContext,
+    req: OrderRequest,
+) -> Result<Placed> {
+    let (vault, reseller_id) = (deps.vault.clone(), ctx.reseller_id.clone());
+    let (out_trade_no, hash) = (req.out_trade_no.clone(), request_hash(&req));
+    match db
+        .write_async(move |conn| place(conn, &deps, &ctx, &req))
+        .await
+    {
+        Err(Error::RaceLost) => {
+            db.read_async(move |conn| winner(conn, &vault, &reseller_id, &out_trade_no, &hash))
+                .await
+        }
+        other => other,
+    }
+}
+
+/// The order that won an idempotency race, replayed to the loser.
+fn winner(
+    conn: &mut DbConn,
+    vault: &Vault,
+    reseller_id: &str,
+    out_trade_no: &str,
+    hash: &str,
+) -> Result<Placed> {
+    let existing = find_by_trade_no(conn, reseller_id, out_trade_no)?
+        .ok_or_else(|| Error::internal("idempotency race without a winner"))?;
+    replay(conn, vault, existing, hash)
 }
 
 pub fn load(conn: &mut DbConn, id: &str) -> Result<OrderRow> {
