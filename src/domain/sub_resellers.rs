@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::accounts::{self, Reseller, ResellerCreated};
+use super::accounts::{self, NewReseller, Reseller, ResellerCreated};
 use super::chain::record_admin;
 use super::ledger::{self, Posting, Txn};
 use super::network::ancestors;
@@ -177,14 +177,12 @@ pub fn create(
             "a reseller has at most {MAX_SUB_RESELLERS} sub-resellers"
         )));
     }
-    let mut created = accounts::create_reseller(
-        conn,
-        vault,
-        actor,
-        &req.name,
-        None,
-        req.notify_url.as_deref(),
-    )?;
+    let new = NewReseller {
+        name: req.name.clone(),
+        level: None,
+        notify_url: req.notify_url.clone(),
+    };
+    let mut created = accounts::create::<Reseller>(conn, vault, actor, &new)?;
     let id = created.reseller.id.clone();
     diesel::update(resellers::table.find(&id))
         .set(resellers::parent_id.eq(parent_id))
@@ -209,7 +207,7 @@ pub fn set_parent(
     max_depth: usize,
 ) -> Result<()> {
     lock_topology(conn)?;
-    let before = accounts::get_reseller(conn, id)?.parent_id;
+    let before = accounts::get::<Reseller>(conn, id)?.parent_id;
     if let Some(p) = parent {
         if p == id {
             return Err(Error::invalid(
@@ -217,7 +215,7 @@ pub fn set_parent(
                 "a reseller cannot be its own parent",
             ));
         }
-        accounts::get_reseller(conn, p)
+        accounts::get::<Reseller>(conn, p)
             .map_err(|_| Error::invalid("parent_id", "no such reseller"))?;
         let above = ancestors(conn, p)?;
         if above.iter().any(|a| a == id) {
@@ -250,7 +248,7 @@ pub fn set_parent(
 
 /// A direct sub-reseller of `parent_id`, or "not found" (also for anyone else's).
 fn own_child(conn: &mut DbConn, parent_id: &str, child_id: &str) -> Result<Reseller> {
-    match accounts::get_reseller(conn, child_id) {
+    match accounts::get::<Reseller>(conn, child_id) {
         Ok(r) if r.parent_id.as_deref() == Some(parent_id) => Ok(r),
         _ => Err(Error::NotFound("sub-reseller")),
     }
@@ -351,7 +349,7 @@ pub fn transfer(
         .as_deref()
         .map(|m| validate::non_empty("memo", m, 500))
         .transpose()?;
-    let parent = accounts::get_reseller(conn, parent_id)?;
+    let parent = accounts::get::<Reseller>(conn, parent_id)?;
     if parent.currency != child.currency {
         return Err(Error::invalid(
             "amount",
@@ -374,8 +372,8 @@ pub fn transfer(
         },
     )?;
     Ok(TransferResult {
-        balance: accounts::get_reseller(conn, parent_id)?.balance,
-        sub_reseller_balance: accounts::get_reseller(conn, child_id)?.balance,
+        balance: accounts::get::<Reseller>(conn, parent_id)?.balance,
+        sub_reseller_balance: accounts::get::<Reseller>(conn, child_id)?.balance,
     })
 }
 
