@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use kameng::config::Config;
-use kameng::domain::accounts;
+use kameng::domain::accounts::{self, NewReseller, NewSupplier, Reseller, Supplier};
 use kameng::domain::catalog::{self, NewProduct};
 use kameng::domain::inventory::{self, NewCard, PushCards};
 use kameng::domain::limits::SpendLimits;
@@ -50,7 +50,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState::init(config)?;
     let vault = state.vault.clone();
     let (supplier_id, product_id, reseller_id, key_id) = state.db.write(move |c| {
-        let s = accounts::create_supplier(c, &vault, ACTOR, "Seed Supplier", None)?;
+        let new = NewSupplier {
+            name: "Seed Supplier".into(),
+            webhook_url: None,
+        };
+        let s = accounts::create::<Supplier>(c, &vault, ACTOR, &new)?;
         let p = catalog::create_product(
             c,
             ACTOR,
@@ -66,7 +70,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ..Default::default()
             },
         )?;
-        let r = accounts::create_reseller(c, &vault, ACTOR, "Seed Reseller", None, None)?;
+        let new = NewReseller {
+            name: "Seed Reseller".into(),
+            ..Default::default()
+        };
+        let r = accounts::create::<Reseller>(c, &vault, ACTOR, &new)?;
         accounts::credit(c, ACTOR, &r.reseller.id, 1_000_000_000_000, None)?;
         Ok((s.supplier.id, p.product.id, r.reseller.id, r.api_key.key_id))
     })?;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::keys::IssuedKey;
 use crate::crypto::random_token;
-use crate::domain::accounts;
+use crate::domain::accounts::{self, NewReseller, NewSupplier, Reseller, Supplier};
 use crate::domain::catalog::{self, NewProduct};
 use crate::domain::inventory::{self, NewCard, PushCards};
 use crate::error::{Error, Result};
@@ -80,13 +80,21 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
                 "this database already holds the demo; use a fresh KAMENG_DATABASE_URL".into(),
             ));
         }
-        let s =
-            accounts::create_supplier(c, &vault, ACTOR, "Demo Games Ltd", Some(&supplier_webhook))?;
+        let supplier = NewSupplier {
+            name: "Demo Games Ltd".into(),
+            webhook_url: Some(supplier_webhook),
+        };
+        let s = accounts::create::<Supplier>(c, &vault, ACTOR, &supplier)?;
         catalog::put_level(c, ACTOR, "gold", 500)?;
-        let shop =
-            accounts::create_reseller(c, &vault, ACTOR, "Demo Shop", None, Some(&shop_callback))?;
-        let bot =
-            accounts::create_reseller(c, &vault, ACTOR, "Demo Bot (gold)", Some("gold"), None)?;
+        let reseller = |name: &str, level: Option<&str>, notify_url: Option<String>| NewReseller {
+            name: name.into(),
+            level: level.map(Into::into),
+            notify_url,
+        };
+        let shop = reseller("Demo Shop", None, Some(shop_callback));
+        let shop = accounts::create::<Reseller>(c, &vault, ACTOR, &shop)?;
+        let bot = reseller("Demo Bot (gold)", Some("gold"), None);
+        let bot = accounts::create::<Reseller>(c, &vault, ACTOR, &bot)?;
         for r in [&shop.reseller.id, &bot.reseller.id] {
             accounts::credit(c, ACTOR, r, 1_000_000, Some("demo balance"))?;
         }

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod json;
 pub mod metrics;
 pub mod redact;
 pub mod server;

@@ -22,7 +22,7 @@ pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpRespo
     let caller = signed.reseller(Scope::AccountRead)?.clone();
     let r = state
         .db
-        .read_async(move |c| accounts::get_reseller(c, &caller.owner_id))
+        .read_async(move |c| accounts::get::<Reseller>(c, &caller.owner_id))
         .await?;
     Ok(HttpResponse::Ok().json(r))
 }

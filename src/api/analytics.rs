@@ -48,7 +48,7 @@ pub async fn sales(
 pub struct RecommendationQuery {
     /// Where this reseller's buyers are, when its own orders do not say yet (new resellers).
     pub region: Option<String>,
-    /// How many, 1..50 (default 10).
+    /// How many, 1..=50 (default 10).
     pub limit: Option<i64>,
 }
 
@@ -67,11 +67,12 @@ pub async fn recommendations(
     let q = query.into_inner();
     let limit = match q.limit {
         None => 10,
-        Some(n) if (1..=50).contains(&n) => n as usize,
+        Some(n) if (1..=recommend::MAX_LIMIT).contains(&n) => n as usize,
         Some(_) => return Err(Error::invalid("limit", "must be between 1 and 50")),
     };
     let region = q.region.filter(|r| !r.is_empty());
-    if region.as_ref().is_some_and(|r| r.len() > 64) {
+    // Characters, not bytes, as the document's `maxLength` counts them.
+    if region.as_ref().is_some_and(|r| r.chars().count() > 64) {
         return Err(Error::invalid("region", "must be at most 64 characters"));
     }
     let st = state.clone();

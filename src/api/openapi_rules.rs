@@ -153,13 +153,43 @@ fn property_rules() -> Vec<(&'static str, &'static str, Value)> {
     rules
 }
 
-/// `(path, query parameter, keywords)`.
+/// `(path, query parameter, keywords)`. An entry for `limit` replaces the usual page size.
 fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
-    vec![(
-        "/v1/admin/webhooks",
-        "status",
-        json!({"enum": ["pending", "delivered", "failed", "skipped"]}),
-    )]
+    let group_by = json!({"enum": ["day", "product", "region"]});
+    // `YYYY-MM-DD` or an RFC 3339 time (its UTC day).
+    let day = json!({"anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+    ]});
+    vec![
+        (
+            "/v1/admin/webhooks",
+            "status",
+            json!({"enum": ["pending", "delivered", "failed", "skipped"]}),
+        ),
+        ("/v1/analytics/sales", "from", day.clone()),
+        ("/v1/analytics/sales", "to", day.clone()),
+        ("/v1/analytics/sales", "group_by", group_by.clone()),
+        ("/v1/admin/analytics/sales", "from", day.clone()),
+        ("/v1/admin/analytics/sales", "to", day),
+        ("/v1/admin/analytics/sales", "group_by", group_by),
+        (
+            "/v1/admin/analytics/sales",
+            "currency",
+            json!({"pattern": "^[A-Z]{3}$"}),
+        ),
+        (
+            "/v1/recommendations",
+            "limit",
+            json!({"minimum": 1, "maximum": crate::domain::recommend::MAX_LIMIT}),
+        ),
+        ("/v1/recommendations", "region", json!({"maxLength": 64})),
+        (
+            "/v1/admin/products/slow-movers",
+            "min_days",
+            json!({"minimum": 0}),
+        ),
+    ]
 }
 
 /// Adds `rules`' keywords to `target` (an object schema).
@@ -226,7 +256,13 @@ fn edit(schema: &mut RefOr<Schema>, rule: Option<&Value>) {
         merge(&mut v, rule);
     }
     bound_integers(&mut v);
-    if let Ok(updated) = serde_json::from_value(v) {
+    // A rule with `anyOf` makes the leaf a composition, which the untagged `Schema` would
+    // read back as a plain object and drop.
+    if v.get("anyOf").is_some() {
+        if let Ok(any_of) = serde_json::from_value(v) {
+            *schema = RefOr::T(Schema::AnyOf(any_of));
+        }
+    } else if let Ok(updated) = serde_json::from_value(v) {
         *schema = updated;
     }
 }
@@ -263,15 +299,12 @@ fn apply(openapi: &mut utoipa::openapi::OpenApi) {
                         param.parameter_in,
                         utoipa::openapi::path::ParameterIn::Query
                     );
-                // Page sizes: `?limit=` is 1..=200 on every list.
-                let rule = if is_limit {
-                    Some(json!({"minimum": 1, "maximum": 200}))
-                } else {
-                    query
-                        .iter()
-                        .find(|(p, n, _)| p == path && *n == param.name)
-                        .map(|r| r.2.clone())
-                };
+                let rule = query
+                    .iter()
+                    .find(|(p, n, _)| p == path && *n == param.name)
+                    .map(|r| r.2.clone())
+                    // Page sizes: `?limit=` is 1..=200 on every other list.
+                    .or_else(|| is_limit.then(|| json!({"minimum": 1, "maximum": 200})));
                 if let Some(schema) = param.schema.as_mut() {
                     edit(schema, rule.as_ref());
                 }
@@ -304,11 +337,19 @@ mod tests {
                 assert_eq!(&p[k], v, "{schema}.{property}.{k}");
             }
         }
-        let limit = &doc["paths"]["/v1/orders"]["get"]["parameters"];
-        let limit = limit
-            .as_array()
-            .and_then(|ps| ps.iter().find(|p| p["name"] == "limit"))
-            .expect("limit");
-        assert_eq!(limit["schema"]["maximum"], 200);
+        let param = |path: &str, name: &str| {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+                .unwrap_or_else(|| panic!("{path} ?{name} is not in the document"))
+                .clone()
+        };
+        assert_eq!(param("/v1/orders", "limit")["schema"]["maximum"], 200);
+        for (path, name, rules) in query_rules() {
+            let p = param(path, name);
+            for (k, v) in rules.as_object().expect("object") {
+                assert_eq!(&p["schema"][k], v, "{path} ?{name}.{k}");
+            }
+        }
     }
 }

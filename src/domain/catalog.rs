@@ -666,7 +666,7 @@ pub fn put_reseller_price(
     price: i64,
 ) -> Result<()> {
     validate::non_negative("price", price)?;
-    super::accounts::get_reseller(conn, reseller_id)?;
+    super::accounts::get::<super::accounts::Reseller>(conn, reseller_id)?;
     load(conn, product_id)?;
     let target = reseller_prices::table.find((reseller_id, product_id));
     let exists: i64 = target.count().get_result(conn)?;

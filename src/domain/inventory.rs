@@ -31,6 +31,7 @@ pub struct NewCard {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushCards {
+    #[serde(deserialize_with = "crate::json::objects")]
     pub cards: Vec<NewCard>,
     /// The supplier's own reference for this batch.
     pub batch_ref: Option<String>,

@@ -247,7 +247,7 @@ pub struct Markups {
     /// price (100 = 1 %), 0..=10000.
     pub default_bps: i32,
     /// Per-product markups replacing the default. `PUT` replaces the whole list.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::objects")]
     pub products: Vec<ProductMarkup>,
 }
 

@@ -49,6 +49,7 @@ pub struct OrderRequest {
     #[schema(value_type = Option<Object>)]
     pub topup: Option<serde_json::Map<String, serde_json::Value>>,
     #[schema(nullable)]
+    #[serde(default, deserialize_with = "crate::json::optional_object")]
     pub buyer: Option<Buyer>,
 }
 

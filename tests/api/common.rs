@@ -6,12 +6,13 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use diesel::prelude::*;
-use kameng::client::{AdminClient, Client};
+use kameng::client::{AdminClient, Client, RawResponse};
 use kameng::config::Config;
 use kameng::domain::accounts::{ResellerCreated, SupplierCreated};
 use kameng::domain::catalog::{AdminProduct, NewProduct};
 use kameng::domain::inventory::{NewCard, PushCards};
 use kameng::state::AppState;
+use reqwest::Method;
 
 pub const ADMIN_USER: &str = "root";
 pub const ADMIN_PASS: &str = "correct horse battery";
@@ -143,9 +144,18 @@ impl TestApp {
     }
 
     pub async fn supplier(&self) -> (SupplierCreated, Client) {
+        self.onboard_supplier(None).await
+    }
+
+    /// A supplier whose callbacks go to `webhook_url`.
+    pub async fn supplier_with_webhook(&self, webhook_url: &str) -> (SupplierCreated, Client) {
+        self.onboard_supplier(Some(webhook_url)).await
+    }
+
+    async fn onboard_supplier(&self, webhook_url: Option<&str>) -> (SupplierCreated, Client) {
         let s = self
             .admin
-            .create_supplier("Acme Games", None)
+            .create_supplier("Acme Games", webhook_url)
             .await
             .expect("create supplier");
         let c = self.client(&s.api_key.key_id, &s.api_key.secret);
@@ -154,9 +164,27 @@ impl TestApp {
 
     /// A reseller at `level` with `balance` credited.
     pub async fn reseller(&self, level: Option<&str>, balance: i64) -> (ResellerCreated, Client) {
+        self.onboard_reseller(level, None, balance).await
+    }
+
+    /// A reseller with `balance` credited whose callbacks go to `notify_url`.
+    pub async fn reseller_with_callback(
+        &self,
+        notify_url: &str,
+        balance: i64,
+    ) -> (ResellerCreated, Client) {
+        self.onboard_reseller(None, Some(notify_url), balance).await
+    }
+
+    async fn onboard_reseller(
+        &self,
+        level: Option<&str>,
+        notify_url: Option<&str>,
+        balance: i64,
+    ) -> (ResellerCreated, Client) {
         let r = self
             .admin
-            .create_reseller("Shop", level, None)
+            .create_reseller("Shop", level, notify_url)
             .await
             .expect("create reseller");
         if balance != 0 {
@@ -282,6 +310,59 @@ pub async fn new_card_product(
         })
         .await
         .expect("create product")
+}
+
+/// Creates a direct top-up product through the admin API, asking the buyer for `fields`.
+pub async fn new_direct_product(
+    admin: &AdminClient,
+    supplier_id: &str,
+    sku: &str,
+    (price, cost): (i64, i64),
+    fields: &[&str],
+) -> AdminProduct {
+    admin
+        .create_product(&NewProduct {
+            sku: sku.into(),
+            name: format!("Top-up {sku}"),
+            category: "mobile".into(),
+            supplier_id: supplier_id.into(),
+            face_value: price,
+            cost,
+            price,
+            delivery: "direct".into(),
+            topup_fields: Some(fields.iter().map(|f| f.to_string()).collect()),
+            ..Default::default()
+        })
+        .await
+        .expect("create direct product")
+}
+
+/// An order for a direct top-up product, with the buyer's `topup` fields (a JSON object).
+pub fn topup_req(
+    product_id: &str,
+    quantity: i64,
+    out_trade_no: &str,
+    topup: serde_json::Value,
+) -> kameng::domain::orders::OrderRequest {
+    let mut req = order_req(product_id, quantity, out_trade_no);
+    req.topup = topup.as_object().cloned();
+    req
+}
+
+/// The supplier reports a direct top-up's outcome (`{"status": "success" | "failed", ...}`).
+pub async fn topup_result(
+    supplier: &Client,
+    order_id: &str,
+    result: serde_json::Value,
+) -> RawResponse {
+    supplier
+        .send_raw(
+            Method::POST,
+            &format!("/v1/supplier/orders/{order_id}/result"),
+            result.to_string().into_bytes(),
+        )
+        .await
+        .expect("send the top-up result")
 }
 
 /// A 100-priced card product's id (for tests against spawned processes).

@@ -76,6 +76,73 @@ async fn validation_errors_name_the_field() {
     );
 }
 
+/// Nested objects must be JSON objects: serde would otherwise read an array by position.
+/// `null` for the optional `buyer` is "no buyer", as the OpenAPI document says.
+#[actix_web::test]
+async fn nested_objects_given_as_arrays_are_refused() {
+    let app = TestApp::spawn().await;
+    let (_, supplier, p) = app.stocked_product("NEST", 100, 90, 1).await;
+    let (_, client) = app.reseller(None, 1_000).await;
+    let pid = &p.product.id;
+    let bodies = [
+        (
+            Method::POST,
+            "/v1/orders",
+            json!({"product_id": pid, "quantity": 1, "out_trade_no": "N-1", "buyer": [null, null]}),
+            "buyer",
+        ),
+        (
+            Method::PUT,
+            "/v1/sub-resellers/markups",
+            json!({"default_bps": 0, "products": [[pid, 100]]}),
+            "products[0]",
+        ),
+    ];
+    for (method, path, body, field) in bodies {
+        let res = client
+            .send_raw(method, path, body.to_string().into_bytes())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                res.status.as_u16(),
+                res.problem().unwrap().errors[0].field.as_str()
+            ),
+            (422, field),
+            "{path}"
+        );
+    }
+    let res = supplier
+        .send_raw(
+            Method::POST,
+            &format!("/v1/supplier/products/{pid}/cards"),
+            json!({"cards": [["NEST-X", null, null]]})
+                .to_string()
+                .into_bytes(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            res.status.as_u16(),
+            res.problem().unwrap().errors[0].field.as_str()
+        ),
+        (422, "cards[0]")
+    );
+    let res = client
+        .send_raw(
+            Method::POST,
+            "/v1/orders",
+            json!({"product_id": pid, "quantity": 1, "out_trade_no": "N-2", "buyer": null})
+                .to_string()
+                .into_bytes(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status, 201);
+    app.assert_books_balance().await;
+}
+
 #[actix_web::test]
 async fn oversized_bodies_get_413_problem() {
     let app = TestApp::spawn_with(|c| c.max_body_bytes = 64 * 1024).await;

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use kameng::auth::signing::verify_event_signature;
-use kameng::domain::catalog::NewProduct;
+use kameng::client::Client;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{cards, order_req, TestApp};
+use crate::common::{cards, new_direct_product, order_req, topup_req, topup_result, TestApp};
 use crate::receiver::Receiver;
 
 fn verified(secret: &str, r: &crate::receiver::Received) -> bool {
@@ -25,13 +25,7 @@ async fn a_card_order_sends_a_signed_order_delivered_callback() {
     let app = TestApp::spawn().await;
     let rx = Receiver::start();
     let (_, _, p) = app.stocked_product("P", 100, 90, 5).await;
-    let r = app
-        .admin
-        .create_reseller("Shop", None, Some(&rx.url))
-        .await
-        .unwrap();
-    app.admin.credit(&r.reseller.id, 1_000).await.unwrap();
-    let client = app.client(&r.api_key.key_id, &r.api_key.secret);
+    let (r, client) = app.reseller_with_callback(&rx.url, 1_000).await;
     let order = client.buy(&p.product.id, 1, "CB-1").await.unwrap();
 
     let got = rx.wait_for(5, |g| !g.is_empty()).await;
@@ -58,22 +52,10 @@ async fn a_card_order_sends_a_signed_order_delivered_callback() {
     rx2.wait_for(5, |g| g.len() == 1).await;
 
     // The admin sees the delivery and its attempt.
-    let page: serde_json::Value = app
-        .admin
-        .send(Method::GET, "/v1/admin/webhooks?status=delivered", None)
-        .await
-        .unwrap()
-        .json()
-        .unwrap();
+    let page = admin_get(&app, "/v1/admin/webhooks?status=delivered").await;
     assert_eq!(page["data"].as_array().unwrap().len(), 2);
     let id = page["data"][1]["id"].as_str().unwrap().to_string();
-    let detail: serde_json::Value = app
-        .admin
-        .send(Method::GET, &format!("/v1/admin/webhooks/{id}"), None)
-        .await
-        .unwrap()
-        .json()
-        .unwrap();
+    let detail = admin_get(&app, &format!("/v1/admin/webhooks/{id}")).await;
     assert_eq!(detail["attempt_log"][0]["status_code"], 200);
 }
 
@@ -83,16 +65,8 @@ async fn failed_deliveries_retry_with_the_same_id_then_fail_and_can_be_redeliver
     let rx = Receiver::start();
     rx.respond_with(500);
     let (_, _, p) = app.stocked_product("P", 100, 90, 5).await;
-    let r = app
-        .admin
-        .create_reseller("Shop", None, Some(&rx.url))
-        .await
-        .unwrap();
-    app.admin.credit(&r.reseller.id, 1_000).await.unwrap();
-    app.client(&r.api_key.key_id, &r.api_key.secret)
-        .buy(&p.product.id, 1, "R-1")
-        .await
-        .unwrap();
+    let (_, client) = app.reseller_with_callback(&rx.url, 1_000).await;
+    client.buy(&p.product.id, 1, "R-1").await.unwrap();
 
     // 1 attempt + 2 retries, all with one event id.
     let got = rx.wait_for(10, |g| g.len() >= 3).await;
@@ -122,13 +96,7 @@ async fn failed_deliveries_retry_with_the_same_id_then_fail_and_can_be_redeliver
     let got = rx.wait_for(5, |g| g.len() == 4).await;
     assert_eq!(got[3].event_id, got[0].event_id);
     wait_status(&app, "delivered").await;
-    let detail: serde_json::Value = app
-        .admin
-        .send(Method::GET, &format!("/v1/admin/webhooks/{id}"), None)
-        .await
-        .unwrap()
-        .json()
-        .unwrap();
+    let detail = admin_get(&app, &format!("/v1/admin/webhooks/{id}")).await;
     let codes: Vec<i64> = detail["attempt_log"]
         .as_array()
         .unwrap()
@@ -138,19 +106,15 @@ async fn failed_deliveries_retry_with_the_same_id_then_fail_and_can_be_redeliver
     assert_eq!(codes, vec![500, 500, 500, 204]);
 }
 
+/// An admin `GET` of `path`, as JSON.
+async fn admin_get(app: &TestApp, path: &str) -> serde_json::Value {
+    let res = app.admin.send(Method::GET, path, None).await.unwrap();
+    res.json().unwrap()
+}
+
 async fn wait_status(app: &TestApp, status: &str) -> serde_json::Value {
     for _ in 0..100 {
-        let page: serde_json::Value = app
-            .admin
-            .send(
-                Method::GET,
-                &format!("/v1/admin/webhooks?status={status}"),
-                None,
-            )
-            .await
-            .unwrap()
-            .json()
-            .unwrap();
+        let page = admin_get(app, &format!("/v1/admin/webhooks?status={status}")).await;
         if let Some(first) = page["data"].as_array().and_then(|a| a.first()) {
             return first.clone();
         }
@@ -168,16 +132,8 @@ async fn callbacks_to_private_addresses_are_refused_unless_allowed() {
     .await;
     let rx = Receiver::start();
     let (_, _, p) = app.stocked_product("P", 100, 90, 5).await;
-    let r = app
-        .admin
-        .create_reseller("Shop", None, Some(&rx.url))
-        .await
-        .unwrap();
-    app.admin.credit(&r.reseller.id, 1_000).await.unwrap();
-    app.client(&r.api_key.key_id, &r.api_key.secret)
-        .buy(&p.product.id, 1, "S-1")
-        .await
-        .unwrap();
+    let (_, client) = app.reseller_with_callback(&rx.url, 1_000).await;
+    client.buy(&p.product.id, 1, "S-1").await.unwrap();
     let failed = wait_status(&app, "failed").await;
     assert!(
         failed["last_error"]
@@ -198,13 +154,7 @@ async fn a_slow_receiver_does_not_slow_orders() {
     let rx = Receiver::start();
     rx.delay(Duration::from_secs(3));
     let (_, _, p) = app.stocked_product("P", 100, 90, 20).await;
-    let r = app
-        .admin
-        .create_reseller("Shop", None, Some(&rx.url))
-        .await
-        .unwrap();
-    app.admin.credit(&r.reseller.id, 10_000).await.unwrap();
-    let client = app.client(&r.api_key.key_id, &r.api_key.secret);
+    let (_, client) = app.reseller_with_callback(&rx.url, 10_000).await;
     let started = std::time::Instant::now();
     for i in 0..10 {
         client
@@ -221,127 +171,89 @@ async fn a_slow_receiver_does_not_slow_orders() {
     rx.wait_for(6, |g| g.len() == 10).await;
 }
 
-async fn direct_setup(
-    app: &TestApp,
-    supplier_hook: &str,
-    reseller_hook: &str,
-) -> (
-    kameng::client::Client,
-    kameng::client::Client,
-    String,
-    String,
-) {
-    let s = app
-        .admin
-        .create_supplier("TopUp Co", Some(supplier_hook))
-        .await
-        .unwrap();
-    let p = app
-        .admin
-        .create_product(&NewProduct {
-            sku: "GAME-TOPUP-60".into(),
-            name: "60 gems".into(),
-            category: "mobile".into(),
-            supplier_id: s.supplier.id.clone(),
-            face_value: 600,
-            cost: 500,
-            price: 580,
-            delivery: "direct".into(),
-            topup_fields: Some(vec!["account".into(), "server".into()]),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let r = app
-        .admin
-        .create_reseller("Bot", None, Some(reseller_hook))
-        .await
-        .unwrap();
-    app.admin.credit(&r.reseller.id, 10_000).await.unwrap();
-    (
-        app.client(&r.api_key.key_id, &r.api_key.secret),
-        app.client(&s.api_key.key_id, &s.api_key.secret),
-        p.product.id,
-        s.webhook_secret,
-    )
+/// A direct top-up product asking for `account` and `server` (price 580), its supplier, and a
+/// reseller holding 10,000; each side's callbacks go to its own receiver.
+struct Direct {
+    reseller: Client,
+    reseller_rx: Receiver,
+    supplier: Client,
+    supplier_rx: Receiver,
+    supplier_secret: String,
+    product_id: String,
 }
 
-fn topup_req(pid: &str, no: &str) -> kameng::domain::orders::OrderRequest {
-    let mut req = order_req(pid, 1, no);
-    req.topup = Some(
-        json!({"account": "player-42", "server": "asia-1"})
-            .as_object()
-            .unwrap()
-            .clone(),
-    );
-    req
+async fn direct_setup(app: &TestApp) -> Direct {
+    let (supplier_rx, reseller_rx) = (Receiver::start(), Receiver::start());
+    let (s, supplier) = app.supplier_with_webhook(&supplier_rx.url).await;
+    let fields = ["account", "server"];
+    let p = new_direct_product(&app.admin, &s.supplier.id, "GEMS-60", (580, 500), &fields).await;
+    let (_, reseller) = app.reseller_with_callback(&reseller_rx.url, 10_000).await;
+    Direct {
+        reseller,
+        reseller_rx,
+        supplier,
+        supplier_rx,
+        supplier_secret: s.webhook_secret,
+        product_id: p.product.id,
+    }
+}
+
+/// A top-up order for player 42 on server asia-1.
+fn player_topup(pid: &str, no: &str) -> kameng::domain::orders::OrderRequest {
+    topup_req(
+        pid,
+        1,
+        no,
+        json!({"account": "player-42", "server": "asia-1"}),
+    )
 }
 
 #[actix_web::test]
 async fn direct_topup_success_and_failure_end_to_end() {
     let app = TestApp::spawn().await;
-    let (sup_rx, res_rx) = (Receiver::start(), Receiver::start());
-    let (reseller, supplier, pid, sup_secret) = direct_setup(&app, &sup_rx.url, &res_rx.url).await;
+    let d = direct_setup(&app).await;
+    let (reseller, pid) = (&d.reseller, &d.product_id);
 
     // Missing top-up fields: 422, nothing charged.
     let err = reseller
-        .create_order(&order_req(&pid, 1, "D-0"))
+        .create_order(&order_req(pid, 1, "D-0"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("invalid_request"));
 
     let (order, _) = reseller
-        .create_order(&topup_req(&pid, "D-1"))
+        .create_order(&player_topup(pid, "D-1"))
         .await
         .unwrap();
     assert_eq!(order.status, "processing");
     assert!(order.cards.is_none());
     assert_eq!(reseller.account().await.unwrap().balance, 10_000 - 580);
-    let asked = sup_rx.wait_for(5, |g| g.len() == 1).await;
+    let asked = d.supplier_rx.wait_for(5, |g| g.len() == 1).await;
     assert_eq!(asked[0].event_type, "order.topup_requested");
-    assert!(verified(&sup_secret, &asked[0]));
+    assert!(verified(&d.supplier_secret, &asked[0]));
     assert_eq!(asked[0].json()["data"]["topup"]["account"], "player-42");
 
-    let done: serde_json::Value = supplier
-        .send_raw(
-            Method::POST,
-            &format!("/v1/supplier/orders/{}/result", order.id),
-            br#"{"status":"success"}"#.to_vec(),
-        )
-        .await
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(done["status"], "completed");
+    let done = topup_result(&d.supplier, &order.id, json!({"status": "success"})).await;
+    assert_eq!(
+        done.json::<serde_json::Value>().unwrap()["status"],
+        "completed"
+    );
     // Only once.
-    let again = supplier
-        .send_raw(
-            Method::POST,
-            &format!("/v1/supplier/orders/{}/result", order.id),
-            br#"{"status":"failed"}"#.to_vec(),
-        )
-        .await
-        .unwrap();
+    let again = topup_result(&d.supplier, &order.id, json!({"status": "failed"})).await;
     assert_eq!(again.status, 409);
-    let cb = res_rx.wait_for(5, |g| g.len() == 1).await;
+    let cb = d.reseller_rx.wait_for(5, |g| g.len() == 1).await;
     assert_eq!(cb[0].event_type, "order.completed");
     assert_eq!(reseller.order(&order.id).await.unwrap().status, "completed");
 
     // A failed top-up refunds.
     let (order2, _) = reseller
-        .create_order(&topup_req(&pid, "D-2"))
+        .create_order(&player_topup(pid, "D-2"))
         .await
         .unwrap();
-    let res = supplier
-        .send_raw(
-            Method::POST,
-            &format!("/v1/supplier/orders/{}/result", order2.id),
-            br#"{"status":"failed","message":"no such account"}"#.to_vec(),
-        )
-        .await
-        .unwrap();
+    let failed = json!({"status": "failed", "message": "no such account"});
+    let res = topup_result(&d.supplier, &order2.id, failed).await;
     assert_eq!(res.status, 200);
-    let cb = res_rx.wait_for(5, |g| g.len() == 2).await;
+    let cb = d.reseller_rx.wait_for(5, |g| g.len() == 2).await;
     assert_eq!(cb[1].event_type, "order.failed");
     assert_eq!(cb[1].json()["data"]["refunded"], true);
     let o2 = reseller.order(&order2.id).await.unwrap();
@@ -354,17 +266,10 @@ async fn direct_topup_success_and_failure_end_to_end() {
     // Another supplier cannot answer for it.
     let (_, other) = app.supplier().await;
     let (order3, _) = reseller
-        .create_order(&topup_req(&pid, "D-3"))
+        .create_order(&player_topup(pid, "D-3"))
         .await
         .unwrap();
-    let res = other
-        .send_raw(
-            Method::POST,
-            &format!("/v1/supplier/orders/{}/result", order3.id),
-            br#"{"status":"success"}"#.to_vec(),
-        )
-        .await
-        .unwrap();
+    let res = topup_result(&other, &order3.id, json!({"status": "success"})).await;
     assert_eq!(res.status, 404);
     app.assert_books_balance().await;
 }
@@ -372,16 +277,16 @@ async fn direct_topup_success_and_failure_end_to_end() {
 #[actix_web::test]
 async fn an_unanswered_topup_times_out_and_refunds() {
     let app = TestApp::spawn_with(|c| c.topup_timeout_secs = 1).await;
-    let (sup_rx, res_rx) = (Receiver::start(), Receiver::start());
-    let (reseller, _, pid, _) = direct_setup(&app, &sup_rx.url, &res_rx.url).await;
-    let (order, _) = reseller
-        .create_order(&topup_req(&pid, "T-1"))
+    let d = direct_setup(&app).await;
+    let (order, _) = d
+        .reseller
+        .create_order(&player_topup(&d.product_id, "T-1"))
         .await
         .unwrap();
-    let cb = res_rx.wait_for(6, |g| !g.is_empty()).await;
+    let cb = d.reseller_rx.wait_for(6, |g| !g.is_empty()).await;
     assert_eq!(cb[0].event_type, "order.failed");
-    assert_eq!(reseller.order(&order.id).await.unwrap().status, "failed");
-    assert_eq!(reseller.account().await.unwrap().balance, 10_000);
+    assert_eq!(d.reseller.order(&order.id).await.unwrap().status, "failed");
+    assert_eq!(d.reseller.account().await.unwrap().balance, 10_000);
     app.assert_books_balance().await;
 }
 
@@ -389,12 +294,7 @@ async fn an_unanswered_topup_times_out_and_refunds() {
 async fn stock_low_fires_once_when_an_order_crosses_the_threshold() {
     let app = TestApp::spawn().await;
     let rx = Receiver::start();
-    let s = app
-        .admin
-        .create_supplier("Acme", Some(&rx.url))
-        .await
-        .unwrap();
-    let supplier = app.client(&s.api_key.key_id, &s.api_key.secret);
+    let (s, supplier) = app.supplier_with_webhook(&rx.url).await;
     let p = app.card_product(&s.supplier.id, "LOW", 100, 90).await;
     supplier
         .push_cards(&p.product.id, &cards("LOW", 0..5))
@@ -428,12 +328,7 @@ async fn stock_low_fires_once_when_an_order_crosses_the_threshold() {
 async fn accounts_can_send_themselves_a_test_event() {
     let app = TestApp::spawn().await;
     let rx = Receiver::start();
-    let r = app
-        .admin
-        .create_reseller("Shop", None, Some(&rx.url))
-        .await
-        .unwrap();
-    let client = app.client(&r.api_key.key_id, &r.api_key.secret);
+    let (r, client) = app.reseller_with_callback(&rx.url, 0).await;
     let res: serde_json::Value = client
         .send_raw(Method::POST, "/v1/webhooks/test", vec![])
         .await

@@ -6,13 +6,12 @@
 
 use kameng::api::openapi::ApiDoc;
 use kameng::client::{Client, RawResponse};
-use kameng::domain::catalog::NewProduct;
 use kameng::domain::tickets::NewTicket;
 use reqwest::Method;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use crate::common::{order_req, TestApp};
+use crate::common::{new_direct_product, topup_req, TestApp};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -140,26 +139,17 @@ async fn send(client: &Client, method: &str, path: &str, body: &Option<Value>) -
 async fn setup(app: &TestApp) -> (Fixtures, [Client; 2], [Client; 2]) {
     let (s1, s1c, product) = app.stocked_product("ISO", 100, 80, 10).await;
     let product_id = product.product.id;
-    let direct = app
-        .admin
-        .create_product(&NewProduct {
-            sku: "ISO-DIRECT".into(),
-            name: "Direct top-up".into(),
-            category: "mobile".into(),
-            supplier_id: s1.supplier.id.clone(),
-            face_value: 100,
-            cost: 80,
-            price: 100,
-            delivery: "direct".into(),
-            topup_fields: Some(vec!["account".into()]),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let direct = new_direct_product(
+        &app.admin,
+        &s1.supplier.id,
+        "ISO-DIRECT",
+        (100, 80),
+        &["account"],
+    )
+    .await;
     let (_, a) = app.reseller(None, 10_000).await;
     let order = a.buy(&product_id, 1, "ISO-A-1").await.unwrap();
-    let mut topup = order_req(&direct.product.id, 1, "ISO-A-2");
-    topup.topup = Some(json!({"account": "p1"}).as_object().unwrap().clone());
+    let topup = topup_req(&direct.product.id, 1, "ISO-A-2", json!({"account": "p1"}));
     let (direct_order, _) = a.create_order(&topup).await.unwrap();
     assert_eq!(direct_order.status, "processing");
     let ticket = a

@@ -5,12 +5,11 @@ mod bulk;
 
 use kameng::client::Client;
 use kameng::domain::accounts::ResellerCreated;
-use kameng::domain::catalog::NewProduct;
 use kameng::domain::network::{Markups, ProductMarkup};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{order_req, TestApp};
+use crate::common::{new_direct_product, topup_req, topup_result, TestApp};
 
 /// A sub-reseller of `parent` as a client.
 async fn sub(app: &TestApp, parent: &Client, name: &str) -> (ResellerCreated, Client) {
@@ -398,22 +397,14 @@ async fn admins_reparent_and_detach_refusing_cycles_and_depth() {
 async fn a_refund_takes_back_commission_even_when_the_parent_spent_it() {
     let app = TestApp::spawn().await;
     let (s, supplier) = app.supplier().await;
-    let p = app
-        .admin
-        .create_product(&NewProduct {
-            sku: "NET-TOPUP".into(),
-            name: "gems".into(),
-            category: "mobile".into(),
-            supplier_id: s.supplier.id.clone(),
-            face_value: 1000,
-            cost: 800,
-            price: 1000,
-            delivery: "direct".into(),
-            topup_fields: Some(vec!["account".into()]),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let p = new_direct_product(
+        &app.admin,
+        &s.supplier.id,
+        "NET-TOPUP",
+        (1000, 800),
+        &["account"],
+    )
+    .await;
     let (_, rc) = app.reseller(None, 10_000).await;
     let (a, ac) = sub(&app, &rc, "A").await;
     let (a2, _) = sub(&app, &rc, "A2").await;
@@ -425,22 +416,14 @@ async fn a_refund_takes_back_commission_even_when_the_parent_spent_it() {
     .unwrap();
     rc.transfer_to(&a.reseller.id, 10_000).await.unwrap();
 
-    let mut req = order_req(&p.product.id, 2, "TOP-1");
-    req.topup = Some(json!({"account": "p-1"}).as_object().unwrap().clone());
+    let req = topup_req(&p.product.id, 2, "TOP-1", json!({"account": "p-1"}));
     let (order, _) = ac.create_order(&req).await.unwrap();
     assert_eq!((order.status.as_str(), order.amount), ("processing", 2200));
     assert_eq!(rc.account().await.unwrap().balance, 200);
     // R spends its commission.
     rc.transfer_to(&a2.reseller.id, 150).await.unwrap();
 
-    let res = supplier
-        .send_raw(
-            Method::POST,
-            &format!("/v1/supplier/orders/{}/result", order.id),
-            br#"{"status":"failed"}"#.to_vec(),
-        )
-        .await
-        .unwrap();
+    let res = topup_result(&supplier, &order.id, json!({"status": "failed"})).await;
     assert_eq!(res.status, 200);
     // A is refunded in full; R gives back the 50 it has; the platform bears the other 150.
     assert_eq!(ac.account().await.unwrap().balance, 10_000);

@@ -29,7 +29,7 @@ fn config(cases: u32) -> Config {
 /// the list complete against the OpenAPI document.
 macro_rules! body_types {
     ($check:ident, $input:expr) => {{
-        use kameng::api::admin::{auth, catalog as admin_catalog, resellers, suppliers};
+        use kameng::api::admin::{auth, catalog as admin_catalog, resellers};
         use kameng::domain::{
             accounts, catalog, inventory, keys, kyc, licences, network, orders, sub_resellers,
             tickets,
@@ -57,10 +57,10 @@ macro_rules! body_types {
         $check::<accounts::SupplierPatch>("SupplierPatch", input);
         $check::<auth::LoginRequest>("LoginRequest", input);
         $check::<admin_catalog::LevelRequest>("LevelRequest", input);
-        $check::<resellers::NewReseller>("NewReseller", input);
+        $check::<accounts::NewReseller>("NewReseller", input);
         $check::<resellers::CreditRequest>("CreditRequest", input);
         $check::<resellers::PriceRequest>("PriceRequest", input);
-        $check::<suppliers::NewSupplier>("NewSupplier", input);
+        $check::<accounts::NewSupplier>("NewSupplier", input);
     }};
 }
 

@@ -86,6 +86,16 @@ impl Receiver {
         self.shared.received.lock().unwrap().clone()
     }
 
+    /// The first callback of `event_type`, waiting up to 5 s for it.
+    pub async fn event(&self, event_type: &str) -> Received {
+        let got = self
+            .wait_for(5, |g| g.iter().any(|r| r.event_type == event_type))
+            .await;
+        got.into_iter()
+            .find(|r| r.event_type == event_type)
+            .expect("waited for it")
+    }
+
     /// Waits until `pred` holds for what was received (or panics after `secs`).
     pub async fn wait_for(&self, secs: u64, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
         let deadline = std::time::Instant::now() + Duration::from_secs(secs);

@@ -6,14 +6,16 @@
 use std::time::Duration;
 
 use kameng::client::{AdminClient, Client, RawResponse};
-use kameng::domain::catalog::NewProduct;
 use kameng::domain::inventory::{NewCard, PushCards};
 use kameng::domain::kyc::KycRequest;
 use kameng::domain::tickets::NewTicket;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::common::{new_card_product, order_req, test_database, ADMIN_PASS, ADMIN_USER};
+use crate::common::{
+    new_card_product, new_direct_product, order_req, test_database, topup_req, ADMIN_PASS,
+    ADMIN_USER,
+};
 use crate::process::ServerProcess;
 use crate::receiver::Receiver;
 
@@ -151,23 +153,20 @@ async fn no_secret_reaches_logs_metrics_or_errors() {
     res_rx.wait_for(10, |g| g.len() >= 2).await;
 
     // A direct top-up, answered by the supplier.
-    let direct = admin
-        .create_product(&NewProduct {
-            sku: "SEC-DIRECT".into(),
-            name: "Gems".into(),
-            category: "mobile".into(),
-            supplier_id: s.supplier.id.clone(),
-            face_value: 100,
-            cost: 80,
-            price: 100,
-            delivery: "direct".into(),
-            topup_fields: Some(vec!["account".into()]),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut topup = order_req(&direct.product.id, 1, "SEC-3");
-    topup.topup = Some(json!({"account": "player-1"}).as_object().unwrap().clone());
+    let direct = new_direct_product(
+        &admin,
+        &s.supplier.id,
+        "SEC-DIRECT",
+        (100, 80),
+        &["account"],
+    )
+    .await;
+    let topup = topup_req(
+        &direct.product.id,
+        1,
+        "SEC-3",
+        json!({"account": "player-1"}),
+    );
     let (processing, _) = reseller.create_order(&topup).await.unwrap();
     sup_rx.wait_for(10, |g| !g.is_empty()).await;
     let done = send(

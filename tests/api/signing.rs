@@ -37,9 +37,15 @@ fn spec_test_vectors() {
     );
 }
 
-async fn status_and_code(res: kameng::client::RawResponse) -> (u16, String) {
+fn status_and_code(res: kameng::client::RawResponse) -> (u16, String) {
     let code = res.problem().map(|p| p.code).unwrap_or_default();
     (res.status.as_u16(), code)
+}
+
+/// `GET /v1/account` signed by `client` with this timestamp and nonce: status and error code.
+async fn get_account(client: &Client, ts: &str, nonce: &str) -> (u16, String) {
+    let res = client.send_signed(Method::GET, "/v1/account", vec![], ts, nonce);
+    status_and_code(res.await.unwrap())
 }
 
 #[actix_web::test]
@@ -47,6 +53,7 @@ async fn a_correctly_signed_request_passes_and_each_tampering_fails() {
     let app = TestApp::spawn().await;
     let (r, client) = app.reseller(None, 0).await;
     let now = kameng::time::now_secs().to_string();
+    let refused = (401, "unauthorized".to_string());
 
     // Correct signature, with a query string.
     let ok = client
@@ -56,68 +63,32 @@ async fn a_correctly_signed_request_passes_and_each_tampering_fails() {
     assert_eq!(ok.status, 200);
     assert!(ok.headers.contains_key("x-request-id"));
 
-    // Wrong secret.
+    // Wrong secret, unknown key.
     let wrong = Client::new(&app.base, &r.api_key.key_id, "sk_wrong");
-    assert_eq!(
-        status_and_code(
-            wrong
-                .send_raw(Method::GET, "/v1/account", vec![])
-                .await
-                .unwrap()
-        )
-        .await,
-        (401, "unauthorized".into())
-    );
-
-    // Unknown key.
+    assert_eq!(get_account(&wrong, &now, &new_nonce()).await, refused);
     let unknown = Client::new(&app.base, "kk_nope", &r.api_key.secret);
-    assert_eq!(
-        status_and_code(
-            unknown
-                .send_raw(Method::GET, "/v1/account", vec![])
-                .await
-                .unwrap()
-        )
-        .await,
-        (401, "unauthorized".into())
-    );
+    assert_eq!(get_account(&unknown, &now, &new_nonce()).await, refused);
 
     // Stale and future timestamps.
-    let stale = (kameng::time::now_secs() - 301).to_string();
-    let res = client
-        .send_signed(Method::GET, "/v1/account", vec![], &stale, &new_nonce())
-        .await
-        .unwrap();
-    assert_eq!(status_and_code(res).await, (401, "unauthorized".into()));
-    let future = (kameng::time::now_secs() + 301).to_string();
-    let res = client
-        .send_signed(Method::GET, "/v1/account", vec![], &future, &new_nonce())
-        .await
-        .unwrap();
-    assert_eq!(status_and_code(res).await, (401, "unauthorized".into()));
+    for skew in [-301, 301] {
+        let ts = (kameng::time::now_secs() + skew).to_string();
+        assert_eq!(
+            get_account(&client, &ts, &new_nonce()).await,
+            refused,
+            "{skew}"
+        );
+    }
 
     // Replayed nonce.
     let nonce = new_nonce();
-    let first = client
-        .send_signed(Method::GET, "/v1/account", vec![], &now, &nonce)
-        .await
-        .unwrap();
-    assert_eq!(first.status, 200);
-    let again = client
-        .send_signed(Method::GET, "/v1/account", vec![], &now, &nonce)
-        .await
-        .unwrap();
+    assert_eq!(get_account(&client, &now, &nonce).await.0, 200);
     assert_eq!(
-        status_and_code(again).await,
+        get_account(&client, &now, &nonce).await,
         (401, "replayed_request".into())
     );
 
     // Bad nonce format.
-    let res = client
-        .send_signed(Method::GET, "/v1/account", vec![], &now, "short")
-        .await
-        .unwrap();
-    assert_eq!(status_and_code(res).await, (401, "unauthorized".into()));
+    assert_eq!(get_account(&client, &now, "short").await, refused);
 
     // Unsigned.
     let res = reqwest::get(format!("{}/v1/account", app.base))
@@ -161,55 +132,29 @@ async fn tampered(
 async fn tampered_body_query_or_path_is_refused() {
     let app = TestApp::spawn().await;
     let (r, _) = app.reseller(None, 1000).await;
-    let (k, s) = (&r.api_key.key_id, &r.api_key.secret);
-    let body = br#"{"product_id":"prd_x","quantity":1,"out_trade_no":"T1"}"#;
-    let evil = br#"{"product_id":"prd_x","quantity":9,"out_trade_no":"T1"}"#;
-    assert_eq!(
-        tampered(
-            &app,
-            (k, s),
-            "POST",
-            ("/v1/orders", body),
-            ("/v1/orders", evil)
-        )
-        .await,
-        (401, "unauthorized".into())
-    );
-    assert_eq!(
-        tampered(
-            &app,
-            (k, s),
+    let key = (r.api_key.key_id.as_str(), r.api_key.secret.as_str());
+    let body: &[u8] = br#"{"product_id":"prd_x","quantity":1,"out_trade_no":"T1"}"#;
+    let evil: &[u8] = br#"{"product_id":"prd_x","quantity":9,"out_trade_no":"T1"}"#;
+    // (method, what was signed, what was sent, the answer)
+    let cases = [
+        ("POST", ("/v1/orders", body), ("/v1/orders", evil), 401),
+        (
             "GET",
             ("/v1/products?limit=2", b""),
-            ("/v1/products?limit=200", b"")
-        )
-        .await,
-        (401, "unauthorized".into())
-    );
-    assert_eq!(
-        tampered(
-            &app,
-            (k, s),
-            "GET",
-            ("/v1/account", b""),
-            ("/v1/orders", b"")
-        )
-        .await,
-        (401, "unauthorized".into())
-    );
-    // Untampered control.
-    assert_eq!(
-        tampered(
-            &app,
-            (k, s),
-            "GET",
-            ("/v1/account", b""),
-            ("/v1/account", b"")
-        )
-        .await
-        .0,
-        200
-    );
+            ("/v1/products?limit=200", b""),
+            401,
+        ),
+        ("GET", ("/v1/account", b""), ("/v1/orders", b""), 401),
+        // Untampered control.
+        ("GET", ("/v1/account", b""), ("/v1/account", b""), 200),
+    ];
+    for (method, signed, sent, want) in cases {
+        let (status, code) = tampered(&app, key, method, signed, sent).await;
+        assert_eq!(status, want, "{method} {signed:?} sent as {sent:?}");
+        if want == 401 {
+            assert_eq!(code, "unauthorized");
+        }
+    }
 }
 
 #[actix_web::test]
@@ -217,21 +162,14 @@ async fn reseller_and_supplier_keys_cannot_cross_roles() {
     let app = TestApp::spawn().await;
     let (_, reseller) = app.reseller(None, 0).await;
     let (_, supplier) = app.supplier().await;
-    let res = reseller
-        .send_raw(Method::GET, "/v1/supplier/products", vec![])
-        .await
-        .unwrap();
-    assert_eq!(status_and_code(res).await, (403, "forbidden".into()));
-    let res = supplier
-        .send_raw(Method::GET, "/v1/account", vec![])
-        .await
-        .unwrap();
-    assert_eq!(status_and_code(res).await, (403, "forbidden".into()));
-    let res = supplier
-        .send_raw(Method::POST, "/v1/orders", b"{}".to_vec())
-        .await
-        .unwrap();
-    assert_eq!(status_and_code(res).await, (403, "forbidden".into()));
+    for (client, method, path, body) in [
+        (&reseller, Method::GET, "/v1/supplier/products", ""),
+        (&supplier, Method::GET, "/v1/account", ""),
+        (&supplier, Method::POST, "/v1/orders", "{}"),
+    ] {
+        let res = client.send_raw(method, path, body.into()).await.unwrap();
+        assert_eq!(status_and_code(res), (403, "forbidden".into()), "{path}");
+    }
 }
 
 #[actix_web::test]

@@ -5,11 +5,12 @@ mod quality;
 mod races;
 mod rules;
 
-use kameng::client::Client;
+use kameng::client::{Client, ClientResult};
 use kameng::domain::accounts::{ResellerCreated, SupplierCreated};
 use kameng::domain::catalog::AdminProduct;
 use kameng::domain::orders::Order;
 use kameng::domain::tickets::{NewTicket, SupplierResponse, Ticket};
+use tokio::task::JoinHandle;
 
 use crate::common::{cards, TestApp};
 use crate::compliance::admin_audit;
@@ -76,6 +77,37 @@ impl Parties {
     pub async fn balance(&self) -> i64 {
         self.reseller_client.account().await.unwrap().balance
     }
+
+    /// Codes of the product in stock, as the reseller sees it.
+    pub async fn stock(&self) -> i64 {
+        let product = self.reseller_client.product(&self.product.product.id);
+        product.await.unwrap().stock.unwrap()
+    }
+
+    /// The reseller opens a ticket on one card of `order_id`, or on the whole order (`None`).
+    pub async fn open(&self, order_id: &str, card_code: Option<&str>) -> ClientResult<Ticket> {
+        self.reseller_client
+            .open_ticket(&new_ticket(order_id, card_code))
+            .await
+    }
+
+    /// The supplier answers ticket `id` (`code`: its own replacement code).
+    pub async fn respond(
+        &self,
+        id: &str,
+        action: &str,
+        code: Option<&str>,
+    ) -> ClientResult<Ticket> {
+        self.supplier_client
+            .respond_ticket(id, &answer(action, code))
+            .await
+    }
+
+    /// A whole-order ticket on `order_id` that the supplier contested: the admin's to decide.
+    pub async fn contested_ticket(&self, order_id: &str) -> Ticket {
+        let t = self.open(order_id, None).await.unwrap();
+        self.respond(&t.id, "contest", None).await.unwrap()
+    }
 }
 
 pub fn new_ticket(order_id: &str, card_code: Option<&str>) -> NewTicket {
@@ -94,6 +126,18 @@ pub fn answer(action: &str, code: Option<&str>) -> SupplierResponse {
         secret: code.map(|_| "PIN-NEW".to_string()),
         message: Some(format!("{action} it")),
     }
+}
+
+/// Awaits requests sent at once: how many succeeded. Every other one lost with `conflict`.
+pub async fn applied<T>(tasks: Vec<JoinHandle<ClientResult<T>>>) -> usize {
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(e) => assert_eq!(e.code(), Some("conflict"), "{e}"),
+        }
+    }
+    won
 }
 
 /// The sum of a ledger account's entries, straight from the database.
@@ -128,24 +172,13 @@ async fn a_card_replaced_with_the_suppliers_code_reaches_the_reseller_once() {
     let bad = order.cards.as_ref().unwrap()[0].code.clone();
     let balance = p.balance().await;
 
-    let t = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, Some(&bad)))
-        .await
-        .unwrap();
+    let t = p.open(&order.id, Some(&bad)).await.unwrap();
     assert_eq!((t.status.as_str(), t.units), ("open", 1));
     assert_eq!(t.card_code.as_deref(), Some(bad.as_str()));
     assert_eq!(t.resolution, None);
 
     // The supplier is told, and sees the ticket with the code it pushed.
-    let got = p
-        .supplier_rx
-        .wait_for(5, |g| g.iter().any(|r| r.event_type == "ticket.opened"))
-        .await;
-    let opened = got
-        .iter()
-        .find(|r| r.event_type == "ticket.opened")
-        .unwrap();
+    let opened = p.supplier_rx.event("ticket.opened").await;
     assert_eq!(opened.json()["data"]["ticket_id"], t.id.as_str());
     assert!(!String::from_utf8_lossy(&opened.body).contains(&bad));
     let queue = p
@@ -157,8 +190,7 @@ async fn a_card_replaced_with_the_suppliers_code_reaches_the_reseller_once() {
     assert_eq!(queue.data[0].card_code.as_deref(), Some(bad.as_str()));
 
     let answered = p
-        .supplier_client
-        .respond_ticket(&t.id, &answer("replace", Some("FRESH-CODE-1")))
+        .respond(&t.id, "replace", Some("FRESH-CODE-1"))
         .await
         .unwrap();
     assert_eq!(answered.status, "resolved");
@@ -171,23 +203,12 @@ async fn a_card_replaced_with_the_suppliers_code_reaches_the_reseller_once() {
     assert_eq!(replacement.len(), 1);
     assert_eq!(replacement[0].code, "FRESH-CODE-1");
     assert_eq!(replacement[0].secret.as_deref(), Some("PIN-NEW"));
-    let got = p
-        .reseller_rx
-        .wait_for(5, |g| g.iter().any(|r| r.event_type == "ticket.resolved"))
-        .await;
-    let resolved = got
-        .iter()
-        .find(|r| r.event_type == "ticket.resolved")
-        .unwrap();
+    let resolved = p.reseller_rx.event("ticket.resolved").await;
     assert_eq!(resolved.json()["data"]["resolution"], "replace");
     assert!(!String::from_utf8_lossy(&resolved.body).contains("FRESH-CODE-1"));
 
     // Answered once: a second answer changes nothing. No money moved.
-    let err = p
-        .supplier_client
-        .respond_ticket(&t.id, &answer("refund", None))
-        .await
-        .unwrap_err();
+    let err = p.respond(&t.id, "refund", None).await.unwrap_err();
     assert_eq!(err.code(), Some("conflict"));
     assert_eq!(p.balance().await, balance);
     assert_eq!(card_status(&app, &bad), "defective");
@@ -211,21 +232,10 @@ async fn a_card_replaced_with_the_suppliers_code_reaches_the_reseller_once() {
     assert_eq!((again.accepted, again.duplicates), (0, 1));
 
     // The replacement can itself be ticketed (once): refunding it returns one card's price.
-    let t2 = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, Some("FRESH-CODE-1")))
-        .await
-        .unwrap();
-    let err = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, Some("FRESH-CODE-1")))
-        .await
-        .unwrap_err();
+    let t2 = p.open(&order.id, Some("FRESH-CODE-1")).await.unwrap();
+    let err = p.open(&order.id, Some("FRESH-CODE-1")).await.unwrap_err();
     assert_eq!(err.code(), Some("conflict"));
-    p.supplier_client
-        .respond_ticket(&t2.id, &answer("refund", None))
-        .await
-        .unwrap();
+    p.respond(&t2.id, "refund", None).await.unwrap();
     assert_eq!(p.balance().await, balance + 100);
     assert_eq!(card_status(&app, "FRESH-CODE-1"), "defective");
     assert_eq!(
@@ -245,16 +255,8 @@ async fn a_refunded_card_credits_the_reseller_and_charges_the_supplier_back() {
     assert_eq!(p.balance().await, 10_000 - 300);
     assert_eq!(account_sum(&app, &supplier_acct), 240);
 
-    let t = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, Some(&codes[1])))
-        .await
-        .unwrap();
-    let done = p
-        .supplier_client
-        .respond_ticket(&t.id, &answer("refund", None))
-        .await
-        .unwrap();
+    let t = p.open(&order.id, Some(&codes[1])).await.unwrap();
+    let done = p.respond(&t.id, "refund", None).await.unwrap();
     assert_eq!(done.resolution.as_deref(), Some("refund"));
     assert_eq!(done.refund_amount, Some(100));
     // One card's share: reseller +100, supplier payable -80, platform margin -20.
@@ -266,34 +268,16 @@ async fn a_refunded_card_credits_the_reseller_and_charges_the_supplier_back() {
         p.reseller_client.order(&order.id).await.unwrap().status,
         "delivered"
     );
-    let got = p
-        .reseller_rx
-        .wait_for(5, |g| g.iter().any(|r| r.event_type == "order.refunded"))
-        .await;
-    let refunded = got
-        .iter()
-        .find(|r| r.event_type == "order.refunded")
-        .unwrap();
+    let refunded = p.reseller_rx.event("order.refunded").await;
     assert_eq!(refunded.json()["data"]["amount"], 100);
     assert_eq!(refunded.json()["data"]["order_id"], order.id.as_str());
     app.assert_books_balance().await;
 
     // The other two cards, one refunded by the supplier and one by the admin: the order is then
     // refunded in full and the books are back where they started.
-    let t0 = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, Some(&codes[0])))
-        .await
-        .unwrap();
-    let t2 = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, Some(&codes[2])))
-        .await
-        .unwrap();
-    p.supplier_client
-        .respond_ticket(&t0.id, &answer("refund", None))
-        .await
-        .unwrap();
+    let t0 = p.open(&order.id, Some(&codes[0])).await.unwrap();
+    let t2 = p.open(&order.id, Some(&codes[2])).await.unwrap();
+    p.respond(&t0.id, "refund", None).await.unwrap();
     let by_admin = app
         .admin
         .resolve_ticket(&t2.id, "refund", Some("supplier unreachable"))
@@ -308,11 +292,7 @@ async fn a_refunded_card_credits_the_reseller_and_charges_the_supplier_back() {
         "refunded"
     );
     // A refunded order takes no more tickets.
-    let err = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, None))
-        .await
-        .unwrap_err();
+    let err = p.open(&order.id, None).await.unwrap_err();
     assert_eq!(err.code(), Some("conflict"));
     app.assert_books_balance().await;
 }
@@ -323,24 +303,12 @@ async fn a_contested_ticket_rejected_by_the_admin_moves_no_money() {
     let p = parties(&app, "CRJ", 3).await;
     let order = p.buy(1, "CRJ-1").await;
     let code = order.cards.unwrap()[0].code.clone();
-    let t = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, Some(&code)))
-        .await
-        .unwrap();
-    let contested = p
-        .supplier_client
-        .respond_ticket(&t.id, &answer("contest", None))
-        .await
-        .unwrap();
+    let t = p.open(&order.id, Some(&code)).await.unwrap();
+    let contested = p.respond(&t.id, "contest", None).await.unwrap();
     assert_eq!(contested.status, "contested");
     assert_eq!(contested.resolved_at, None);
     // Contested is the admin's to decide now.
-    let err = p
-        .supplier_client
-        .respond_ticket(&t.id, &answer("refund", None))
-        .await
-        .unwrap_err();
+    let err = p.respond(&t.id, "refund", None).await.unwrap_err();
     assert_eq!(err.code(), Some("conflict"));
     let queue = app.admin.tickets("status=contested").await.unwrap();
     assert_eq!(queue.data.len(), 1);
@@ -365,16 +333,13 @@ async fn a_contested_ticket_rejected_by_the_admin_moves_no_money() {
     );
     assert_eq!(p.balance().await, 10_000 - 100);
     assert_eq!(card_status(&app, &code), "sold");
-    let got = p
-        .reseller_rx
-        .wait_for(5, |g| g.iter().any(|r| r.event_type == "ticket.resolved"))
-        .await;
-    let ev = got
-        .iter()
-        .find(|r| r.event_type == "ticket.resolved")
-        .unwrap();
+    let ev = p.reseller_rx.event("ticket.resolved").await;
     assert_eq!(ev.json()["data"]["status"], "rejected");
-    assert!(!got.iter().any(|r| r.event_type == "order.refunded"));
+    assert!(!p
+        .reseller_rx
+        .received()
+        .iter()
+        .any(|r| r.event_type == "order.refunded"));
     assert!(admin_audit(&app)
         .await
         .iter()
@@ -394,16 +359,8 @@ async fn a_contested_whole_order_ticket_refunded_by_the_admin_reverses_the_order
     let app = TestApp::spawn().await;
     let p = parties(&app, "CRF", 4).await;
     let order = p.buy(2, "CRF-1").await;
-    let t = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, None))
-        .await
-        .unwrap();
+    let t = p.contested_ticket(&order.id).await;
     assert_eq!((t.units, t.card_code.as_deref()), (2, None));
-    p.supplier_client
-        .respond_ticket(&t.id, &answer("contest", None))
-        .await
-        .unwrap();
     let decided = app
         .admin
         .resolve_ticket(&t.id, "refund", None)
@@ -441,15 +398,7 @@ async fn an_admin_replacement_without_stock_goes_back_to_the_supplier() {
     let app = TestApp::spawn().await;
     let p = parties(&app, "AWS", 2).await;
     let order = p.buy(2, "AWS-1").await;
-    let t = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, None))
-        .await
-        .unwrap();
-    p.supplier_client
-        .respond_ticket(&t.id, &answer("contest", None))
-        .await
-        .unwrap();
+    let t = p.contested_ticket(&order.id).await;
     let waiting = app
         .admin
         .resolve_ticket(&t.id, "replace", Some("replace both"))
@@ -463,23 +412,14 @@ async fn an_admin_replacement_without_stock_goes_back_to_the_supplier() {
         })
         .await;
     // It can no longer be contested; one code cannot replace two cards.
-    let err = p
-        .supplier_client
-        .respond_ticket(&t.id, &answer("contest", None))
-        .await
-        .unwrap_err();
+    let err = p.respond(&t.id, "contest", None).await.unwrap_err();
     assert_eq!(err.code(), Some("conflict"));
     let err = p
-        .supplier_client
-        .respond_ticket(&t.id, &answer("replace", Some("ONE-CODE")))
+        .respond(&t.id, "replace", Some("ONE-CODE"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("invalid_request"));
-    let err = p
-        .supplier_client
-        .respond_ticket(&t.id, &answer("replace", None))
-        .await
-        .unwrap_err();
+    let err = p.respond(&t.id, "replace", None).await.unwrap_err();
     assert_eq!(err.code(), Some("out_of_stock"));
 
     // New stock, then a replacement from it.
@@ -487,11 +427,7 @@ async fn an_admin_replacement_without_stock_goes_back_to_the_supplier() {
         .push_cards(&p.product.product.id, &cards("AWS-NEW", 0..3))
         .await
         .unwrap();
-    let done = p
-        .supplier_client
-        .respond_ticket(&t.id, &answer("replace", None))
-        .await
-        .unwrap();
+    let done = p.respond(&t.id, "replace", None).await.unwrap();
     assert_eq!(done.resolution.as_deref(), Some("replace"));
     let seen = p.reseller_client.ticket(&t.id).await.unwrap();
     let codes: Vec<String> = seen
@@ -501,14 +437,7 @@ async fn an_admin_replacement_without_stock_goes_back_to_the_supplier() {
         .map(|c| c.code)
         .collect();
     assert_eq!(codes, vec!["AWS-NEW-CODE-000000", "AWS-NEW-CODE-000001"]);
-    assert_eq!(
-        p.reseller_client
-            .product(&p.product.product.id)
-            .await
-            .unwrap()
-            .stock,
-        Some(1)
-    );
+    assert_eq!(p.stock().await, 1);
     // The original order still shows exactly its own two cards.
     let o = p.reseller_client.order(&order.id).await.unwrap();
     assert_eq!(o.cards.unwrap().len(), 2);

@@ -1,6 +1,7 @@
 //! Admin endpoints (`Authorization: Bearer <JWT>` from `/v1/admin/login`). Every change is
 //! recorded in the audit chain with the acting admin.
 
+mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod catalog;

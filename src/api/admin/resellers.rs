@@ -1,26 +1,18 @@
+//! Admin: resellers (the shared work is in `accounts.rs`), their balance and their prices.
+
 use actix_web::{get, patch, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::PageQuery;
+use super::{accounts, PageQuery};
 use crate::api::json_body::JsonBody;
 use crate::api::Page;
-use crate::auth::keys::{IssuedKey, OwnerKind};
+use crate::auth::keys::IssuedKey;
 use crate::auth::AdminSession;
-use crate::domain::accounts::{self, Reseller, ResellerCreated, ResellerPatch};
-use crate::domain::{catalog, validate};
+use crate::domain::accounts::{NewReseller, Reseller, ResellerCreated, ResellerPatch};
+use crate::domain::catalog;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewReseller {
-    pub name: String,
-    /// Price level (default `default`).
-    pub level: Option<String>,
-    /// Default callback URL for this reseller's orders.
-    pub notify_url: Option<String>,
-}
 
 /// Onboard a reseller; its first API key and webhook secret are shown only here.
 #[utoipa::path(post, path = "/v1/admin/resellers", tag = "admin", request_body = NewReseller,
@@ -31,21 +23,7 @@ pub async fn create(
     admin: AdminSession,
     body: JsonBody<NewReseller>,
 ) -> Result<HttpResponse> {
-    let st = state.clone();
-    let created = state
-        .db
-        .write_async(move |c| {
-            accounts::create_reseller(
-                c,
-                &st.vault,
-                &admin.actor(),
-                &body.name,
-                body.level.as_deref(),
-                body.notify_url.as_deref(),
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(created))
+    accounts::create::<Reseller>(state, admin, body.into_inner()).await
 }
 
 /// List resellers.
@@ -57,13 +35,7 @@ pub async fn list(
     _admin: AdminSession,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let limit = validate::limit(q.limit)?;
-    let after = validate::decode_cursor(q.cursor.as_deref())?;
-    let rows = state
-        .db
-        .read_async(move |c| accounts::list_resellers(c, after.as_deref(), limit + 1))
-        .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |s| s.id.clone()))))
+    accounts::list::<Reseller>(state, q.into_inner()).await
 }
 
 /// One reseller.
@@ -75,11 +47,7 @@ pub async fn get(
     _admin: AdminSession,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let r = state
-        .db
-        .read_async(move |c| accounts::get_reseller(c, &id))
-        .await?;
-    Ok(HttpResponse::Ok().json(r))
+    accounts::get::<Reseller>(state, id.into_inner()).await
 }
 
 /// Update a reseller (name, level, notify URL, `status: suspended|active`, `parent_id` to
@@ -93,12 +61,7 @@ pub async fn update(
     id: web::Path<String>,
     body: JsonBody<ResellerPatch>,
 ) -> Result<HttpResponse> {
-    let max_depth = state.config.max_reseller_depth;
-    let r = state
-        .db
-        .write_async(move |c| accounts::update_reseller(c, &admin.actor(), &id, &body, max_depth))
-        .await?;
-    Ok(HttpResponse::Ok().json(r))
+    accounts::update::<Reseller>(state, admin, id.into_inner(), body.into_inner()).await
 }
 
 /// Issue an additional key for a reseller (all scopes).
@@ -110,14 +73,7 @@ pub async fn issue_key(
     admin: AdminSession,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let st = state.clone();
-    let key = state
-        .db
-        .write_async(move |c| {
-            accounts::issue_key(c, &st.vault, &admin.actor(), OwnerKind::Reseller, &id)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(key))
+    accounts::issue_key::<Reseller>(state, admin, id.into_inner()).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -146,7 +102,13 @@ pub async fn credit(
     let balance = state
         .db
         .write_async(move |c| {
-            accounts::credit(c, &admin.actor(), &id, body.amount, body.memo.as_deref())
+            crate::domain::accounts::credit(
+                c,
+                &admin.actor(),
+                &id,
+                body.amount,
+                body.memo.as_deref(),
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(BalanceResponse { balance }))

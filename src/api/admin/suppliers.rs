@@ -1,23 +1,15 @@
-use actix_web::{get, patch, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::ToSchema;
+//! Admin: suppliers (the shared work is in `accounts.rs`).
 
-use super::PageQuery;
+use actix_web::{get, patch, post, web, HttpResponse};
+
+use super::{accounts, PageQuery};
 use crate::api::json_body::JsonBody;
 use crate::api::Page;
-use crate::auth::keys::{IssuedKey, OwnerKind};
+use crate::auth::keys::IssuedKey;
 use crate::auth::AdminSession;
-use crate::domain::accounts::{self, Supplier, SupplierCreated, SupplierPatch};
-use crate::domain::validate;
+use crate::domain::accounts::{NewSupplier, Supplier, SupplierCreated, SupplierPatch};
 use crate::error::{Problem, Result};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSupplier {
-    pub name: String,
-    pub webhook_url: Option<String>,
-}
 
 /// Onboard a supplier; its first API key and webhook secret are shown only here.
 #[utoipa::path(post, path = "/v1/admin/suppliers", tag = "admin", request_body = NewSupplier,
@@ -28,20 +20,7 @@ pub async fn create(
     admin: AdminSession,
     body: JsonBody<NewSupplier>,
 ) -> Result<HttpResponse> {
-    let st = state.clone();
-    let created = state
-        .db
-        .write_async(move |c| {
-            accounts::create_supplier(
-                c,
-                &st.vault,
-                &admin.actor(),
-                &body.name,
-                body.webhook_url.as_deref(),
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(created))
+    accounts::create::<Supplier>(state, admin, body.into_inner()).await
 }
 
 /// List suppliers.
@@ -53,13 +32,7 @@ pub async fn list(
     _admin: AdminSession,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let limit = validate::limit(q.limit)?;
-    let after = validate::decode_cursor(q.cursor.as_deref())?;
-    let rows = state
-        .db
-        .read_async(move |c| accounts::list_suppliers(c, after.as_deref(), limit + 1))
-        .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |s| s.id.clone()))))
+    accounts::list::<Supplier>(state, q.into_inner()).await
 }
 
 /// One supplier.
@@ -71,11 +44,7 @@ pub async fn get(
     _admin: AdminSession,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let s = state
-        .db
-        .read_async(move |c| accounts::get_supplier(c, &id))
-        .await?;
-    Ok(HttpResponse::Ok().json(s))
+    accounts::get::<Supplier>(state, id.into_inner()).await
 }
 
 /// Update a supplier (name, webhook URL, `status: suspended|active`).
@@ -88,11 +57,7 @@ pub async fn update(
     id: web::Path<String>,
     body: JsonBody<SupplierPatch>,
 ) -> Result<HttpResponse> {
-    let s = state
-        .db
-        .write_async(move |c| accounts::update_supplier(c, &admin.actor(), &id, &body))
-        .await?;
-    Ok(HttpResponse::Ok().json(s))
+    accounts::update::<Supplier>(state, admin, id.into_inner(), body.into_inner()).await
 }
 
 /// Issue an additional key for a supplier (rotate: issue, deploy, then revoke the old one).
@@ -104,12 +69,5 @@ pub async fn issue_key(
     admin: AdminSession,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let st = state.clone();
-    let key = state
-        .db
-        .write_async(move |c| {
-            accounts::issue_key(c, &st.vault, &admin.actor(), OwnerKind::Supplier, &id)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(key))
+    accounts::issue_key::<Supplier>(state, admin, id.into_inner()).await
 }

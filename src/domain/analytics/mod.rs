@@ -62,18 +62,31 @@ pub fn next_month_start(day: i64) -> i64 {
     day_number(next)
 }
 
-/// A day given as `YYYY-MM-DD` or as an RFC 3339 time (its UTC day).
+/// A day given as `YYYY-MM-DD` or as an RFC 3339 time (its UTC day). Exactly the forms the
+/// OpenAPI document states (`format: date` or `date-time`): chrono alone would also take
+/// `2024-1-1`, or a space in place of the `T`.
 pub fn parse_day(field: &str, s: &str) -> Result<i64> {
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+    let invalid = || Error::invalid(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time");
+    let b = s.as_bytes();
+    let digits_at = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
+    if b.len() == 10 {
+        let full_date = b[4] == b'-' && b[7] == b'-' && digits_at(0..4) && digits_at(5..7);
+        if !(full_date && digits_at(8..10)) {
+            return Err(invalid());
+        }
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| invalid())?;
         let ms = d
             .and_hms_opt(0, 0, 0)
             .map(|t| t.and_utc().timestamp_millis())
             .ok_or_else(|| Error::invalid(field, "is not a valid date"))?;
         return Ok(day_of(ms));
     }
+    if b.get(10) == Some(&b' ') {
+        return Err(invalid());
+    }
     crate::time::parse_rfc3339(s)
         .map(day_of)
-        .ok_or_else(|| Error::invalid(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time"))
+        .ok_or_else(invalid)
 }
 
 /// An inclusive range of UTC days.
@@ -269,7 +282,20 @@ mod tests {
             parse_day("to", "2026-01-02T23:59:59Z").expect("a valid day"),
             d
         );
-        assert!(parse_day("to", "yesterday").is_err());
+        assert_eq!(
+            parse_day("to", "2026-01-02t00:00:00+01:00").ok(),
+            Some(d - 1)
+        );
+        // Only the documented forms: chrono alone would take the first two.
+        for bad in [
+            "2026-1-2",
+            "2026-01-02 00:00:00Z",
+            "+2026-01-02",
+            "yesterday",
+            "",
+        ] {
+            assert!(parse_day("to", bad).is_err(), "{bad}");
+        }
         let now = d * DAY_MS + 5;
         let r = DayRange::parse(None, None, now).expect("a valid day");
         assert_eq!((r.to - r.from, r.to), (29, d));

@@ -31,6 +31,8 @@ use similar::{Candidates, Sales};
 pub const WINDOW_DAYS: i64 = 90;
 /// How long a sales snapshot is reused.
 pub const SNAPSHOT_TTL: Duration = Duration::from_secs(300);
+/// Most recommendations one request may ask for.
+pub const MAX_LIMIT: i64 = 50;
 
 /// Every reseller's units per product over the window, and units per product per buyer region.
 pub struct Snapshot {

@@ -2,7 +2,7 @@
 
 use kameng::domain::inventory::{NewCard, PushCards};
 
-use super::{answer, new_ticket, parties};
+use super::parties;
 use crate::common::{cards, TestApp};
 use crate::compliance::admin_audit;
 
@@ -32,22 +32,12 @@ async fn defect_rates_per_batch_and_withdrawing_a_bad_batch() {
     let codes: Vec<String> = order.cards.unwrap().into_iter().map(|c| c.code).collect();
     let mut ids = Vec::new();
     for code in &codes[..3] {
-        let t = p
-            .reseller_client
-            .open_ticket(&new_ticket(&order.id, Some(code)))
-            .await
-            .unwrap();
+        let t = p.open(&order.id, Some(code)).await.unwrap();
         ids.push(t.id);
     }
-    s.respond_ticket(&ids[0], &answer("refund", None))
-        .await
-        .unwrap();
-    s.respond_ticket(&ids[1], &answer("replace", None))
-        .await
-        .unwrap();
-    s.respond_ticket(&ids[2], &answer("contest", None))
-        .await
-        .unwrap();
+    p.respond(&ids[0], "refund", None).await.unwrap();
+    p.respond(&ids[1], "replace", None).await.unwrap();
+    p.respond(&ids[2], "contest", None).await.unwrap();
     app.admin
         .resolve_ticket(&ids[2], "reject", None)
         .await

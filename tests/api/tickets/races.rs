@@ -5,7 +5,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use kameng::db::schema::cards;
 
-use super::{answer, new_ticket, parties};
+use super::{answer, applied, parties};
 use crate::common::TestApp;
 
 #[actix_web::test]
@@ -14,13 +14,9 @@ async fn a_ticket_left_unanswered_past_its_sla_is_refunded_automatically() {
     let p = parties(&app, "SLA", 3).await;
     let order = p.buy(2, "SLA-1").await;
     let code = order.cards.unwrap()[1].code.clone();
-    let t = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, Some(&code)))
-        .await
-        .unwrap();
+    let t = p.open(&order.id, Some(&code)).await.unwrap();
     // A contested ticket (on another order) is the admin's: the sweep leaves it alone.
-    let other = order_with_contested_ticket(&p).await;
+    let other = p.contested_ticket(&p.buy(1, "SLA-2").await.id).await.id;
 
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     let seen = loop {
@@ -48,11 +44,7 @@ async fn a_ticket_left_unanswered_past_its_sla_is_refunded_automatically() {
         })
         .await;
     // Too late for the supplier now; the contested ticket still waits for the admin.
-    let err = p
-        .supplier_client
-        .respond_ticket(&t.id, &answer("replace", None))
-        .await
-        .unwrap_err();
+    let err = p.respond(&t.id, "replace", None).await.unwrap_err();
     assert_eq!(err.code(), Some("conflict"));
     assert_eq!(
         app.admin.ticket(&other).await.unwrap().ticket.status,
@@ -61,38 +53,13 @@ async fn a_ticket_left_unanswered_past_its_sla_is_refunded_automatically() {
     app.assert_books_balance().await;
 }
 
-/// A one-card order whose ticket the supplier contested; returns the ticket id.
-async fn order_with_contested_ticket(p: &super::Parties) -> String {
-    let order = p.buy(1, "SLA-2").await;
-    let t = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, None))
-        .await
-        .unwrap();
-    p.supplier_client
-        .respond_ticket(&t.id, &answer("contest", None))
-        .await
-        .unwrap();
-    t.id
-}
-
 #[actix_web::test]
 async fn ten_racing_answers_deliver_exactly_one_replacement() {
     let app = TestApp::spawn().await;
     let p = parties(&app, "RACE", 20).await;
     let order = p.buy(1, "RACE-1").await;
-    let t = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, None))
-        .await
-        .unwrap();
-    let stock_before = p
-        .reseller_client
-        .product(&p.product.product.id)
-        .await
-        .unwrap()
-        .stock
-        .unwrap();
+    let t = p.open(&order.id, None).await.unwrap();
+    let stock_before = p.stock().await;
 
     // Supplier answers (some with their own code, some from stock) race admin decisions.
     let mut tasks = Vec::new();
@@ -114,14 +81,7 @@ async fn ten_racing_answers_deliver_exactly_one_replacement() {
             }
         }));
     }
-    let mut won = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(()) => won += 1,
-            Err(e) => assert_eq!(e.code(), Some("conflict"), "{e}"),
-        }
-    }
-    assert_eq!(won, 1, "exactly one answer applies");
+    assert_eq!(applied(tasks).await, 1, "exactly one answer applies");
 
     let seen = p.reseller_client.ticket(&t.id).await.unwrap();
     assert_eq!(seen.replacement.unwrap().len(), 1);
@@ -137,14 +97,7 @@ async fn ten_racing_answers_deliver_exactly_one_replacement() {
         .unwrap();
     assert_eq!(delivered_to_ticket, 1);
     // Stock moved by at most the one card a stock replacement took.
-    let stock_after = p
-        .reseller_client
-        .product(&p.product.product.id)
-        .await
-        .unwrap()
-        .stock
-        .unwrap();
-    assert!(stock_before - stock_after <= 1);
+    assert!(stock_before - p.stock().await <= 1);
     assert_eq!(p.balance().await, 10_000 - 100);
     app.assert_books_balance().await;
 }
@@ -155,11 +108,7 @@ async fn racing_refunds_pay_once() {
     let p = parties(&app, "RREF", 5).await;
     let order = p.buy(2, "RREF-1").await;
     let code = order.cards.unwrap()[0].code.clone();
-    let t = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, Some(&code)))
-        .await
-        .unwrap();
+    let t = p.open(&order.id, Some(&code)).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..10 {
         let supplier = p.supplier_client.clone();
@@ -176,14 +125,7 @@ async fn racing_refunds_pay_once() {
             }
         }));
     }
-    let mut won = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(()) => won += 1,
-            Err(e) => assert_eq!(e.code(), Some("conflict"), "{e}"),
-        }
-    }
-    assert_eq!(won, 1);
+    assert_eq!(applied(tasks).await, 1);
     assert_eq!(p.balance().await, 10_000 - 200 + 100);
     app.assert_books_balance().await;
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use kameng::auth::Scope;
 use kameng::db::schema::orders;
 
-use super::{answer, new_ticket, parties, without_codes};
+use super::{answer, applied, new_ticket, parties, without_codes};
 use crate::common::TestApp;
 use crate::compliance::scoped;
 
@@ -17,41 +17,27 @@ async fn one_ticket_per_card_and_a_whole_order_ticket_is_the_only_one() {
     let codes: Vec<String> = order.cards.unwrap().into_iter().map(|c| c.code).collect();
     let r = &p.reseller_client;
 
-    r.open_ticket(&new_ticket(&order.id, Some(&codes[0])))
-        .await
-        .unwrap();
+    p.open(&order.id, Some(&codes[0])).await.unwrap();
     for again in [Some(codes[0].as_str()), None] {
-        let err = r
-            .open_ticket(&new_ticket(&order.id, again))
-            .await
-            .unwrap_err();
+        let err = p.open(&order.id, again).await.unwrap_err();
         assert_eq!(err.code(), Some("conflict"), "{again:?}");
     }
     // The other card is free; padding around the code does not matter.
-    r.open_ticket(&new_ticket(&order.id, Some(&format!(" {} ", codes[1]))))
+    p.open(&order.id, Some(&format!(" {} ", codes[1])))
         .await
         .unwrap();
 
     // A whole-order ticket excludes card tickets on that order.
     let whole = p.buy(2, "ONE-2").await;
     let wcode = whole.cards.as_ref().unwrap()[0].code.clone();
-    r.open_ticket(&new_ticket(&whole.id, None)).await.unwrap();
-    let err = r
-        .open_ticket(&new_ticket(&whole.id, Some(&wcode)))
-        .await
-        .unwrap_err();
+    p.open(&whole.id, None).await.unwrap();
+    let err = p.open(&whole.id, Some(&wcode)).await.unwrap_err();
     assert_eq!(err.code(), Some("conflict"));
 
     // A card of another order, an unknown code, an unknown reason.
-    let err = r
-        .open_ticket(&new_ticket(&order.id, Some(&wcode)))
-        .await
-        .unwrap_err();
+    let err = p.open(&order.id, Some(&wcode)).await.unwrap_err();
     assert_eq!(err.code(), Some("invalid_request"));
-    let err = r
-        .open_ticket(&new_ticket(&order.id, Some("NO-SUCH-CODE")))
-        .await
-        .unwrap_err();
+    let err = p.open(&order.id, Some("NO-SUCH-CODE")).await.unwrap_err();
     assert_eq!(err.code(), Some("invalid_request"));
     let mut odd = new_ticket(&whole.id, None);
     odd.reason = "changed_my_mind".into();
@@ -69,14 +55,7 @@ async fn one_ticket_per_card_and_a_whole_order_ticket_is_the_only_one() {
         let req = new_ticket(&race.id, if i % 2 == 0 { Some(&rcode) } else { None });
         tasks.push(tokio::spawn(async move { client.open_ticket(&req).await }));
     }
-    let mut opened = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(_) => opened += 1,
-            Err(e) => assert_eq!(e.code(), Some("conflict"), "{e}"),
-        }
-    }
-    assert_eq!(opened, 1);
+    assert_eq!(applied(tasks).await, 1);
     let listed = r.tickets(&format!("order_id={}", race.id)).await.unwrap();
     assert_eq!(listed.data.len(), 1);
 }
@@ -99,11 +78,7 @@ async fn tickets_open_only_within_the_window_after_the_order() {
             Ok(())
         })
         .unwrap();
-    let err = p
-        .reseller_client
-        .open_ticket(&new_ticket(&old.id, None))
-        .await
-        .unwrap_err();
+    let err = p.open(&old.id, None).await.unwrap_err();
     assert_eq!(err.code(), Some("invalid_request"));
     match err {
         kameng::client::ClientError::Api { problem, .. } => {
@@ -111,21 +86,14 @@ async fn tickets_open_only_within_the_window_after_the_order() {
         }
         other => panic!("{other}"),
     }
-    p.reseller_client
-        .open_ticket(&new_ticket(&recent.id, None))
-        .await
-        .unwrap();
+    p.open(&recent.id, None).await.unwrap();
 
     // A shorter configured window.
     let app = TestApp::spawn_with(|c| c.ticket_window_secs = 1).await;
     let p = parties(&app, "WIN2", 1).await;
     let order = p.buy(1, "WIN2-1").await;
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
-    let err = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, None))
-        .await
-        .unwrap_err();
+    let err = p.open(&order.id, None).await.unwrap_err();
     assert_eq!(err.code(), Some("invalid_request"));
 }
 
@@ -135,11 +103,7 @@ async fn other_resellers_and_suppliers_see_nothing() {
     let p = parties(&app, "ISO", 3).await;
     let order = p.buy(1, "ISO-1").await;
     let code = order.cards.as_ref().unwrap()[0].code.clone();
-    let t = p
-        .reseller_client
-        .open_ticket(&new_ticket(&order.id, Some(&code)))
-        .await
-        .unwrap();
+    let t = p.open(&order.id, Some(&code)).await.unwrap();
 
     // Another reseller: not found, whether opening on the order or reading the ticket.
     let (_, stranger) = app.reseller(None, 1_000).await;
@@ -193,10 +157,7 @@ async fn other_resellers_and_suppliers_see_nothing() {
     // Pagination over tickets.
     for i in 0..2 {
         let o = p.buy(1, &format!("ISO-P{i}")).await;
-        p.reseller_client
-            .open_ticket(&new_ticket(&o.id, None))
-            .await
-            .unwrap();
+        p.open(&o.id, None).await.unwrap();
     }
     let first = p.reseller_client.tickets("limit=2").await.unwrap();
     assert_eq!(first.data.len(), 2);
