@@ -99,6 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .db
             .write(move |c| inventory::push(c, &vault, &sid, &pid, &cards))?;
         pushed += n;
+        state.db.checkpoint()?;
         if pushed % 200_000 == 0 {
             eprintln!(
                 "cards: {pushed}/{total} ({:.0} s)",
@@ -142,6 +143,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         })?;
         placed += n;
+        // The server checkpoints in the background; this tool has no background, so keep the
+        // WAL from growing to the size of every page ever rewritten.
+        state.db.checkpoint()?;
         if placed % 100_000 == 0 {
             eprintln!(
                 "orders: {placed}/{} ({:.0} s)",

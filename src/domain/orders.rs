@@ -31,7 +31,9 @@ use crate::time::rfc3339;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Buyer {
+    #[schema(max_length = 128)]
     pub id: Option<String>,
+    #[schema(max_length = 64)]
     pub region: Option<String>,
 }
 
@@ -190,8 +192,9 @@ fn validate_request(req: &OrderRequest) -> Result<()> {
         validate::callback_url("notify_url", url)?;
     }
     if let Some(b) = &req.buyer {
-        if b.id.as_ref().is_some_and(|s| s.len() > 128)
-            || b.region.as_ref().is_some_and(|s| s.len() > 64)
+        // Characters, as the schema's maxLength counts them.
+        if b.id.as_ref().is_some_and(|s| s.chars().count() > 128)
+            || b.region.as_ref().is_some_and(|s| s.chars().count() > 64)
         {
             return Err(Error::invalid(
                 "buyer",
