@@ -7,6 +7,13 @@ use clap::{Parser, Subcommand};
 use kameng::config::Config;
 use kameng::state::AppState;
 
+/// glibc's allocator gives threads that allocate at the same time arenas of their own (up to 8
+/// per core) and does not reuse memory freed in one for another: under 64 concurrent clients
+/// the server held ~55 MB more than with two arenas. mimalloc keeps the resident size down
+/// without that tuning (and allocates faster on the order path).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "kameng",

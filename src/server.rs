@@ -165,9 +165,14 @@ pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> 
     let state = web::Data::new(state);
     spawn_background(state.clone());
     let addr = listener.local_addr()?;
+    // Blocking work is database reads (and PostgreSQL writes) on a pool of `db_pool_size`
+    // connections: more threads than connections per worker only wait in the pool, and each
+    // idle thread keeps allocator memory (actix's default is 512 shared by the workers).
+    let blocking = (state.config.db_pool_size as usize).max(4);
     let data = state.clone();
     let server = HttpServer::new(move || app(data.clone()))
         .workers(workers)
+        .worker_max_blocking_threads(blocking)
         .shutdown_timeout(30)
         .listen(listener)?
         .run();

@@ -110,12 +110,14 @@ impl Manager {
                 // (see `spawn_checkpointer`), not inside a committing transaction. Every
                 // request is a SAVEPOINT inside its batch, and SQLite keeps each savepoint's
                 // undo pages in a sub-journal: `temp_store = MEMORY` keeps that off the disk
-                // (it was a sixth of the writer's time as file writes).
+                // (it was a sixth of the writer's time as file writes). Pooled readers keep a
+                // small cache and no memory map (each map of the file counts in the resident
+                // size again); the writer gets both, see `writer::Writer::start`.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \
-                     PRAGMA cache_size = -4096; PRAGMA mmap_size = 67108864; \
-                     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864; \
+                     PRAGMA cache_size = -2048; PRAGMA mmap_size = 0; \
+                     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 1073741824; \
                      PRAGMA temp_store = MEMORY;",
                     self.sqlite_sync
                 ))

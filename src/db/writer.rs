@@ -17,6 +17,10 @@ use crate::error::{Error, Result};
 
 /// Most jobs committed together; bounds how long the first job of a batch waits.
 const MAX_BATCH: usize = 128;
+/// How often the writer completes a WAL checkpoint between batches (see `finish_checkpoint`).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// A batch slower than this is logged.
+const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(100);
 
 type Finish = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;
@@ -28,9 +32,17 @@ pub struct Writer {
 
 impl Writer {
     pub fn start(manager: Manager) -> Result<Writer> {
-        let conn = manager
+        let mut conn = manager
             .establish()
             .map_err(|e| Error::Unavailable(e.to_string()))?;
+        // The writer touches the same hot pages (index tails, balances, the chain head) in
+        // every batch: a larger cache than the readers' keeps them out of read syscalls. (No
+        // memory map: on a 3.6 GB database it added ~65 MB resident for no measurable gain.)
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut conn,
+            "PRAGMA cache_size = -8192;",
+        )
+        .map_err(|e| Error::Unavailable(e.to_string()))?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("kameng-sqlite-writer".into())
@@ -107,6 +119,7 @@ fn unwind_to_batch(conn: &mut DbConn) -> diesel::QueryResult<()> {
 }
 
 fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Job>) {
+    let mut last_checkpoint = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -116,6 +129,7 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Job>) {
             }
         }
         let mut finishers: Vec<Finish> = Vec::with_capacity(batch.len());
+        let started = std::time::Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             conn.transaction::<_, diesel::result::Error, _>(|c| {
                 for job in batch.drain(..) {
@@ -130,6 +144,15 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Job>) {
             })
         }));
         let committed = matches!(outcome, Ok(Ok(())));
+        let took = started.elapsed();
+        if took >= SLOW_BATCH {
+            // Every queued write waited this long: worth an operator's look.
+            tracing::warn!(
+                ms = took.as_millis() as u64,
+                jobs = finishers.len(),
+                "slow group commit"
+            );
+        }
         if let Ok(Err(e)) = &outcome {
             tracing::error!(error = %e, jobs = finishers.len(), "group commit failed");
         }
@@ -148,6 +171,24 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Job>) {
         for finish in finishers {
             finish(committed);
         }
+        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            finish_checkpoint(&mut conn);
+            last_checkpoint = std::time::Instant::now();
+        }
+    }
+}
+
+/// Under steady load the background checkpointer never finishes: frames keep arriving while
+/// it copies, so the WAL can never start over and grows by every page every batch rewrites
+/// (measured: 1.7 GB in 8 s at C=16, and truncating it later stalled a commit for 0.5 s). Here,
+/// between batches, no write is in flight: a PASSIVE checkpoint copies the little the
+/// background one has not, and the next batch restarts the WAL from its beginning. Runs after
+/// the batch's callers have their answers.
+fn finish_checkpoint(conn: &mut DbConn) {
+    if let Err(e) =
+        diesel::connection::SimpleConnection::batch_execute(conn, "PRAGMA wal_checkpoint(PASSIVE)")
+    {
+        tracing::warn!(error = %e, "WAL checkpoint by the writer failed");
     }
 }
 
