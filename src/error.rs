@@ -202,8 +202,20 @@ impl ResponseError for Error {
 
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error as De};
         match e {
-            diesel::result::Error::NotFound => Error::NotFound("object"),
+            De::NotFound => Error::NotFound("object"),
+            // PostgreSQL gave up on this transaction because of concurrent ones (a deadlock,
+            // 40P01, or a serialization failure); it rolled back entirely and may be retried.
+            De::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info)
+            | De::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if matches!(
+                    e,
+                    De::DatabaseError(DatabaseErrorKind::SerializationFailure, _)
+                ) || info.message().starts_with("deadlock detected") =>
+            {
+                Error::Unavailable(format!("{CONTENTION}: {}", info.message()))
+            }
             other => Error::Internal(format!("database: {other}")),
         }
     }
@@ -212,6 +224,17 @@ impl From<diesel::result::Error> for Error {
 impl From<r2d2::Error> for Error {
     fn from(e: r2d2::Error) -> Self {
         Error::Unavailable(format!("database pool: {e}"))
+    }
+}
+
+/// Prefix of the `Unavailable` cause for a transaction PostgreSQL aborted because of concurrent
+/// ones: nothing of it was kept, so running it again is safe.
+pub const CONTENTION: &str = "database contention";
+
+impl Error {
+    /// A transaction lost to concurrent ones (see [`CONTENTION`]) and may be run again.
+    pub fn is_contention(&self) -> bool {
+        matches!(self, Error::Unavailable(cause) if cause.starts_with(CONTENTION))
     }
 }
 

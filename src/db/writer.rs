@@ -20,7 +20,7 @@ const MAX_BATCH: usize = 128;
 /// How often the writer completes a WAL checkpoint between batches (see `finish_checkpoint`).
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// A batch slower than this is logged.
-const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(100);
+const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(250);
 
 type Finish = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;

@@ -1,0 +1,86 @@
+//! Idempotency of `POST /v1/orders`: the reseller's `out_trade_no` names one order. A repeat
+//! with the same parameters gets that order back; different parameters are a conflict; and
+//! concurrent repeats wait for each other rather than both claiming cards.
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::{with_cards, OrderRequest, OrderRow, Placed};
+use crate::crypto::{sha256_hex, Vault};
+use crate::db::schema::orders;
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+
+/// The parameters that make two requests "the same" for idempotency.
+pub(super) fn request_hash(req: &OrderRequest) -> String {
+    let canonical = json!({
+        "product_id": req.product_id,
+        "quantity": req.quantity,
+        "notify_url": req.notify_url,
+        "topup": req.topup,
+        "buyer": req.buyer,
+    });
+    sha256_hex(canonical.to_string().as_bytes())
+}
+
+pub(super) fn find_by_trade_no(
+    conn: &mut DbConn,
+    reseller_id: &str,
+    out_trade_no: &str,
+) -> Result<Option<OrderRow>> {
+    Ok(orders::table
+        .filter(orders::reseller_id.eq(reseller_id))
+        .filter(orders::out_trade_no.eq(out_trade_no))
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The earlier order for this out_trade_no, if the parameters match; a conflict if not.
+pub(super) fn replay(
+    conn: &mut DbConn,
+    vault: &Vault,
+    existing: OrderRow,
+    hash: &str,
+) -> Result<Placed> {
+    if existing.request_hash != hash {
+        return Err(Error::IdempotencyConflict);
+    }
+    let order = with_cards(conn, vault, existing)?;
+    Ok(Placed {
+        order,
+        created: false,
+    })
+}
+
+/// Makes concurrent requests with one (reseller, out_trade_no) wait for each other, so the
+/// later ones find the first one's order instead of claiming cards they would then release.
+/// SQLite's single writer already does this; on PostgreSQL a transaction-scoped advisory lock.
+pub(super) fn serialize_trade_no(
+    conn: &mut DbConn,
+    reseller_id: &str,
+    out_trade_no: &str,
+) -> Result<()> {
+    if let DbConn::Pg(c) = conn {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{reseller_id}\n{out_trade_no}").as_bytes());
+        let key = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// The order that won an idempotency race, replayed to the loser.
+pub(super) fn winner(
+    conn: &mut DbConn,
+    vault: &Vault,
+    reseller_id: &str,
+    out_trade_no: &str,
+    hash: &str,
+) -> Result<Placed> {
+    let existing = find_by_trade_no(conn, reseller_id, out_trade_no)?
+        .ok_or_else(|| Error::internal("idempotency race without a winner"))?;
+    replay(conn, vault, existing, hash)
+}
