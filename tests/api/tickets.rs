@@ -256,6 +256,20 @@ async fn a_refunded_card_credits_the_reseller_and_charges_the_supplier_back() {
     assert_eq!(account_sum(&app, &supplier_acct), 240);
 
     let t = p.open(&order.id, Some(&codes[1])).await.unwrap();
+    // A refund takes no replacement card: the 422 names the field that was sent.
+    let secret_only = SupplierResponse {
+        secret: Some("PIN".into()),
+        ..answer("refund", None)
+    };
+    let err = p
+        .supplier_client
+        .respond_ticket(&t.id, &secret_only)
+        .await
+        .unwrap_err();
+    let kameng::client::ClientError::Api { problem, .. } = err else {
+        panic!("expected a problem document, got {err}");
+    };
+    assert_eq!(problem.errors[0].field, "secret");
     let done = p.respond(&t.id, "refund", None).await.unwrap();
     assert_eq!(done.resolution.as_deref(), Some("refund"));
     assert_eq!(done.refund_amount, Some(100));

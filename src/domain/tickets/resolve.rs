@@ -140,7 +140,12 @@ pub fn respond(
     }
     let message = optional_text("message", req.message.as_deref())?;
     if req.action != "replace" && (req.code.is_some() || req.secret.is_some()) {
-        return Err(Error::invalid("code", "only a replacement takes a code"));
+        // Name the field that was sent (a `secret` alone used to be reported as `code`).
+        let field = if req.code.is_some() { "code" } else { "secret" };
+        return Err(Error::invalid(
+            field,
+            "only a replacement (action `replace`) takes a code and secret",
+        ));
     }
     let actor = format!("supplier:{supplier_id}");
     match req.action.as_str() {
