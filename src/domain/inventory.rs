@@ -18,6 +18,10 @@ use crate::error::{Error, Result};
 pub const MAX_CARDS_PER_PUSH: usize = 10_000;
 /// Rows per multi-row INSERT / IN list: well inside SQLite's and PostgreSQL's parameter limits.
 const CHUNK: usize = 500;
+/// PostgreSQL card claims short of unlocked rows poll this often for rows other transactions
+/// hold, at most `CLAIM_POLLS` times (~2 s) before answering out of stock.
+const CLAIM_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(2);
+const CLAIM_POLLS: u32 = 1_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -255,29 +259,39 @@ pub fn claim_cards(
         WHERE product_id = ? AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
         ORDER BY id LIMIT ?";
     // Concurrent buyers of one product skip each other's locked rows instead of queueing.
-    // If that leaves us short, rows may be locked by transactions that will roll back: ask
-    // again, waiting for them, before saying out of stock.
     const PICK_SKIP_LOCKED: &str = "SELECT id, code_enc, secret_enc, expires_at FROM cards \
         WHERE product_id = ? AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
         ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
-    const PICK_LOCKED: &str = "SELECT id, code_enc, secret_enc, expires_at FROM cards \
+    // Available rows, locked or not (no lock taken): the stock that may still come free.
+    const COUNT_AVAILABLE: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM cards \
         WHERE product_id = ? AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
-        ORDER BY id LIMIT ? FOR UPDATE";
+        LIMIT ?) AS a";
     type Row = (BigInt, Text, Nullable<Text>, Nullable<BigInt>);
-    let pick = |sql: &'static str, c: &mut DbConn| -> Result<Vec<SealedCard>> {
-        Ok(stmt(sql, [product_id.into(), now.into(), quantity.into()])
-            .returning::<Row>()
-            .load(c)?)
-    };
+    let args = || [product_id.into(), now.into(), quantity.into()];
     let picked = if conn.is_postgres() {
-        let first = pick(PICK_SKIP_LOCKED, conn)?;
-        if (first.len() as i64) < quantity {
-            pick(PICK_LOCKED, conn)?
-        } else {
-            first
+        // Short of rows, some may be locked by transactions that will roll back. Waiting on them
+        // with a blocking `FOR UPDATE` deadlocked near a sell-out (a waiter keeps the lock of a
+        // row it found sold, while queueing for the next), so poll instead: out of stock once
+        // fewer than `quantity` rows are available at all, locked or not.
+        let mut polls = 0;
+        loop {
+            let got: Vec<SealedCard> = stmt(PICK_SKIP_LOCKED, args())
+                .returning::<Row>()
+                .load(conn)?;
+            if got.len() as i64 >= quantity || polls >= CLAIM_POLLS {
+                break got;
+            }
+            let available: i64 = stmt(COUNT_AVAILABLE, args())
+                .returning::<BigInt>()
+                .get_result(conn)?;
+            if available < quantity {
+                break got;
+            }
+            polls += 1;
+            std::thread::sleep(CLAIM_POLL_INTERVAL);
         }
     } else {
-        pick(PICK, conn)?
+        stmt(PICK, args()).returning::<Row>().load(conn)?
     };
     if (picked.len() as i64) < quantity {
         return Err(Error::OutOfStock);
