@@ -207,12 +207,9 @@ impl From<diesel::result::Error> for Error {
             De::NotFound => Error::NotFound("object"),
             // PostgreSQL gave up on this transaction because of concurrent ones (a deadlock,
             // 40P01, or a serialization failure); it rolled back entirely and may be retried.
-            De::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info)
-            | De::DatabaseError(DatabaseErrorKind::Unknown, ref info)
-                if matches!(
-                    e,
-                    De::DatabaseError(DatabaseErrorKind::SerializationFailure, _)
-                ) || info.message().starts_with("deadlock detected") =>
+            De::DatabaseError(kind, ref info)
+                if matches!(kind, DatabaseErrorKind::SerializationFailure)
+                    || info.message().starts_with("deadlock detected") =>
             {
                 Error::Unavailable(format!("{CONTENTION}: {}", info.message()))
             }

@@ -46,7 +46,7 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
         bulk_async_threshold: state.config.bulk_async_threshold,
         stock_low_days: state.config.stock_low_days,
     };
-    let placed = orders::place_order_async(&state.db, deps, ctx, req).await?;
+    let placed = orders::place_order(&state.db, deps, ctx, req).await?;
     let mut res = if !placed.created {
         HttpResponse::Ok()
     } else {

@@ -253,19 +253,34 @@ pub fn claim_cards(
     quantity: i64,
     now: i64,
 ) -> Result<Vec<SealedCard>> {
-    // Kept-prepared statements (see `db::stmt`). The `'available'` literal lets both planners
-    // use the partial index of available cards, also in a cached (generic) plan.
-    const PICK: &str = "SELECT id, code_enc, secret_enc, expires_at FROM cards \
-        WHERE product_id = ? AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
-        ORDER BY id LIMIT ?";
+    // Kept-prepared statements (see `db::stmt`), all over one definition of "available": the
+    // `'available'` literal lets both planners use the partial index of available cards, also
+    // in a cached (generic) plan.
+    macro_rules! available {
+        () => {
+            "FROM cards WHERE product_id = ? AND status = 'available' \
+             AND (expires_at IS NULL OR expires_at > ?)"
+        };
+    }
+    macro_rules! pick {
+        ($lock:literal) => {
+            concat!(
+                "SELECT id, code_enc, secret_enc, expires_at ",
+                available!(),
+                " ORDER BY id LIMIT ?",
+                $lock
+            )
+        };
+    }
+    const PICK: &str = pick!("");
     // Concurrent buyers of one product skip each other's locked rows instead of queueing.
-    const PICK_SKIP_LOCKED: &str = "SELECT id, code_enc, secret_enc, expires_at FROM cards \
-        WHERE product_id = ? AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
-        ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
+    const PICK_SKIP_LOCKED: &str = pick!(" FOR UPDATE SKIP LOCKED");
     // Available rows, locked or not (no lock taken): the stock that may still come free.
-    const COUNT_AVAILABLE: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM cards \
-        WHERE product_id = ? AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
-        LIMIT ?) AS a";
+    const COUNT_AVAILABLE: &str = concat!(
+        "SELECT COUNT(*) FROM (SELECT 1 ",
+        available!(),
+        " LIMIT ?) AS a"
+    );
     type Row = (BigInt, Text, Nullable<Text>, Nullable<BigInt>);
     let args = || [product_id.into(), now.into(), quantity.into()];
     let picked = if conn.is_postgres() {

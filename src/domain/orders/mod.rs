@@ -4,7 +4,7 @@
 mod idempotency;
 mod place;
 
-pub use place::{place, place_order, place_order_async, quote, Quote};
+pub use place::{place, place_order, quote, Quote};
 
 use std::sync::Arc;
 

@@ -380,36 +380,13 @@ fn request_topup(
     Ok(())
 }
 
-/// Runs [`place`] in its own transaction; a lost idempotency race returns the winner's order.
-pub fn place_order(
-    db: &Db,
-    deps: OrderDeps,
-    ctx: OrderContext,
-    req: OrderRequest,
-) -> Result<Placed> {
-    let (vault, reseller_id) = (deps.vault.clone(), ctx.reseller_id.clone());
-    let (out_trade_no, hash) = (req.out_trade_no.clone(), request_hash(&req));
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let (deps, ctx, req) = (deps.clone(), ctx.clone(), req.clone());
-        match db.write(move |conn| place(conn, &deps, &ctx, &req)) {
-            Err(e) if e.is_contention() && attempt < ATTEMPTS => continue,
-            Err(Error::RaceLost) => {
-                return db.read(|conn| winner(conn, &vault, &reseller_id, &out_trade_no, &hash))
-            }
-            other => return other,
-        }
-    }
-}
-
 /// Runs of an order transaction PostgreSQL aborted for a deadlock with concurrent ones (card
 /// claims under a sell-out can wait on each other's rows); it changed nothing, so it runs again.
 const ATTEMPTS: u32 = 5;
 
-/// [`place_order`] for async callers: on SQLite the request waits for its group commit without
-/// holding a thread.
-pub async fn place_order_async(
+/// Runs [`place`] in its own transaction; a lost idempotency race returns the winner's order.
+/// On SQLite the request waits for its group commit without holding a thread.
+pub async fn place_order(
     db: &Db,
     deps: OrderDeps,
     ctx: OrderContext,

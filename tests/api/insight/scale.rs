@@ -396,7 +396,9 @@ async fn record_sale_share_of_the_order_transaction() {
     let t = Instant::now();
     for i in 0..N {
         let req = super::order_in(&p.product.id, 1, &format!("C{i}"), Some("CN-GD"));
-        orders::place_order(&app.state.db, deps.clone(), ctx.clone(), req).unwrap();
+        orders::place_order(&app.state.db, deps.clone(), ctx.clone(), req)
+            .await
+            .unwrap();
     }
     let place = t.elapsed().as_secs_f64() * 1e6 / N as f64;
     let record = record_sale_cost(&app, kameng::time::now_ms(), |_| {
