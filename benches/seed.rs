@@ -13,10 +13,10 @@ use std::time::Instant;
 use clap::Parser;
 use kameng::config::Config;
 use kameng::domain::accounts::{self, NewReseller, NewSupplier, Reseller, Supplier};
-use kameng::domain::catalog::{self, NewProduct};
-use kameng::domain::inventory::{self, NewCard, PushCards};
-use kameng::domain::limits::SpendLimits;
-use kameng::domain::orders::{self, OrderContext, OrderDeps, OrderRequest};
+use kameng::domain::money::limits::SpendLimits;
+use kameng::domain::trade::catalog::{self, NewProduct};
+use kameng::domain::trade::inventory::{self, NewCard, PushCards};
+use kameng::domain::trade::orders::{self, OrderContext, OrderDeps, OrderRequest};
 use kameng::state::AppState;
 
 #[derive(Parser)]

@@ -42,7 +42,7 @@ fn explain(e: &ClientError) -> String {
 
 async fn answer(client: &Client, line: &str, seq: &mut u32) -> String {
     let words: Vec<&str> = line.split_whitespace().collect();
-    let find = |sku: &str, products: &[kameng::domain::catalog::Product]| {
+    let find = |sku: &str, products: &[kameng::domain::trade::catalog::Product]| {
         products
             .iter()
             .find(|p| p.sku.eq_ignore_ascii_case(sku))

@@ -13,7 +13,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use clap::Parser;
 use kameng::client::{verify_event, Client, ClientError};
 use kameng::demo::DemoFile;
-use kameng::domain::orders::{Order, OrderRequest};
+use kameng::domain::trade::orders::{Order, OrderRequest};
 
 #[derive(Parser)]
 struct Args {

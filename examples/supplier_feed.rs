@@ -12,7 +12,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use clap::Parser;
 use kameng::client::{verify_event, Client};
 use kameng::demo::DemoFile;
-use kameng::domain::inventory::{NewCard, PushCards};
+use kameng::domain::trade::inventory::{NewCard, PushCards};
 use reqwest::Method;
 
 #[derive(Parser)]

@@ -91,7 +91,7 @@ impl Default for Config {
             bulk_async_threshold: 500,
             ticket_window_secs: 30 * 86_400,
             ticket_sla_secs: 86_400,
-            stock_low_days: crate::domain::forecast::DEFAULT_STOCK_LOW_DAYS,
+            stock_low_days: 3.0,
             stock_low_refresh_secs: 600,
         }
     }

@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::keys::IssuedKey;
 use crate::crypto::random_token;
+use crate::domain::accounts::keys::IssuedKey;
 use crate::domain::accounts::{self, NewReseller, NewSupplier, Reseller, Supplier};
-use crate::domain::catalog::{self, NewProduct};
-use crate::domain::inventory::{self, NewCard, PushCards};
+use crate::domain::trade::catalog::{self, NewProduct};
+use crate::domain::trade::inventory::{self, NewCard, PushCards};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -85,7 +85,7 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
             webhook_url: Some(supplier_webhook),
         };
         let s = accounts::create::<Supplier>(c, &vault, ACTOR, &supplier)?;
-        catalog::put_level(c, ACTOR, "gold", 500)?;
+        crate::domain::trade::pricing::book::put_level(c, ACTOR, "gold", 500)?;
         let reseller = |name: &str, level: Option<&str>, notify_url: Option<String>| NewReseller {
             name: name.into(),
             level: level.map(Into::into),

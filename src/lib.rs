@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod jobs;
 pub mod json;
 pub mod metrics;
 pub mod redact;

@@ -9,7 +9,7 @@ use crate::auth::ratelimit::RateLimits;
 use crate::config::Config;
 use crate::crypto::Vault;
 use crate::db::Db;
-use crate::domain::receipts::ReceiptSigner;
+use crate::domain::money::receipts::ReceiptSigner;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 
@@ -24,7 +24,7 @@ pub struct AppState {
     /// Wakes the event worker right after a commit that enqueued events.
     pub events_wakeup: Arc<tokio::sync::Notify>,
     /// Recent sales shared by recommendation requests.
-    pub sales_snapshot: crate::domain::recommend::SnapshotCache,
+    pub sales_snapshot: crate::domain::insight::recommend::SnapshotCache,
 }
 
 impl AppState {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kameng::client::{Client, ClientError};
-use kameng::domain::orders::OrderRequest;
+use kameng::domain::trade::orders::OrderRequest;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {

@@ -2,8 +2,8 @@
 //! a supplier, one card product, stock pushed in full-size batches, and funded resellers.
 
 use kameng::client::{AdminClient, Client};
-use kameng::domain::catalog::NewProduct;
-use kameng::domain::inventory::{NewCard, PushCards, MAX_CARDS_PER_PUSH};
+use kameng::domain::trade::catalog::NewProduct;
+use kameng::domain::trade::inventory::{NewCard, PushCards, MAX_CARDS_PER_PUSH};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

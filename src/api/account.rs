@@ -1,15 +1,13 @@
 //! The reseller's own account: balance, level, KYC status, and its ledger statement.
 
 use actix_web::{get, web, HttpResponse};
-use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::Page;
 use crate::auth::{Scope, Signed};
-use crate::db::schema::{audit_chain, ledger_entries};
 use crate::domain::accounts::{self, Reseller};
-use crate::domain::ledger::reseller_account;
+use crate::domain::money::statement::{self, StatementLine};
 use crate::domain::validate;
 use crate::error::Result;
 use crate::state::AppState;
@@ -25,21 +23,6 @@ pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpRespo
         .read_async(move |c| accounts::get::<Reseller>(c, &caller.owner_id))
         .await?;
     Ok(HttpResponse::Ok().json(r))
-}
-
-/// One statement line: a movement of this reseller's balance.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StatementLine {
-    pub id: String,
-    /// Signed amount: positive credits the balance, negative debits it.
-    pub amount: i64,
-    pub currency: String,
-    pub balance_after: Option<i64>,
-    /// What moved the money, e.g. `order.purchase`, `balance.credit`.
-    pub action: String,
-    /// The order id or other object the movement belongs to.
-    pub reference: String,
-    pub created_at: String,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -66,44 +49,9 @@ pub async fn ledger(
             crate::error::Error::invalid("cursor", "is not a cursor this API returned")
         })?),
     };
-    let account = reseller_account(&caller.owner_id);
-    let rows = state
+    let lines = state
         .db
-        .read_async(move |c| {
-            let mut q = ledger_entries::table
-                .inner_join(audit_chain::table)
-                .filter(ledger_entries::account.eq(account))
-                .select((
-                    ledger_entries::id,
-                    ledger_entries::amount,
-                    ledger_entries::currency,
-                    ledger_entries::balance_after,
-                    audit_chain::action,
-                    audit_chain::subject,
-                    ledger_entries::created_at,
-                ))
-                .order(ledger_entries::id.desc())
-                .limit(limit + 1)
-                .into_boxed();
-            if let Some(b) = before {
-                q = q.filter(ledger_entries::id.lt(b));
-            }
-            Ok(q.load::<(i64, i64, String, Option<i64>, String, String, i64)>(c)?)
-        })
+        .read_async(move |c| statement::reseller_statement(c, &caller.owner_id, before, limit))
         .await?;
-    let lines: Vec<StatementLine> = rows
-        .into_iter()
-        .map(
-            |(id, amount, currency, balance_after, action, reference, at)| StatementLine {
-                id: id.to_string(),
-                amount,
-                currency,
-                balance_after,
-                action,
-                reference,
-                created_at: crate::time::rfc3339(at),
-            },
-        )
-        .collect();
     Ok(HttpResponse::Ok().json(Page::new(validate::page(lines, limit, |l| l.id.clone()))))
 }

@@ -6,9 +6,9 @@ use utoipa::IntoParams;
 
 use super::Page;
 use crate::auth::{Scope, Signed};
-use crate::domain::analytics::report::{self, ResellerSalesReport};
-use crate::domain::analytics::{DayRange, GroupBy};
-use crate::domain::recommend::{self, Recommendation};
+use crate::domain::insight::analytics::report::{self, ResellerSalesReport};
+use crate::domain::insight::analytics::{DayRange, GroupBy};
+use crate::domain::insight::recommend::{self, Recommendation};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 

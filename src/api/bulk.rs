@@ -1,5 +1,5 @@
-//! Bulk orders: the paginated codes of an order, and the post-commit delivery step that turns a
-//! `processing` bulk order into `delivered` (see `domain::bulk`).
+//! Bulk orders: the paginated codes of an order. The post-commit delivery step that turns a
+//! `processing` bulk order into `delivered` is `jobs::bulk`.
 
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
@@ -7,48 +7,11 @@ use utoipa::IntoParams;
 
 use super::Page;
 use crate::auth::{Scope, Signed};
-use crate::db::run_blocking;
-use crate::domain::inventory::DeliveredCard;
-use crate::domain::orders::Order;
-use crate::domain::{bulk, validate};
+use crate::domain::trade::bulk;
+use crate::domain::trade::inventory::DeliveredCard;
+use crate::domain::validate;
 use crate::error::{Error, Problem, Result};
 use crate::state::AppState;
-
-/// Starts delivering a bulk order that was just committed as `processing`, off the request.
-pub fn after_commit(state: &web::Data<AppState>, order: &Order) {
-    if order.status != "processing" || order.topup.is_some() {
-        return;
-    }
-    let state = state.clone();
-    let id = order.id.clone();
-    actix_web::rt::spawn(async move {
-        let st = state.clone();
-        let done = run_blocking(move || bulk::deliver(&st.db, &st.vault, &st.receipts, &id)).await;
-        match done {
-            Ok(true) => state.events_wakeup.notify_one(),
-            Ok(false) => {}
-            // The background sweep retries it.
-            Err(e) => tracing::warn!(error = %e, "bulk delivery failed"),
-        }
-    });
-}
-
-/// Delivers bulk orders still processing 5 s after their commit (the server stopped before
-/// [`after_commit`] finished). Runs from the background loop.
-pub async fn sweep_stranded(state: &web::Data<AppState>) {
-    let st = state.clone();
-    let before = crate::time::now_ms() - 5_000;
-    match run_blocking(move || bulk::deliver_stranded(&st.db, &st.vault, &st.receipts, before, 20))
-        .await
-    {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::info!(orders = n, "stranded bulk orders delivered");
-            state.events_wakeup.notify_one();
-        }
-        Err(e) => tracing::warn!(error = %e, "bulk delivery sweep failed"),
-    }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

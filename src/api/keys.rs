@@ -1,5 +1,5 @@
 //! A reseller's own API keys: extra keys with fewer scopes and a daily spend cap, for a bot or a
-//! shop front. Who may do what is decided in `domain::keys` (creating and revoking need a
+//! shop front. Who may do what is decided in `domain::accounts::keys` (creating and revoking need a
 //! full-access key and touch only keys no more powerful than the caller; listing needs
 //! `account:read`).
 
@@ -8,7 +8,7 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use super::admin::PageQuery;
 use super::Page;
 use crate::auth::{Scope, Signed};
-use crate::domain::keys::{self, ApiKey, NewKey};
+use crate::domain::accounts::keys::{self, ApiKey, NewKey};
 use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;

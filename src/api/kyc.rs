@@ -3,8 +3,8 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use crate::auth::{Scope, Signed};
-use crate::domain::keys::require_full_access;
-use crate::domain::kyc::{self, Kyc, KycRequest};
+use crate::domain::accounts::keys::require_full_access;
+use crate::domain::accounts::kyc::{self, Kyc, KycRequest};
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 

@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use super::Page;
 use crate::auth::Signed;
-use crate::domain::licences::{self, Licence, LicenceFilter, NewLicence};
+use crate::domain::accounts::licences::{self, Licence, LicenceFilter, NewLicence};
 use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;

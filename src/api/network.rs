@@ -8,12 +8,13 @@ use utoipa::IntoParams;
 
 use super::Page;
 use crate::auth::{Scope, Signed};
-use crate::domain::accounts::ResellerCreated;
-use crate::domain::network::{self, Markups};
-use crate::domain::sub_resellers::{
-    self, CommissionLine, NewSubReseller, SubReseller, SubResellerOrder, TransferRequest,
+use crate::domain::accounts::network::{
+    self as sub_resellers, CommissionLine, NewSubReseller, SubReseller, TransferRequest,
     TransferResult,
 };
+use crate::domain::accounts::ResellerCreated;
+use crate::domain::trade::orders::{self, SubResellerOrder};
+use crate::domain::trade::pricing::markups::{self, Markups};
 use crate::domain::validate;
 use crate::error::{Error, Problem, Result};
 use crate::state::AppState;
@@ -98,7 +99,7 @@ pub async fn get_markups(state: web::Data<AppState>, signed: Signed) -> Result<H
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
     let m = state
         .db
-        .read_async(move |c| network::get_markups(c, &caller.owner_id))
+        .read_async(move |c| markups::get_markups(c, &caller.owner_id))
         .await?;
     Ok(HttpResponse::Ok().json(m))
 }
@@ -114,7 +115,7 @@ pub async fn put_markups(state: web::Data<AppState>, signed: Signed) -> Result<H
     let req: Markups = signed.json()?;
     let m = state
         .db
-        .write_async(move |c| network::put_markups(c, &caller.owner_id, &req))
+        .write_async(move |c| markups::put_markups(c, &caller.owner_id, &req))
         .await?;
     Ok(HttpResponse::Ok().json(m))
 }
@@ -178,7 +179,7 @@ pub async fn sub_reseller_orders(
     let rows = state
         .db
         .read_async(move |c| {
-            sub_resellers::child_orders(c, &caller.owner_id, &id, q.status, before, limit)
+            orders::child_orders(c, &caller.owner_id, &id, q.status, before, limit)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |o| o.id.clone()))))

@@ -62,7 +62,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         analytics::sales, analytics::recommendations,
         admin::insight::sales, admin::insight::product_forecast, admin::insight::slow_movers,
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::receipts::ReceiptClaims, crate::domain::stock_low::StockLow)),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::money::receipts::ReceiptClaims, crate::domain::trade::inventory::stock_low::StockLow)),
     modifiers(&Security, &StandardErrors, &ValidationRules),
     tags(
         (name = "catalogue", description = "Products at the caller's price (reseller keys)"),

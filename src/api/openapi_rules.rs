@@ -19,8 +19,8 @@ fn property_rules() -> Vec<(&'static str, &'static str, Value)> {
     let bps = json!({"minimum": 0, "maximum": 10_000});
     let non_negative = json!({"minimum": 0});
     let positive = json!({"minimum": 1});
-    let max_quantity = crate::domain::catalog::MAX_ORDER_QUANTITY;
-    let max_cards = crate::domain::inventory::MAX_CARDS_PER_PUSH;
+    let max_quantity = crate::domain::trade::catalog::MAX_ORDER_QUANTITY;
+    let max_cards = crate::domain::trade::inventory::MAX_CARDS_PER_PUSH;
     let max_credit = crate::domain::accounts::MAX_CREDIT;
     let mut rules = vec![
         (
@@ -103,7 +103,7 @@ fn property_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "NewTicket",
             "reason",
-            json!({"enum": crate::domain::tickets::REASONS}),
+            json!({"enum": crate::domain::aftersales::tickets::REASONS}),
         ),
         (
             "ResellerPatch",
@@ -181,7 +181,7 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "/v1/recommendations",
             "limit",
-            json!({"minimum": 1, "maximum": crate::domain::recommend::MAX_LIMIT}),
+            json!({"minimum": 1, "maximum": crate::domain::insight::recommend::MAX_LIMIT}),
         ),
         ("/v1/recommendations", "region", json!({"maxLength": 64})),
         (

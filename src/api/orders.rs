@@ -6,8 +6,10 @@ use utoipa::IntoParams;
 
 use super::Page;
 use crate::auth::{Scope, Signed};
-use crate::domain::limits::SpendLimits;
-use crate::domain::orders::{self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest};
+use crate::domain::money::limits::SpendLimits;
+use crate::domain::trade::orders::{
+    self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest,
+};
 use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
@@ -52,7 +54,7 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
     } else {
         // The commit enqueued an event: let the worker send it now rather than at its next poll.
         state.events_wakeup.notify_one();
-        super::bulk::after_commit(&state, &placed.order);
+        crate::jobs::bulk::after_commit(&state, &placed.order);
         if placed.order.status == "processing" {
             HttpResponse::Accepted()
         } else {

@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use super::Page;
 use crate::auth::{Scope, Signed};
-use crate::domain::catalog::{self, Category, Product, ProductFilter};
+use crate::domain::trade::catalog::{self, Category, Product, ProductFilter};
 use crate::domain::validate;
 use crate::error::Result;
 use crate::state::AppState;

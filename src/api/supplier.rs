@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Signed;
-use crate::domain::analytics::report::SupplierSales;
-use crate::domain::catalog::{self, ProductFilter};
-use crate::domain::forecast::{self, Forecast};
-use crate::domain::inventory::{self, PushCards, PushResult};
+use crate::domain::insight::analytics::report::SupplierSales;
+use crate::domain::insight::forecast::{self, Forecast};
+use crate::domain::trade::catalog::{self, ProductFilter};
+use crate::domain::trade::inventory::{self, PushCards, PushResult};
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -59,7 +59,7 @@ pub struct SupplierProduct {
     pub defect_rate: f64,
     /// The same per batch (`batch_ref` of the push).
     #[serde(default)]
-    pub batches: Vec<crate::domain::quality::BatchQuality>,
+    pub batches: Vec<crate::domain::aftersales::quality::BatchQuality>,
     /// Sales over the last 30 days, today included.
     pub sales: SupplierSales,
     /// Expected daily sales for the next 14 days and the days the stock lasts.
@@ -90,7 +90,7 @@ pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<Http
         .await?;
     let mut quality = state
         .db
-        .read_async(move |c| crate::domain::quality::for_supplier(c, &owner))
+        .read_async(move |c| crate::domain::aftersales::quality::for_supplier(c, &owner))
         .await?;
     let mut out: Vec<SupplierProduct> = rows
         .into_iter()

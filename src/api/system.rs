@@ -4,7 +4,7 @@
 use actix_web::{get, web, HttpResponse};
 use utoipa::OpenApi;
 
-use crate::domain::receipts::Jwks;
+use crate::domain::money::receipts::Jwks;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 

@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use super::Page;
 use crate::auth::{Scope, Signed};
-use crate::domain::tickets::{self, NewTicket, SupplierResponse, Ticket, TicketFilter};
+use crate::domain::aftersales::tickets::{self, NewTicket, SupplierResponse, Ticket, TicketFilter};
 use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Signed;
-use crate::domain::orders::Order;
-use crate::domain::topups;
+use crate::domain::trade::orders::Order;
+use crate::domain::trade::topups;
 use crate::error::{Error, Problem, Result};
 use crate::state::AppState;
 

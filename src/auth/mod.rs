@@ -1,14 +1,12 @@
-//! Authentication: admin sessions, signed API requests, keys, scopes, replay and rate limits.
+//! Authentication: admin sessions, signed API requests, replay and rate limits. The keys and
+//! scopes being checked are account data and live in `domain::accounts::keys`.
 
 pub mod admin;
-pub mod keys;
 pub mod nonces;
 pub mod ratelimit;
-pub mod scopes;
 pub mod signed;
 pub mod signing;
 
+pub use crate::domain::accounts::keys::{Caller, OwnerKind, Scope};
 pub use admin::AdminSession;
-pub use keys::{Caller, OwnerKind};
-pub use scopes::Scope;
 pub use signed::Signed;

@@ -13,9 +13,9 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use super::keys::{self, Caller, OwnerKind};
-use super::scopes::Scope;
 use super::signing::{self, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use crate::domain::accounts::keys::Scope;
+use crate::domain::accounts::keys::{store as keys, Caller, OwnerKind};
 use crate::error::{Error, FieldError, Result};
 use crate::state::AppState;
 
@@ -156,7 +156,7 @@ async fn verify(req: HttpRequest, mut payload: Payload) -> Result<Signed> {
     let caller = {
         let state = state.clone();
         crate::db::run_blocking(move || {
-            let key = keys::load_active(&state, &key_id)?;
+            let key = keys::load_active(&state.db, &state.vault, &key_id)?;
             if !signing::verify_request_signature(&key.secret, &sts, &signature) {
                 return Err(Error::Unauthorized("signature does not match".into()));
             }

@@ -7,11 +7,11 @@ use serde_json::json;
 use super::{ClientError, ClientResult, RawResponse};
 use crate::api::admin::auth::LoginResponse;
 use crate::api::Page;
-use crate::auth::keys::IssuedKey;
+use crate::domain::accounts::keys::IssuedKey;
 use crate::domain::accounts::{Reseller, ResellerCreated, SupplierCreated};
-use crate::domain::catalog::{AdminProduct, NewProduct};
-use crate::domain::chain::VerifyReport;
-use crate::domain::orders::Order;
+use crate::domain::money::chain::VerifyReport;
+use crate::domain::trade::catalog::{AdminProduct, NewProduct};
+use crate::domain::trade::orders::Order;
 
 #[derive(Clone)]
 pub struct AdminClient {

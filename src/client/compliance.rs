@@ -5,10 +5,10 @@ use serde_json::json;
 
 use super::{with_query, AdminClient, Client, ClientResult};
 use crate::api::Page;
-use crate::domain::catalog::Category;
-use crate::domain::keys::{ApiKey, NewKey};
-use crate::domain::kyc::{Kyc, KycRequest};
-use crate::domain::licences::{Licence, NewLicence};
+use crate::domain::accounts::keys::{ApiKey, NewKey};
+use crate::domain::accounts::kyc::{Kyc, KycRequest};
+use crate::domain::accounts::licences::{Licence, NewLicence};
+use crate::domain::trade::catalog::Category;
 
 impl Client {
     // --- reseller ---

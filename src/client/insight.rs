@@ -4,9 +4,9 @@ use reqwest::Method;
 
 use super::{with_query, AdminClient, Client, ClientResult};
 use crate::api::Page;
-use crate::domain::analytics::report::{PlatformSalesReport, ResellerSalesReport};
-use crate::domain::forecast::{ProductForecast, SlowMover};
-use crate::domain::recommend::Recommendation;
+use crate::domain::insight::analytics::report::{PlatformSalesReport, ResellerSalesReport};
+use crate::domain::insight::forecast::{ProductForecast, SlowMover};
+use crate::domain::insight::recommend::Recommendation;
 
 impl Client {
     /// `GET /v1/analytics/sales` with a raw query such as `group_by=product&from=2026-01-01`.

@@ -17,14 +17,14 @@ use serde::Serialize;
 use crate::api::Page;
 use crate::auth::signing::{self, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use crate::domain::accounts::Reseller;
-use crate::domain::catalog::{Category, Product};
-use crate::domain::inventory::{PushCards, PushResult};
-use crate::domain::orders::{Order, OrderRequest};
-use crate::domain::receipts::{Jwks, ReceiptClaims};
+use crate::domain::money::receipts::{Jwks, ReceiptClaims};
+use crate::domain::trade::catalog::{Category, Product};
+use crate::domain::trade::inventory::{PushCards, PushResult};
+use crate::domain::trade::orders::{Order, OrderRequest};
 use crate::error::Problem;
 
-pub use crate::api::account::StatementLine;
 pub use crate::api::supplier::SupplierProduct;
+pub use crate::domain::money::statement::StatementLine;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -302,7 +302,7 @@ pub async fn fetch_jwks(base_url: &str) -> ClientResult<Jwks> {
 
 /// Verifies an order receipt offline against a JWKS.
 pub fn verify_receipt(token: &str, jwks: &Jwks) -> Result<ReceiptClaims, crate::error::Error> {
-    crate::domain::receipts::verify_receipt(token, jwks)
+    crate::domain::money::receipts::verify_receipt(token, jwks)
 }
 
 /// Headers of an incoming request, whichever HTTP library received it.

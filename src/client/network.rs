@@ -5,12 +5,13 @@ use serde_json::json;
 
 use super::{with_query, AdminClient, Client, ClientResult};
 use crate::api::Page;
-use crate::domain::accounts::{Reseller, ResellerCreated};
-use crate::domain::inventory::DeliveredCard;
-use crate::domain::network::Markups;
-use crate::domain::sub_resellers::{
-    CommissionLine, NewSubReseller, SubReseller, SubResellerOrder, TransferRequest, TransferResult,
+use crate::domain::accounts::network::{
+    CommissionLine, NewSubReseller, SubReseller, TransferRequest, TransferResult,
 };
+use crate::domain::accounts::{Reseller, ResellerCreated};
+use crate::domain::trade::inventory::DeliveredCard;
+use crate::domain::trade::orders::SubResellerOrder;
+use crate::domain::trade::pricing::markups::Markups;
 
 impl Client {
     /// `POST /v1/sub-resellers`: the child with its first key and webhook secret.

@@ -5,9 +5,9 @@ use serde_json::json;
 
 use super::{with_query, AdminClient, Client, ClientResult};
 use crate::api::Page;
-use crate::domain::duplicates::DuplicateFlag;
-use crate::domain::quality::{ProductQuality, Withdrawal};
-use crate::domain::tickets::{AdminTicket, NewTicket, SupplierResponse, Ticket};
+use crate::domain::aftersales::quality::{ProductQuality, Withdrawal};
+use crate::domain::aftersales::tickets::{AdminTicket, NewTicket, SupplierResponse, Ticket};
+use crate::domain::trade::inventory::duplicates::DuplicateFlag;
 
 /// Percent-encodes one path segment (a batch reference may hold any character).
 fn segment(s: &str) -> String {

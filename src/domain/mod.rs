@@ -1,28 +1,24 @@
-//! Business rules, free of HTTP types: accounts, catalogue and pricing, inventory, orders,
-//! the ledger, the hash chain and receipts.
+//! Business rules, free of HTTP types, grouped by bounded context. Each folder's `mod.rs` says
+//! what it owns. The contexts form layers; a module may import from its own context and from
+//! the ones below it, never from one above (so no import cycle between folders):
+//!
+//! ```text
+//! aftersales   insight        tickets, quality  |  analytics, forecast, recommendations, stock cover
+//!        \      /
+//!         trade               catalogue, pricing, orders, inventory, bulk, top-ups, sales rollups
+//!           |
+//!        accounts             suppliers and resellers, keys and scopes, KYC, licences, the network tree
+//!           |
+//!         money               ledger, hash chain, receipts, spend limits, book checks, credits
+//! ```
+//!
+//! Below all of them sit the infrastructure modules (`db`, `error`, `crypto`, `time`, `ids`,
+//! `json`, `events::outbox`). Nothing here imports `actix_web`, `crate::auth`, `crate::state`
+//! or `crate::config`: what a rule needs from configuration is passed in as a value.
 
 pub mod accounts;
-pub mod analytics;
-pub mod bulk;
-pub mod catalog;
-pub mod chain;
-pub mod compliance;
-pub mod duplicates;
-pub mod forecast;
-pub mod inventory;
-pub mod keys;
-pub mod kyc;
-pub mod ledger;
-pub mod ledger_check;
-pub mod licences;
-pub mod limits;
-pub mod network;
-pub mod orders;
-pub mod quality;
-pub mod receipts;
-pub mod recommend;
-pub mod stock_low;
-pub mod sub_resellers;
-pub mod tickets;
-pub mod topups;
+pub mod aftersales;
+pub mod insight;
+pub mod money;
+pub mod trade;
 pub mod validate;

@@ -1,5 +1,7 @@
-//! Outbound events: the transactional outbox, the delivery worker and the address guard.
+//! Outbound events: the transactional outbox, the delivery worker, test events and the address
+//! guard.
 
 pub mod outbox;
 pub mod ssrf;
+pub mod test_event;
 pub mod worker;

@@ -9,8 +9,8 @@ use diesel::prelude::*;
 use kameng::client::{AdminClient, Client, RawResponse};
 use kameng::config::Config;
 use kameng::domain::accounts::{ResellerCreated, SupplierCreated};
-use kameng::domain::catalog::{AdminProduct, NewProduct};
-use kameng::domain::inventory::{NewCard, PushCards};
+use kameng::domain::trade::catalog::{AdminProduct, NewProduct};
+use kameng::domain::trade::inventory::{NewCard, PushCards};
 use kameng::state::AppState;
 use reqwest::Method;
 
@@ -126,7 +126,7 @@ impl TestApp {
             .expect("listen")
             .run();
         actix_web::rt::spawn(server);
-        kameng::server::spawn_background(state.clone());
+        kameng::jobs::spawn_all(state.clone());
         let admin = AdminClient::login(&base, ADMIN_USER, ADMIN_PASS)
             .await
             .expect("admin login");
@@ -276,8 +276,8 @@ pub fn order_req(
     product_id: &str,
     quantity: i64,
     out_trade_no: &str,
-) -> kameng::domain::orders::OrderRequest {
-    kameng::domain::orders::OrderRequest {
+) -> kameng::domain::trade::orders::OrderRequest {
+    kameng::domain::trade::orders::OrderRequest {
         product_id: product_id.into(),
         quantity,
         out_trade_no: out_trade_no.into(),
@@ -343,7 +343,7 @@ pub fn topup_req(
     quantity: i64,
     out_trade_no: &str,
     topup: serde_json::Value,
-) -> kameng::domain::orders::OrderRequest {
+) -> kameng::domain::trade::orders::OrderRequest {
     let mut req = order_req(product_id, quantity, out_trade_no);
     req.topup = topup.as_object().cloned();
     req

@@ -8,9 +8,9 @@ mod limits;
 
 use kameng::auth::Scope;
 use kameng::client::Client;
-use kameng::domain::chain::Record;
-use kameng::domain::keys::NewKey;
-use kameng::domain::licences::NewLicence;
+use kameng::domain::accounts::keys::NewKey;
+use kameng::domain::accounts::licences::NewLicence;
+use kameng::domain::money::chain::Record;
 use reqwest::Method;
 
 use crate::common::{cards, TestApp};

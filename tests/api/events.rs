@@ -199,7 +199,7 @@ async fn direct_setup(app: &TestApp) -> Direct {
 }
 
 /// A top-up order for player 42 on server asia-1.
-fn player_topup(pid: &str, no: &str) -> kameng::domain::orders::OrderRequest {
+fn player_topup(pid: &str, no: &str) -> kameng::domain::trade::orders::OrderRequest {
     topup_req(
         pid,
         1,

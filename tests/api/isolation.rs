@@ -6,7 +6,7 @@
 
 use kameng::api::openapi::ApiDoc;
 use kameng::client::{Client, RawResponse};
-use kameng::domain::tickets::NewTicket;
+use kameng::domain::aftersales::tickets::NewTicket;
 use reqwest::Method;
 use serde_json::{json, Value};
 use utoipa::OpenApi;

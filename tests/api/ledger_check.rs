@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 use kameng::db::schema::{ledger_entries, resellers};
-use kameng::domain::ledger_check::LedgerCheck;
+use kameng::domain::money::checks::LedgerCheck;
 use reqwest::Method;
 
 use crate::common::TestApp;

@@ -5,7 +5,7 @@ mod bulk;
 
 use kameng::client::Client;
 use kameng::domain::accounts::ResellerCreated;
-use kameng::domain::network::{Markups, ProductMarkup};
+use kameng::domain::trade::pricing::markups::{Markups, ProductMarkup};
 use reqwest::Method;
 use serde_json::json;
 
@@ -21,7 +21,7 @@ async fn sub(app: &TestApp, parent: &Client, name: &str) -> (ResellerCreated, Cl
 fn account_sum(app: &TestApp, account: &str) -> i64 {
     app.state
         .db
-        .read(|c| kameng::domain::ledger::account_sum(c, account))
+        .read(|c| kameng::domain::money::ledger::account_sum(c, account))
         .unwrap()
 }
 

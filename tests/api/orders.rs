@@ -68,8 +68,14 @@ async fn a_card_order_delivers_codes_debits_balance_and_balances_the_books() {
         .db
         .read(|c| {
             Ok((
-                kameng::domain::ledger::account_sum(c, &format!("supplier:{}", s.supplier.id))?,
-                kameng::domain::ledger::account_sum(c, kameng::domain::ledger::PLATFORM_REVENUE)?,
+                kameng::domain::money::ledger::account_sum(
+                    c,
+                    &format!("supplier:{}", s.supplier.id),
+                )?,
+                kameng::domain::money::ledger::account_sum(
+                    c,
+                    kameng::domain::money::ledger::PLATFORM_REVENUE,
+                )?,
             ))
         })
         .unwrap();

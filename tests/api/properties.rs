@@ -30,10 +30,10 @@ fn config(cases: u32) -> Config {
 macro_rules! body_types {
     ($check:ident, $input:expr) => {{
         use kameng::api::admin::{auth, catalog as admin_catalog, resellers};
-        use kameng::domain::{
-            accounts, catalog, inventory, keys, kyc, licences, network, orders, sub_resellers,
-            tickets,
-        };
+        use kameng::domain::accounts::{self, keys, kyc, licences, network as sub_resellers};
+        use kameng::domain::aftersales::tickets;
+        use kameng::domain::trade::pricing::markups as network;
+        use kameng::domain::trade::{catalog, inventory, orders};
         let input = $input;
         $check::<orders::OrderRequest>("OrderRequest", input);
         $check::<inventory::PushCards>("PushCards", input);

@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use kameng::client::{AdminClient, Client, RawResponse};
-use kameng::domain::inventory::{NewCard, PushCards};
-use kameng::domain::kyc::KycRequest;
-use kameng::domain::tickets::NewTicket;
+use kameng::domain::accounts::kyc::KycRequest;
+use kameng::domain::aftersales::tickets::NewTicket;
+use kameng::domain::trade::inventory::{NewCard, PushCards};
 use reqwest::Method;
 use serde_json::{json, Value};
 

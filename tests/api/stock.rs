@@ -1,6 +1,6 @@
 //! Supplier stock push: dedup, rejection reasons, encryption at rest.
 
-use kameng::domain::inventory::{NewCard, PushCards};
+use kameng::domain::trade::inventory::{NewCard, PushCards};
 use reqwest::Method;
 
 use crate::common::{cards, TestApp};

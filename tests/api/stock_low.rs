@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use kameng::db::schema::products;
-use kameng::domain::stock_low::{self, Refreshed};
+use kameng::domain::insight::stock_cover::{self as stock_low, Refreshed};
 use reqwest::Method;
 use serde_json::Value;
 

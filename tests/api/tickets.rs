@@ -7,9 +7,9 @@ mod rules;
 
 use kameng::client::{Client, ClientResult};
 use kameng::domain::accounts::{ResellerCreated, SupplierCreated};
-use kameng::domain::catalog::AdminProduct;
-use kameng::domain::orders::Order;
-use kameng::domain::tickets::{NewTicket, SupplierResponse, Ticket};
+use kameng::domain::aftersales::tickets::{NewTicket, SupplierResponse, Ticket};
+use kameng::domain::trade::catalog::AdminProduct;
+use kameng::domain::trade::orders::Order;
 use tokio::task::JoinHandle;
 
 use crate::common::{cards, TestApp};
@@ -144,7 +144,7 @@ pub async fn applied<T>(tasks: Vec<JoinHandle<ClientResult<T>>>) -> usize {
 pub fn account_sum(app: &TestApp, account: &str) -> i64 {
     app.state
         .db
-        .read(|c| kameng::domain::ledger::account_sum(c, account))
+        .read(|c| kameng::domain::money::ledger::account_sum(c, account))
         .unwrap()
 }
 
@@ -218,8 +218,8 @@ async fn a_card_replaced_with_the_suppliers_code_reaches_the_reseller_once() {
         .supplier_client
         .push_cards(
             &p.product.product.id,
-            &kameng::domain::inventory::PushCards {
-                cards: vec![kameng::domain::inventory::NewCard {
+            &kameng::domain::trade::inventory::PushCards {
+                cards: vec![kameng::domain::trade::inventory::NewCard {
                     code: "FRESH-CODE-1".into(),
                     secret: None,
                     expires_at: None,

@@ -4,7 +4,7 @@ use utoipa::IntoParams;
 
 use crate::api::Page;
 use crate::auth::AdminSession;
-use crate::domain::chain::{self, Record, VerifyReport};
+use crate::domain::money::chain::{self, Record, VerifyReport};
 use crate::domain::validate;
 use crate::error::{Error, Result};
 use crate::state::AppState;

@@ -5,9 +5,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::auth::AdminSession;
-use crate::domain::catalog::{
-    self, AdminProduct, Category, CategoryPatch, Level, NewProduct, ProductFilter, ProductPatch,
+use crate::domain::trade::catalog::{
+    self, AdminProduct, Category, CategoryPatch, NewProduct, ProductFilter, ProductPatch,
 };
+use crate::domain::trade::pricing::{self, book::Level};
 use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
@@ -159,7 +160,7 @@ pub async fn put_level(
     let bps = body.discount_bps;
     let l = state
         .db
-        .write_async(move |c| catalog::put_level(c, &admin.actor(), &name, bps))
+        .write_async(move |c| pricing::book::put_level(c, &admin.actor(), &name, bps))
         .await?;
     Ok(HttpResponse::Ok().json(l))
 }
@@ -168,5 +169,5 @@ pub async fn put_level(
 #[utoipa::path(get, path = "/v1/admin/levels", tag = "admin", responses((status = 200, body = Vec<Level>)), security(("admin" = [])))]
 #[get("/v1/admin/levels")]
 pub async fn list_levels(state: web::Data<AppState>, _admin: AdminSession) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.db.read_async(catalog::list_levels).await?))
+    Ok(HttpResponse::Ok().json(state.db.read_async(pricing::book::list_levels).await?))
 }

@@ -6,9 +6,9 @@ use utoipa::IntoParams;
 
 use crate::auth::AdminSession;
 use crate::domain::accounts::DEFAULT_CURRENCY;
-use crate::domain::analytics::report::{self, PlatformSalesReport};
-use crate::domain::analytics::{DayRange, GroupBy};
-use crate::domain::forecast::{self, ProductForecast, SlowMover};
+use crate::domain::insight::analytics::report::{self, PlatformSalesReport};
+use crate::domain::insight::analytics::{DayRange, GroupBy};
+use crate::domain::insight::forecast::{self, ProductForecast, SlowMover};
 use crate::domain::validate;
 use crate::error::{Error, Problem, Result};
 use crate::state::AppState;

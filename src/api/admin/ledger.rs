@@ -3,7 +3,7 @@
 use actix_web::{get, web, HttpResponse};
 
 use crate::auth::AdminSession;
-use crate::domain::ledger_check::{self, LedgerCheck};
+use crate::domain::money::checks::{self, LedgerCheck};
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -14,5 +14,5 @@ use crate::state::AppState;
     responses((status = 200, body = LedgerCheck)), security(("admin" = [])))]
 #[get("/v1/admin/ledger/check")]
 pub async fn check(state: web::Data<AppState>, _admin: AdminSession) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.db.read_async(ledger_check::check).await?))
+    Ok(HttpResponse::Ok().json(state.db.read_async(checks::check).await?))
 }

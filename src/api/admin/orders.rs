@@ -4,7 +4,7 @@ use utoipa::IntoParams;
 
 use crate::api::Page;
 use crate::auth::AdminSession;
-use crate::domain::orders::{self, Order, OrderFilter};
+use crate::domain::trade::orders::{self, Order, OrderFilter};
 use crate::domain::validate;
 use crate::error::Result;
 use crate::state::AppState;

@@ -7,8 +7,8 @@ use utoipa::IntoParams;
 
 use crate::api::Page;
 use crate::auth::AdminSession;
-use crate::domain::duplicates::{self, DuplicateFlag, FlagFilter};
-use crate::domain::quality::{self, ProductQuality, Withdrawal};
+use crate::domain::aftersales::quality::{self, ProductQuality, Withdrawal};
+use crate::domain::trade::inventory::duplicates::{self, DuplicateFlag, FlagFilter};
 use crate::domain::validate;
 use crate::error::{Error, Problem, Result};
 use crate::state::AppState;

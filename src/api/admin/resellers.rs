@@ -7,10 +7,9 @@ use utoipa::ToSchema;
 use super::{accounts, PageQuery};
 use crate::api::json_body::JsonBody;
 use crate::api::Page;
-use crate::auth::keys::IssuedKey;
 use crate::auth::AdminSession;
+use crate::domain::accounts::keys::IssuedKey;
 use crate::domain::accounts::{NewReseller, Reseller, ResellerCreated, ResellerPatch};
-use crate::domain::catalog;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -137,7 +136,13 @@ pub async fn put_price(
     state
         .db
         .write_async(move |c| {
-            catalog::put_reseller_price(c, &admin.actor(), &id, &product_id, price)
+            crate::domain::trade::pricing::book::put_reseller_price(
+                c,
+                &admin.actor(),
+                &id,
+                &product_id,
+                price,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(PriceRequest { price }))

@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::auth::AdminSession;
-use crate::domain::tickets::{self, AdminTicket, TicketDecision, TicketFilter};
+use crate::domain::aftersales::tickets::{self, AdminTicket, TicketDecision, TicketFilter};
 use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;

@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::Page;
 use crate::auth::AdminSession;
-use crate::domain::chain::record_admin;
+use crate::domain::money::chain::record_admin;
 use crate::domain::validate;
 use crate::error::{Error, Problem, Result};
 use crate::events::outbox::{self, AttemptInfo, EventInfo};

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{get, Reseller};
 use crate::db::DbConn;
-use crate::domain::ledger::{self, Posting, Txn};
+use crate::domain::money::ledger::{self, Posting, Txn};
 use crate::domain::validate;
 use crate::error::{Error, Result};
 

@@ -11,11 +11,12 @@ use super::{
     Account, Changes, NewReseller, NewRow, NewSupplier, Reseller, ResellerCreated, ResellerPatch,
     Supplier, SupplierCreated, SupplierPatch, DEFAULT_CURRENCY,
 };
-use crate::auth::keys::{IssuedKey, OwnerKind};
-use crate::auth::Scope;
 use crate::db::schema::{resellers, suppliers};
 use crate::db::DbConn;
-use crate::domain::{sub_resellers, validate};
+use crate::domain::accounts::keys::Scope;
+use crate::domain::accounts::keys::{IssuedKey, OwnerKind};
+use crate::domain::accounts::network as sub_resellers;
+use crate::domain::validate;
 use crate::error::Result;
 
 /// A stored unix-millisecond time, read as the RFC 3339 text the API shows.

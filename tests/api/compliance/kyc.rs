@@ -1,8 +1,8 @@
 //! Real-name verification: encrypted at rest, masked when read, decided by an admin.
 
 use diesel::prelude::*;
-use kameng::domain::chain::Record;
-use kameng::domain::kyc::KycRequest;
+use kameng::domain::accounts::kyc::KycRequest;
+use kameng::domain::money::chain::Record;
 use reqwest::Method;
 
 use super::admin_audit;

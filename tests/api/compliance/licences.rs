@@ -1,6 +1,6 @@
 //! Licences: filing, review, enforcement at order time, lapse and the off-sale sweep.
 
-use kameng::domain::licences::NewLicence;
+use kameng::domain::accounts::licences::NewLicence;
 use serde_json::json;
 
 use super::admin_audit;
@@ -18,9 +18,9 @@ async fn licences_gate_sales_in_licence_required_categories_and_lapse_takes_prod
     let (_, reseller) = app.reseller(None, 100_000).await;
     let (_, other_supplier, other_p) = app.stocked_product("OTHER", 100, 80, 1).await;
     let sweep = |app: &TestApp| {
-        app.state
-            .db
-            .write(|c| kameng::domain::compliance::sweep_lapsed(c, kameng::time::now_ms()))
+        app.state.db.write(|c| {
+            kameng::domain::accounts::compliance::sweep_lapsed(c, kameng::time::now_ms())
+        })
     };
 
     // Nothing needs a licence yet.

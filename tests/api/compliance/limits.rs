@@ -2,7 +2,7 @@
 
 use kameng::auth::Scope;
 use kameng::client::Client;
-use kameng::domain::kyc::KycRequest;
+use kameng::domain::accounts::kyc::KycRequest;
 
 use super::scoped;
 use crate::common::TestApp;

@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 use kameng::db::schema::products;
-use kameng::domain::analytics::DAY_MS;
-use kameng::domain::forecast;
+use kameng::domain::insight::analytics::DAY_MS;
+use kameng::domain::insight::forecast;
 
 use super::seed_history;
 use crate::common::TestApp;

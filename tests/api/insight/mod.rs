@@ -6,8 +6,9 @@ mod rollups;
 mod sales;
 mod scale;
 
-use kameng::domain::analytics::{record_sale, Sale, DAY_MS};
-use kameng::domain::orders::{Buyer, OrderRequest};
+use kameng::domain::insight::analytics::DAY_MS;
+use kameng::domain::trade::orders::{Buyer, OrderRequest};
+use kameng::domain::trade::sales_rollup::{record_sale, Sale};
 
 use crate::common::{order_req, TestApp};
 

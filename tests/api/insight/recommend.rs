@@ -1,6 +1,6 @@
 //! Recommendations over the API: similar resellers first, regional and platform bestsellers
 //! for a newcomer, never a product already sold or off sale. (The precision@5 evaluation
-//! against a most-popular baseline is the unit test `domain::recommend::evaluation`.)
+//! against a most-popular baseline is the unit test `domain::insight::recommend::evaluation`.)
 
 use serde_json::json;
 

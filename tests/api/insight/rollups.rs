@@ -5,8 +5,9 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use kameng::db::schema::{orders, sales_daily, sales_rollup};
 use kameng::db::Backend;
-use kameng::domain::analytics::{self, Sale, DAY_MS};
-use kameng::domain::orders::OrderRow;
+use kameng::domain::insight::analytics::{self, DAY_MS};
+use kameng::domain::trade::orders::OrderRow;
+use kameng::domain::trade::sales_rollup::{self as rollup, Sale};
 
 use super::order_in;
 use crate::common::TestApp;
@@ -59,7 +60,7 @@ fn rollups(app: &TestApp) -> RollupRows {
 /// own backfill (its down, then its up, over the orders there are).
 pub fn assert_backfills_agree(app: &TestApp) {
     let before = rollups(app);
-    app.state.db.write(analytics::rebuild).unwrap();
+    app.state.db.write(rollup::rebuild).unwrap();
     assert_eq!(rollups(app), before, "rebuild differs");
     let migration = match app.state.db.backend() {
         Backend::Sqlite => [
@@ -119,7 +120,7 @@ async fn ranges_across_months_add_up_to_their_orders() {
                     .find(&o.id)
                     .select(OrderRow::as_select())
                     .first(conn)?;
-                analytics::record_sale(conn, &Sale::from(&row))?;
+                rollup::record_sale(conn, &Sale::from(&row))?;
             }
             Ok(())
         })
@@ -174,7 +175,7 @@ async fn refunds_count_against_the_sale_day_and_leave_margin() {
                 .find(&a.id)
                 .select(OrderRow::as_select())
                 .first(conn)?;
-            analytics::record_refund(conn, &Sale::from(&row))
+            rollup::record_refund(conn, &Sale::from(&row))
         })
         .unwrap();
     let admin = app.admin.sales_analytics("").await.unwrap();

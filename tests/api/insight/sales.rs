@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use kameng::db::schema::api_keys;
-use kameng::domain::orders::Order;
+use kameng::domain::trade::orders::Order;
 
 use super::order_in;
 use crate::common::TestApp;

@@ -20,8 +20,9 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use kameng::db::schema::{orders, products, resellers, sales_daily, sales_rollup};
 use kameng::db::DbConn;
-use kameng::domain::analytics::{self, report, DayRange, GroupBy, Sale, DAY_MS};
-use kameng::domain::{forecast, recommend};
+use kameng::domain::insight::analytics::{self, report, DayRange, GroupBy, DAY_MS};
+use kameng::domain::insight::{forecast, recommend};
+use kameng::domain::trade::sales_rollup::{self as rollup, Sale};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -206,7 +207,7 @@ async fn insight_queries_stay_fast_on_a_million_orders() {
         }
     };
     let t = Instant::now();
-    app.state.db.write(analytics::rebuild).unwrap();
+    app.state.db.write(rollup::rebuild).unwrap();
     println!(
         "rollup rebuild (= migration backfill): {:.1} s; sales_daily {} rows, sales_rollup {} rows",
         t.elapsed().as_secs_f64(),
@@ -252,13 +253,13 @@ async fn insight_queries_stay_fast_on_a_million_orders() {
     }
     let ms = time(&app, |c| analytics::platform_days(c, "CNY", last(365)));
     rows.push(("  of which: platform_days, 365 days".into(), ms));
-    let all_products: Vec<kameng::domain::catalog::ProductRow> = app
+    let all_products: Vec<kameng::domain::trade::catalog::ProductRow> = app
         .state
         .db
         .read(|c| {
             Ok(products::table
                 .filter(products::supplier_id.eq(&supplier_id))
-                .select(kameng::domain::catalog::ProductRow::as_select())
+                .select(kameng::domain::trade::catalog::ProductRow::as_select())
                 .load(c)?)
         })
         .unwrap();
@@ -362,7 +363,7 @@ fn record_sale_cost(app: &TestApp, now: i64, keys: impl Fn(usize) -> (String, St
         };
         app.state
             .db
-            .write_direct(|c| analytics::record_sale(c, &sale))
+            .write_direct(|c| rollup::record_sale(c, &sale))
             .unwrap();
     }
     (t.elapsed().saturating_sub(baseline)).as_secs_f64() * 1e6 / N as f64
@@ -373,7 +374,7 @@ fn record_sale_cost(app: &TestApp, now: i64, keys: impl Fn(usize) -> (String, St
 #[actix_web::test]
 #[ignore = "timing; run with --ignored --nocapture"]
 async fn record_sale_share_of_the_order_transaction() {
-    use kameng::domain::orders::{self, OrderContext, OrderDeps};
+    use kameng::domain::trade::orders::{self, OrderContext, OrderDeps};
     const N: usize = 2000;
     let app = TestApp::spawn().await;
     let (_, _, p) = app.stocked_product("COST-1", 100, 80, N).await;
@@ -381,7 +382,7 @@ async fn record_sale_share_of_the_order_transaction() {
     let ctx = OrderContext {
         reseller_id: r.reseller.id.clone(),
         key_id: r.api_key.key_id.clone(),
-        limits: kameng::domain::limits::SpendLimits {
+        limits: kameng::domain::money::limits::SpendLimits {
             key_daily: None,
             unverified_daily: 0,
         },

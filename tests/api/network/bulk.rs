@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use kameng::client::{fetch_jwks, verify_receipt, Client};
-use kameng::domain::catalog::NewProduct;
-use kameng::domain::orders::Order;
-use kameng::domain::receipts::codes_digest;
+use kameng::domain::money::receipts::codes_digest;
+use kameng::domain::trade::catalog::NewProduct;
+use kameng::domain::trade::orders::Order;
 
 use crate::common::{cards, order_req, TestApp};
 

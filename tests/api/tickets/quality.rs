@@ -1,6 +1,6 @@
 //! Supplier quality: defect rates per product and batch, batch withdrawal, duplicate flags.
 
-use kameng::domain::inventory::{NewCard, PushCards};
+use kameng::domain::trade::inventory::{NewCard, PushCards};
 
 use super::parties;
 use crate::common::{cards, TestApp};

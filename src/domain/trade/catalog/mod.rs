@@ -1,0 +1,254 @@
+//! The catalogue: products as stored (`ProductRow`), as a reseller sees them at its own price
+//! (`Product`, [`reseller_products`]) and as the admin sees them (`AdminProduct`). Categories
+//! live in `category`, product creation and edits in `admin`; prices come from
+//! `trade::pricing`, so the listing shows what an order charges.
+
+mod admin;
+mod category;
+
+pub use admin::*;
+pub use category::*;
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::{categories, products};
+use crate::db::DbConn;
+use crate::domain::accounts::compliance::Sellable;
+use crate::domain::trade::pricing::network::NetworkPrices;
+use crate::error::{Error, Result};
+use crate::time::rfc3339;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = products)]
+pub struct ProductRow {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub category_id: String,
+    pub supplier_id: String,
+    pub description: String,
+    pub instructions: String,
+    pub region: Option<String>,
+    pub face_value: i64,
+    pub cost: i64,
+    pub price: i64,
+    pub currency: String,
+    pub delivery: String,
+    pub status: String,
+    pub min_quantity: i64,
+    pub max_quantity: i64,
+    pub topup_fields: String,
+    pub stock: i64,
+    pub low_stock_threshold: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Units the forecast expects to sell within the stock-low days (see `stock_low`).
+    pub cover_units: Option<i64>,
+    /// When `stock.low` was sent for the current low spell.
+    pub stock_low_at: Option<i64>,
+}
+
+impl ProductRow {
+    /// What the licence rule (`accounts::compliance`) checks before a sale.
+    pub fn sellable(&self) -> Sellable<'_> {
+        Sellable {
+            id: &self.id,
+            category_id: &self.category_id,
+            supplier_id: &self.supplier_id,
+        }
+    }
+}
+
+/// A product as a reseller sees it, with this caller's unit price.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Product {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    /// How to redeem the code.
+    pub instructions: String,
+    pub region: Option<String>,
+    pub face_value: i64,
+    pub currency: String,
+    /// `card` (codes delivered in the response) or `direct` (account top-up).
+    pub delivery: String,
+    /// `on_sale` or `off_sale`.
+    pub status: String,
+    pub min_quantity: i64,
+    pub max_quantity: i64,
+    /// This caller's unit price in minor units.
+    pub price: i64,
+    /// Available codes; null for direct products without a declared capacity.
+    pub stock: Option<i64>,
+    /// For direct products: what the buyer must supply.
+    pub topup_fields: Vec<String>,
+}
+
+/// A product as the admin sees it: the base price plus cost and ownership.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AdminProduct {
+    #[serde(flatten)]
+    pub product: Product,
+    pub cost: i64,
+    pub supplier_id: String,
+    pub category_id: String,
+    pub low_stock_threshold: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn product_view(row: &ProductRow, category: &str, price: i64) -> Product {
+    Product {
+        id: row.id.clone(),
+        sku: row.sku.clone(),
+        name: row.name.clone(),
+        category: category.to_string(),
+        description: row.description.clone(),
+        instructions: row.instructions.clone(),
+        region: row.region.clone(),
+        face_value: row.face_value,
+        currency: row.currency.clone(),
+        delivery: row.delivery.clone(),
+        status: row.status.clone(),
+        min_quantity: row.min_quantity,
+        max_quantity: row.max_quantity,
+        price,
+        stock: if row.delivery == "card" {
+            Some(row.stock)
+        } else {
+            None
+        },
+        topup_fields: serde_json::from_str(&row.topup_fields).unwrap_or_default(),
+    }
+}
+
+pub fn admin_view(conn: &mut DbConn, row: &ProductRow) -> Result<AdminProduct> {
+    let cat = category_name(conn, &row.category_id)?;
+    Ok(AdminProduct {
+        product: product_view(row, &cat, row.price),
+        cost: row.cost,
+        supplier_id: row.supplier_id.clone(),
+        category_id: row.category_id.clone(),
+        low_stock_threshold: row.low_stock_threshold,
+        created_at: rfc3339(row.created_at),
+        updated_at: rfc3339(row.updated_at),
+    })
+}
+
+fn category_name(conn: &mut DbConn, id: &str) -> Result<String> {
+    Ok(categories::table
+        .find(id)
+        .select(categories::name)
+        .first(conn)?)
+}
+
+pub fn load(conn: &mut DbConn, id: &str) -> Result<ProductRow> {
+    products::table
+        .find(id)
+        .select(ProductRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(Error::NotFound("product"))
+}
+
+/// Filters of the product lists.
+#[derive(Debug, Default, Clone)]
+pub struct ProductFilter {
+    pub category: Option<String>,
+    pub q: Option<String>,
+    pub delivery: Option<String>,
+    pub supplier_id: Option<String>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+/// Rows matching a filter, ordered by id, at most `limit + 1` (the extra row says there is a
+/// next page).
+pub fn list_rows(conn: &mut DbConn, f: &ProductFilter) -> Result<Vec<ProductRow>> {
+    let mut q = products::table.select(ProductRow::as_select()).into_boxed();
+    if let Some(cat) = &f.category {
+        let ids: Vec<String> = categories::table
+            .filter(categories::name.eq(cat))
+            .select(categories::id)
+            .load(conn)?;
+        q = q.filter(products::category_id.eq_any(ids));
+    }
+    if let Some(text) = &f.q {
+        let pattern = format!("%{}%", text.replace(['%', '_'], ""));
+        q = q.filter(
+            products::name
+                .like(pattern.clone())
+                .or(products::sku.like(pattern)),
+        );
+    }
+    if let Some(d) = &f.delivery {
+        q = q.filter(products::delivery.eq(d.clone()));
+    }
+    if let Some(s) = &f.supplier_id {
+        q = q.filter(products::supplier_id.eq(s.clone()));
+    }
+    if let Some(a) = &f.after {
+        q = q.filter(products::id.gt(a.clone()));
+    }
+    Ok(q.order(products::id.asc()).limit(f.limit + 1).load(conn)?)
+}
+
+pub fn category_names(conn: &mut DbConn) -> Result<HashMap<String, String>> {
+    Ok(categories::table
+        .select((categories::id, categories::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// The catalogue as a reseller sees it.
+pub fn reseller_products(
+    conn: &mut DbConn,
+    reseller_id: &str,
+    f: &ProductFilter,
+) -> Result<Vec<Product>> {
+    let rows = list_rows(conn, f)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    // The same prices the order quote charges (sub-resellers see their parent's markups).
+    let prices = NetworkPrices::load(conn, reseller_id, &ids)?;
+    let names = category_names(conn)?;
+    rows.iter()
+        .map(|r| {
+            Ok(product_view(
+                r,
+                names.get(&r.category_id).map(String::as_str).unwrap_or(""),
+                prices.unit_price(r)?,
+            ))
+        })
+        .collect()
+}
+
+pub fn reseller_product(conn: &mut DbConn, reseller_id: &str, product_id: &str) -> Result<Product> {
+    let row = load(conn, product_id)?;
+    let prices = NetworkPrices::load(conn, reseller_id, std::slice::from_ref(&row.id))?;
+    let cat = category_name(conn, &row.category_id)?;
+    Ok(product_view(&row, &cat, prices.unit_price(&row)?))
+}
+
+/// A supplier sets when `stock.low` fires for one of its own products.
+pub fn set_low_stock_threshold(
+    conn: &mut DbConn,
+    supplier_id: &str,
+    product_id: &str,
+    threshold: Option<i64>,
+) -> Result<()> {
+    let p = load(conn, product_id)?;
+    if p.supplier_id != supplier_id {
+        return Err(Error::NotFound("product"));
+    }
+    diesel::update(products::table.find(product_id))
+        .set(products::low_stock_threshold.eq(threshold))
+        .execute(conn)?;
+    Ok(())
+}

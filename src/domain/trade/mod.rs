@@ -1,0 +1,16 @@
+//! Trade: what is sold, at what price, and the sale itself. Owns the catalogue (`catalog`:
+//! categories, product admin, listings), every price rule in one place (`pricing`: levels,
+//! per-reseller prices, network markups and the quote an order pays), orders and their
+//! idempotency (`orders`), stock (`inventory`: pushes, deduplication, the `stock.low` event),
+//! bulk orders (`bulk`), direct top-ups (`topups`) and the daily sales rollups the order
+//! transaction keeps (`sales_rollup`).
+//!
+//! May use `accounts` and `money`.
+
+pub mod bulk;
+pub mod catalog;
+pub mod inventory;
+pub mod orders;
+pub mod pricing;
+pub mod sales_rollup;
+pub mod topups;

@@ -1,0 +1,366 @@
+//! The order transaction: everything a purchase changes happens in one database transaction,
+//! in the order [`place`] reads — idempotency check, product and quantity rules, the buyer's
+//! balance and currency, the quote (`trade::pricing::quote`), card claim, ledger posting,
+//! spend limits, receipt, order row, sales rollup, outbox event. Any failure rolls all of it
+//! back.
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::idempotency::{find_by_trade_no, replay, request_hash, serialize_trade_no, winner};
+use super::record::{announce_delivery, insert, request_topup};
+use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
+use crate::crypto::sha256_hex;
+use crate::db::schema::resellers;
+use crate::db::{Db, DbConn};
+use crate::domain::accounts::compliance;
+use crate::domain::money::ledger::{self, Posting, Txn};
+use crate::domain::money::limits;
+use crate::domain::money::receipts::{ReceiptClaims, ISSUER};
+use crate::domain::trade::catalog::{self, ProductRow, MAX_ORDER_QUANTITY};
+use crate::domain::trade::inventory::{self, stock_low, DeliveredCard};
+use crate::domain::trade::pricing::quote::quote;
+use crate::domain::trade::sales_rollup::{self, Sale};
+use crate::domain::trade::topups;
+use crate::domain::validate;
+use crate::error::{is_unique_violation, Error, Result};
+
+/// Checks that need no database, so bad input costs nothing.
+fn validate_request(req: &OrderRequest) -> Result<()> {
+    if req.out_trade_no.is_empty()
+        || req.out_trade_no.len() > 64
+        || !req.out_trade_no.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(Error::invalid(
+            "out_trade_no",
+            "must be 1..64 printable ASCII characters",
+        ));
+    }
+    if req.quantity < 1 || req.quantity > MAX_ORDER_QUANTITY {
+        return Err(Error::invalid(
+            "quantity",
+            format!("must be between 1 and {MAX_ORDER_QUANTITY}"),
+        ));
+    }
+    if let Some(url) = &req.notify_url {
+        validate::callback_url("notify_url", url)?;
+    }
+    if let Some(b) = &req.buyer {
+        // Characters, as the schema's maxLength counts them.
+        if b.id.as_ref().is_some_and(|s| s.chars().count() > 128)
+            || b.region.as_ref().is_some_and(|s| s.chars().count() > 64)
+        {
+            return Err(Error::invalid(
+                "buyer",
+                "id at most 128 and region at most 64 characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Places an order inside the caller's transaction, step by step; any failing step fails the
+/// order and the caller's rollback undoes the ones before it.
+pub fn place(
+    conn: &mut DbConn,
+    deps: &OrderDeps,
+    ctx: &OrderContext,
+    req: &OrderRequest,
+) -> Result<Placed> {
+    validate_request(req)?;
+    let hash = request_hash(req);
+    serialize_trade_no(conn, &ctx.reseller_id, &req.out_trade_no)?;
+    if let Some(existing) = find_by_trade_no(conn, &ctx.reseller_id, &req.out_trade_no)? {
+        return replay(conn, &deps.vault, existing, &hash);
+    }
+    let product = load_sellable(conn, req)?;
+    let direct = product.delivery == "direct";
+    let topup = topup_fields(&product, req)?;
+    let buyer = load_buyer(conn, &ctx.reseller_id, &product)?;
+    let quote = quote(conn, &ctx.reseller_id, &product, req.quantity)?;
+    if buyer.balance < quote.amount {
+        return Err(Error::InsufficientBalance);
+    }
+
+    let now = crate::time::now_ms();
+    let order_id = crate::ids::new_id("ord");
+    // A bulk order claims here like any other; its codes are unsealed after the commit.
+    let bulk = crate::domain::trade::bulk::is_bulk(direct, req.quantity, deps.bulk_async_threshold);
+    let delivered = claim_cards(
+        conn,
+        deps,
+        &product,
+        &order_id,
+        req.quantity,
+        now,
+        direct || bulk,
+    )?;
+    let ledger_seq = post_payment(conn, ctx, &product, &order_id, req.quantity, quote.postings)?;
+    limits::check_daily_spend(
+        conn,
+        &ctx.reseller_id,
+        &ctx.key_id,
+        &ctx.limits,
+        quote.amount,
+        now,
+    )?;
+    let receipt = if bulk {
+        String::new() // signed at delivery, over a digest of the codes
+    } else {
+        sign_receipt(
+            deps,
+            ctx,
+            &product,
+            &order_id,
+            req.quantity,
+            quote.amount,
+            now,
+            &delivered,
+        )?
+    };
+
+    let deadline = direct.then_some(now + deps.topup_timeout_ms);
+    let row = OrderRow {
+        id: order_id.clone(),
+        reseller_id: ctx.reseller_id.clone(),
+        key_id: ctx.key_id.clone(),
+        out_trade_no: req.out_trade_no.clone(),
+        product_id: product.id.clone(),
+        supplier_id: product.supplier_id.clone(),
+        quantity: req.quantity,
+        unit_price: quote.unit_price,
+        amount: quote.amount,
+        cost_amount: quote.cost_amount,
+        currency: product.currency.clone(),
+        status: if direct || bulk {
+            "processing"
+        } else {
+            "delivered"
+        }
+        .into(),
+        request_hash: hash,
+        notify_url: req.notify_url.clone().or(buyer.notify_url),
+        topup: topup
+            .as_ref()
+            .map(|t| serde_json::Value::Object(t.clone()).to_string()),
+        buyer_id: req.buyer.as_ref().and_then(|b| b.id.clone()),
+        buyer_region: req.buyer.as_ref().and_then(|b| b.region.clone()),
+        receipt,
+        ledger_seq,
+        created_at: now,
+        completed_at: (!direct && !bulk).then_some(now),
+        deadline_at: deadline,
+        result_message: None,
+    };
+    insert_order(conn, &row)?;
+    sales_rollup::record_sale(conn, &Sale::from(&row))?;
+
+    if let Some(deadline) = deadline {
+        request_topup(
+            conn,
+            &product,
+            &order_id,
+            req.quantity,
+            topup.as_ref(),
+            deadline,
+        )?;
+    } else if bulk {
+        // `order.delivered` follows from `bulk::deliver`.
+        stock_low::on_order(conn, &product, req.quantity, deps.stock_low_days)?;
+    } else {
+        announce_delivery(conn, &row)?;
+        stock_low::on_order(conn, &product, req.quantity, deps.stock_low_days)?;
+    }
+
+    let cards = (!direct && !bulk).then_some(delivered);
+    Ok(Placed {
+        order: row.view(cards),
+        created: true,
+    })
+}
+
+/// The product, if it may be sold now in this quantity: on sale, licensed, within its limits.
+fn load_sellable(conn: &mut DbConn, req: &OrderRequest) -> Result<ProductRow> {
+    let product = catalog::load(conn, &req.product_id)?;
+    if product.status != "on_sale" {
+        return Err(Error::ProductUnavailable("this product is off sale".into()));
+    }
+    compliance::check_sellable(conn, product.sellable(), crate::time::now_ms())?;
+    Ok(product)
+}
+
+/// A direct product's top-up fields, checked against what it requires; card products take none.
+/// Also checks the quantity against the product's limits (after the fields, as it always has).
+fn topup_fields(
+    product: &ProductRow,
+    req: &OrderRequest,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+    let topup = if product.delivery == "direct" {
+        let required: Vec<String> = serde_json::from_str(&product.topup_fields).unwrap_or_default();
+        Some(topups::validate_fields(&required, req.topup.as_ref())?)
+    } else if req.topup.is_some() {
+        return Err(Error::invalid(
+            "topup",
+            "only direct top-up products take top-up fields",
+        ));
+    } else {
+        None
+    };
+    if req.quantity < product.min_quantity || req.quantity > product.max_quantity {
+        return Err(Error::invalid(
+            "quantity",
+            format!(
+                "must be between {} and {} for this product",
+                product.min_quantity, product.max_quantity
+            ),
+        ));
+    }
+    Ok(topup)
+}
+
+/// The buying reseller's balance and default callback, if it buys in the product's currency.
+struct Buyer {
+    balance: i64,
+    notify_url: Option<String>,
+}
+
+fn load_buyer(conn: &mut DbConn, reseller_id: &str, product: &ProductRow) -> Result<Buyer> {
+    let (balance, notify_url, currency): (i64, Option<String>, String) = resellers::table
+        .find(reseller_id)
+        .select((
+            resellers::balance,
+            resellers::notify_url,
+            resellers::currency,
+        ))
+        .first(conn)?;
+    if currency != product.currency {
+        return Err(Error::ProductUnavailable(format!(
+            "this product is sold in {}",
+            product.currency
+        )));
+    }
+    Ok(Buyer {
+        balance,
+        notify_url,
+    })
+}
+
+/// Claims the order's codes (none for a direct product); unseals them unless they are delivered
+/// later (`sealed_until_later`: direct or bulk).
+fn claim_cards(
+    conn: &mut DbConn,
+    deps: &OrderDeps,
+    product: &ProductRow,
+    order_id: &str,
+    quantity: i64,
+    now: i64,
+    sealed_until_later: bool,
+) -> Result<Vec<DeliveredCard>> {
+    if product.delivery == "direct" {
+        return Ok(Vec::new());
+    }
+    let sealed = inventory::claim(conn, &product.id, order_id, quantity, now)?;
+    if sealed_until_later {
+        return Ok(Vec::new());
+    }
+    sealed
+        .iter()
+        .map(|c| inventory::unseal(&deps.vault, c))
+        .collect()
+}
+
+/// Posts the quote's ledger lines as the order's chained transaction; returns its sequence.
+fn post_payment(
+    conn: &mut DbConn,
+    ctx: &OrderContext,
+    product: &ProductRow,
+    order_id: &str,
+    quantity: i64,
+    postings: Vec<Posting>,
+) -> Result<i64> {
+    ledger::post(
+        conn,
+        Txn {
+            action: "order.purchase",
+            actor: &format!("key:{}", ctx.key_id),
+            subject: order_id,
+            currency: &product.currency,
+            detail: json!({ "product_id": product.id, "quantity": quantity }),
+            postings,
+        },
+    )
+}
+
+/// The delivery receipt: signed claims over the order and a hash of each delivered code.
+#[allow(clippy::too_many_arguments)]
+fn sign_receipt(
+    deps: &OrderDeps,
+    ctx: &OrderContext,
+    product: &ProductRow,
+    order_id: &str,
+    quantity: i64,
+    amount: i64,
+    now: i64,
+    delivered: &[DeliveredCard],
+) -> Result<String> {
+    deps.receipts.sign(&ReceiptClaims {
+        iss: ISSUER.into(),
+        sub: order_id.to_string(),
+        reseller_id: ctx.reseller_id.clone(),
+        product_id: product.id.clone(),
+        quantity,
+        amount,
+        currency: product.currency.clone(),
+        iat: now / 1000,
+        codes: delivered
+            .iter()
+            .map(|c| sha256_hex(c.code.as_bytes()))
+            .collect(),
+        codes_digest: None,
+    })
+}
+
+/// Writes the order row; another connection that committed the same out_trade_no first
+/// (PostgreSQL) makes this a lost race, answered with the winner's order.
+fn insert_order(conn: &mut DbConn, row: &OrderRow) -> Result<()> {
+    match insert(conn, row) {
+        Ok(_) => Ok(()),
+        Err(e) if is_unique_violation(&e) => Err(Error::RaceLost),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs of an order transaction PostgreSQL aborted for a deadlock with concurrent ones (card
+/// claims under a sell-out can wait on each other's rows); it changed nothing, so it runs again.
+const ATTEMPTS: u32 = 5;
+
+/// Runs [`place`] in its own transaction; a lost idempotency race returns the winner's order.
+/// On SQLite the request waits for its group commit without holding a thread.
+pub async fn place_order(
+    db: &Db,
+    deps: OrderDeps,
+    ctx: OrderContext,
+    req: OrderRequest,
+) -> Result<Placed> {
+    let (vault, reseller_id) = (deps.vault.clone(), ctx.reseller_id.clone());
+    let (out_trade_no, hash) = (req.out_trade_no.clone(), request_hash(&req));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (deps, ctx, req) = (deps.clone(), ctx.clone(), req.clone());
+        match db
+            .write_async(move |conn| place(conn, &deps, &ctx, &req))
+            .await
+        {
+            Err(e) if e.is_contention() && attempt < ATTEMPTS => continue,
+            Err(Error::RaceLost) => {
+                return db
+                    .read_async(move |conn| {
+                        winner(conn, &vault, &reseller_id, &out_trade_no, &hash)
+                    })
+                    .await
+            }
+            other => return other,
+        }
+    }
+}
