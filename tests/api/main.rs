@@ -8,6 +8,7 @@ mod common;
 
 mod abuse;
 mod admin;
+mod architecture;
 mod compliance;
 mod crash;
 mod errors;

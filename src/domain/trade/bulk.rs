@@ -12,7 +12,6 @@
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use serde_json::json;
 
 use crate::crypto::Vault;
 use crate::db::schema::{cards, orders as orders_t};
@@ -21,7 +20,6 @@ use crate::domain::money::receipts::{codes_digest, ReceiptClaims, ReceiptSigner,
 use crate::domain::trade::inventory::{self, DeliveredCard};
 use crate::domain::trade::orders::{self, OrderRow};
 use crate::error::{Error, Result};
-use crate::events::outbox::{self, NewEvent};
 
 /// True when a card order of `quantity` codes is delivered asynchronously.
 pub fn is_bulk(direct: bool, quantity: i64, threshold: i64) -> bool {
@@ -90,25 +88,7 @@ fn mark_delivered(conn: &mut DbConn, order_id: &str, receipt: &str) -> Result<bo
         return Ok(false);
     }
     let row = orders::load(conn, order_id)?;
-    outbox::enqueue(
-        conn,
-        NewEvent {
-            event_type: "order.delivered",
-            owner_kind: "reseller",
-            owner_id: &row.reseller_id,
-            url: row.notify_url.as_deref(),
-            data: json!({
-                "order_id": row.id,
-                "out_trade_no": row.out_trade_no,
-                "product_id": row.product_id,
-                "quantity": row.quantity,
-                "amount": row.amount,
-                "currency": row.currency,
-                "status": "delivered",
-                "cards_url": format!("/v1/orders/{}/cards", row.id),
-            }),
-        },
-    )?;
+    orders::announce_delivery(conn, &row, true)?;
     Ok(true)
 }
 

@@ -7,6 +7,7 @@ mod record;
 mod sub_reseller;
 
 pub use place::{place, place_order};
+pub use record::announce_delivery;
 pub use sub_reseller::{child_orders, SubResellerOrder};
 
 use std::sync::Arc;

@@ -168,7 +168,7 @@ pub fn place(
         // `order.delivered` follows from `bulk::deliver`.
         stock_low::on_order(conn, &product, req.quantity, deps.stock_low_days)?;
     } else {
-        announce_delivery(conn, &row)?;
+        announce_delivery(conn, &row, false)?;
         stock_low::on_order(conn, &product, req.quantity, deps.stock_low_days)?;
     }
 

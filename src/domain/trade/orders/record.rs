@@ -11,8 +11,21 @@ use crate::error::Result;
 use crate::events::outbox::{self, NewEvent};
 use crate::time::rfc3339;
 
-/// `order.delivered` to the reseller's callback.
-pub(super) fn announce_delivery(conn: &mut DbConn, row: &OrderRow) -> Result<()> {
+/// `order.delivered` to the reseller's callback; a bulk order's event points at its codes'
+/// pages (`cards_url`) instead of carrying them.
+pub fn announce_delivery(conn: &mut DbConn, row: &OrderRow, bulk: bool) -> Result<()> {
+    let mut data = json!({
+        "order_id": row.id,
+        "out_trade_no": row.out_trade_no,
+        "product_id": row.product_id,
+        "quantity": row.quantity,
+        "amount": row.amount,
+        "currency": row.currency,
+        "status": "delivered",
+    });
+    if bulk {
+        data["cards_url"] = json!(format!("/v1/orders/{}/cards", row.id));
+    }
     outbox::enqueue(
         conn,
         NewEvent {
@@ -20,15 +33,7 @@ pub(super) fn announce_delivery(conn: &mut DbConn, row: &OrderRow) -> Result<()>
             owner_kind: "reseller",
             owner_id: &row.reseller_id,
             url: row.notify_url.as_deref(),
-            data: json!({
-                "order_id": row.id,
-                "out_trade_no": row.out_trade_no,
-                "product_id": row.product_id,
-                "quantity": row.quantity,
-                "amount": row.amount,
-                "currency": row.currency,
-                "status": "delivered",
-            }),
+            data,
         },
     )?;
     Ok(())
