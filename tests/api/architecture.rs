@@ -50,7 +50,13 @@ fn violations() -> Vec<(String, String)> {
             .unwrap()
             .to_string_lossy()
             .to_string();
-        let text = std::fs::read_to_string(&file).unwrap();
+        // Code only: comments may name what the code must not use.
+        let text: String = std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let own = rel.split('/').next().and_then(rank);
         for bad in FORBIDDEN {
             if text.contains(bad) {
