@@ -7,8 +7,11 @@ use std::time::Duration;
 pub struct Config {
     /// `KAMENG_BIND`, default `127.0.0.1:8080`.
     pub bind: String,
-    /// `KAMENG_DATABASE_URL`, default `sqlite://kameng.db`.
+    /// `KAMENG_DATABASE_URL`, default `sqlite://` + `kameng.db` in the data directory.
     pub database_url: String,
+    /// True when neither `KAMENG_DATABASE_URL` nor `KAMENG_DATA_DIR` was given: the files go
+    /// to the user's data directory, created at start.
+    pub default_location: bool,
     /// `KAMENG_DATA_DIR`: where the master key file lives when `KAMENG_MASTER_KEY` is unset;
     /// default: the SQLite file's directory, or `.` for PostgreSQL.
     pub data_dir: PathBuf,
@@ -69,6 +72,7 @@ impl Default for Config {
         Config {
             bind: "127.0.0.1:8080".into(),
             database_url: "sqlite://kameng.db".into(),
+            default_location: false,
             data_dir: PathBuf::from("."),
             master_key_hex: None,
             bootstrap_admin: None,
@@ -121,10 +125,22 @@ fn parse<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, Conf
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         let d = Config::default();
-        let database_url = var("KAMENG_DATABASE_URL").unwrap_or(d.database_url);
-        let data_dir = match var("KAMENG_DATA_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            None => default_data_dir(&database_url),
+        let given_dir = var("KAMENG_DATA_DIR").map(PathBuf::from);
+        let default_location = given_dir.is_none() && var("KAMENG_DATABASE_URL").is_none();
+        let (database_url, data_dir) = match var("KAMENG_DATABASE_URL") {
+            Some(url) => {
+                crate::db::open::check_scheme(&url).map_err(|message| ConfigError {
+                    var: "KAMENG_DATABASE_URL",
+                    message,
+                })?;
+                let dir = given_dir.unwrap_or_else(|| default_data_dir(&url));
+                (url, dir)
+            }
+            None => {
+                let dir = given_dir.unwrap_or_else(user_data_dir);
+                let url = format!("sqlite://{}", dir.join("kameng.db").display());
+                (url, dir)
+            }
         };
         let bootstrap_admin = match var("KAMENG_BOOTSTRAP_ADMIN") {
             None => None,
@@ -146,6 +162,7 @@ impl Config {
         Ok(Config {
             bind: var("KAMENG_BIND").unwrap_or(d.bind),
             database_url,
+            default_location,
             data_dir,
             master_key_hex: var("KAMENG_MASTER_KEY"),
             bootstrap_admin,
@@ -195,10 +212,59 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Creates the user data directory when the files go to the default location (see
+    /// [`user_data_dir`]); a directory named by the user must exist already.
+    pub fn create_default_location(&self) -> Result<(), ConfigError> {
+        if !self.default_location {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| ConfigError {
+            var: "KAMENG_DATA_DIR",
+            message: format!(
+                "cannot create {}: {e}; set KAMENG_DATA_DIR or KAMENG_DATABASE_URL",
+                self.data_dir.display()
+            ),
+        })
+    }
+}
+
 fn parse_schedule(v: &str) -> Option<Vec<u64>> {
     let steps: Option<Vec<u64>> = v.split(',').map(|s| s.trim().parse().ok()).collect();
     steps.filter(|s| !s.is_empty())
 }
+
+/// Where kameng keeps its files when nothing says otherwise: the user's data directory
+/// (`$XDG_DATA_HOME/kameng`, else `~/.local/share/kameng`), never the directory the process
+/// happens to start in (a checkout).
+pub fn user_data_dir() -> PathBuf {
+    let base = var("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    match base {
+        Some(b) => b.join("kameng"),
+        None => PathBuf::from("."),
+    }
+}
+
+/// `kameng serve --help` lists the settings; README "Configuration" explains each.
+pub const SETTINGS_HELP: &str = "\
+Settings (environment variables; README \"Configuration\" explains each):
+  KAMENG_BIND                  listen address [default: 127.0.0.1:8080]
+  KAMENG_DATABASE_URL          sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB
+                               [default: sqlite://$XDG_DATA_HOME/kameng/kameng.db,
+                               else ~/.local/share/kameng/kameng.db]
+  KAMENG_DATA_DIR              where the generated master key kameng.key lives
+                               [default: the SQLite file's directory]
+  KAMENG_MASTER_KEY            64 hex chars (instances sharing a database share it)
+  KAMENG_BOOTSTRAP_ADMIN       username:password, creates the first admin
+  KAMENG_ALLOW_PRIVATE_WEBHOOKS  true to allow callbacks to 127.0.0.1 and private networks
+  KAMENG_LOG                   tracing filter [default: info]
+  KAMENG_WORKERS, KAMENG_DB_POOL_SIZE, KAMENG_RATE_LIMIT_PER_KEY, KAMENG_LOGIN_RATE_LIMIT,
+  KAMENG_MAX_BODY_BYTES, KAMENG_SIGNATURE_WINDOW, KAMENG_TOPUP_TIMEOUT,
+  KAMENG_WEBHOOK_RETRY_SCHEDULE, KAMENG_UNVERIFIED_DAILY_LIMIT, KAMENG_MAX_RESELLER_DEPTH,
+  KAMENG_BULK_ASYNC_THRESHOLD, KAMENG_TICKET_WINDOW, KAMENG_TICKET_SLA,
+  KAMENG_STOCK_LOW_DAYS, KAMENG_STOCK_LOW_REFRESH, KAMENG_SQLITE_SYNCHRONOUS, KAMENG_ADMIN_TOKEN_TTL";
 
 /// The SQLite file's directory keeps the generated master key next to the data it protects.
 fn default_data_dir(database_url: &str) -> PathBuf {

@@ -27,8 +27,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the HTTP API (configuration from KAMENG_* environment variables).
-    Serve,
+    /// Run the HTTP API (configuration from KAMENG_* environment variables, listed below).
+    #[command(after_help = kameng::config::SETTINGS_HELP)]
+    Serve {
+        /// Not an option: the address comes from KAMENG_BIND (e.g. KAMENG_BIND=127.0.0.1:9000).
+        #[arg(long, hide = true)]
+        port: Option<String>,
+        /// Not an option: the address comes from KAMENG_BIND.
+        #[arg(long, hide = true)]
+        bind: Option<String>,
+    },
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Admin accounts.
@@ -65,9 +73,31 @@ enum AdminCommand {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
-        eprintln!("error: {e}");
+        // A start-up failure is one line naming what failed and what to check: the cause of an
+        // `Unavailable` (the database could not be opened) is that line already.
+        match e.downcast_ref::<kameng::error::Error>() {
+            Some(kameng::error::Error::Unavailable(cause)) => eprintln!("error: {cause}"),
+            _ => eprintln!("error: {e}"),
+        }
         std::process::exit(1);
     }
+}
+
+/// Binds the listen address, or says which address and which setting to change.
+fn listen(bind: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(bind).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                "another process is listening there: stop it, or choose another address, \
+                 e.g. KAMENG_BIND=127.0.0.1:8081"
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "ports below 1024 need privileges: choose another, e.g. KAMENG_BIND=127.0.0.1:8080"
+            }
+            _ => "set KAMENG_BIND to a host:port this machine can listen on",
+        };
+        format!("cannot listen on {bind} (KAMENG_BIND): {e}; {hint}")
+    })
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
@@ -100,6 +130,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Command::Migrate => {
+            config.create_default_location()?;
             let db = kameng::db::Db::connect(&config.database_url, 1)?;
             db.migrate()?;
             println!("migrations applied");
@@ -124,8 +155,21 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("admin {username} created ({id})");
             Ok(())
         }
-        Command::Serve => {
-            let listener = TcpListener::bind(&config.bind)?;
+        Command::Serve { port, bind } => {
+            if let Some(given) = port.or(bind) {
+                return Err(format!(
+                    "serve takes its address from the environment: KAMENG_BIND=127.0.0.1:{} \
+                     kameng serve (see `kameng serve --help` for every setting)",
+                    given.rsplit(':').next().unwrap_or(&given)
+                )
+                .into());
+            }
+            let listener = listen(&config.bind)?;
+            tracing::info!(
+                database = %kameng::db::open::redacted(&config.database_url),
+                data_dir = %config.data_dir.display(),
+                "starting"
+            );
             let state = AppState::init(config)?;
             actix_web::rt::System::new().block_on(kameng::server::run(state, listener))?;
             Ok(())

@@ -30,6 +30,9 @@ pub struct AppState {
 impl AppState {
     /// Connects, migrates, loads keys and applies `KAMENG_BOOTSTRAP_ADMIN`.
     pub fn init(config: Config) -> Result<AppState> {
+        config
+            .create_default_location()
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
         let manager = crate::db::Manager::new(&config.database_url)
             .with_synchronous(&config.sqlite_synchronous);
         let db = Db::connect_with(manager, config.db_pool_size)?;

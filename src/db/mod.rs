@@ -6,6 +6,7 @@
 //! SQLITE_BUSY instead of waiting); on PostgreSQL any pooled connection, with row locks where
 //! writers meet.
 
+pub mod open;
 pub mod schema;
 pub mod stmt;
 mod writer;
@@ -68,6 +69,8 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: String,
+    /// The URL as configured, for messages.
+    given_url: String,
     backend: Backend,
     /// SQLite `synchronous` level: `FULL` (default) or `NORMAL`.
     sqlite_sync: &'static str,
@@ -78,11 +81,13 @@ impl Manager {
         match sqlite_path(url) {
             Some(path) => Manager {
                 url: path.to_string(),
+                given_url: url.to_string(),
                 backend: Backend::Sqlite,
                 sqlite_sync: "FULL",
             },
             None => Manager {
                 url: url.to_string(),
+                given_url: url.to_string(),
                 backend: Backend::Postgres,
                 sqlite_sync: "FULL",
             },
@@ -173,17 +178,32 @@ impl Db {
     }
 
     /// Connects, migrates (before any writer exists), then starts the SQLite writer thread.
+    ///
+    /// One connection comes first, before the pool: a bad URL fails once, with advice (see
+    /// `open`), and a fresh SQLite file is switched to WAL and migrated before any other
+    /// connection opens it — the pool's connections used to race to switch the journal mode,
+    /// and the loser logged a bare `database is locked`.
     pub fn connect_with(manager: Manager, pool_size: u32) -> Result<Db> {
         let backend = manager.backend;
+        open::check_scheme(&manager.given_url).map_err(Error::Unavailable)?;
+        {
+            let mut first = manager.establish().map_err(|e| {
+                Error::Unavailable(open::open_error(
+                    &manager.given_url,
+                    backend,
+                    &e.to_string(),
+                ))
+            })?;
+            run_migrations(&mut first)?;
+        }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager.clone())
-            .map_err(|e| Error::Unavailable(format!("database: {e}")))?;
-        {
-            let mut conn = pool.get()?;
-            run_migrations(&mut conn)?;
-        }
+            .map_err(|e| {
+                let cause = e.to_string();
+                Error::Unavailable(open::open_error(&manager.given_url, backend, &cause))
+            })?;
         let writer = match backend {
             Backend::Sqlite => Some(writer::Writer::start(manager.clone())?),
             Backend::Postgres => None,

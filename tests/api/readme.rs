@@ -1,4 +1,5 @@
-//! The README's signing snippets reproduce SPEC.md's test vectors.
+//! The README's snippets work as written: the signing snippets reproduce SPEC.md's test vectors,
+//! and "A first purchase by hand" delivers a code from a fresh server.
 
 use std::process::Command;
 
@@ -82,4 +83,62 @@ fn signing_snippets_reproduce_the_test_vectors() {
         ),
         "46a46383746f10f39794421db9b1c5af0229f06231a19e66d470cda9dc458f3c"
     );
+}
+
+/// The first-purchase block, run by bash against a fresh `kameng serve` with only its base URL
+/// changed, ends in a delivered order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_purchase_by_hand_delivers_a_code() {
+    for tool in ["curl", "jq", "openssl"] {
+        let found = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(found, "the README block needs {tool} (.ci/run installs it)");
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let script = block(&readme, "first-purchase");
+    assert!(script.contains("BASE=http://127.0.0.1:8080\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::common::test_database(dir.path());
+    let server = crate::process::ServerProcess::start(
+        &db.url,
+        dir.path(),
+        &[("KAMENG_BOOTSTRAP_ADMIN", "admin:change-me-please")],
+    )
+    .await;
+    let script = script.replace(
+        "BASE=http://127.0.0.1:8080\n",
+        &format!("BASE={}\n", server.base),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(dir.path())
+            .output()
+            .expect("bash")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The block prints each answer; the last one is the order.
+    let answers: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let order = answers.last().unwrap();
+    assert_eq!(order["status"], "delivered", "{stdout}");
+    assert_eq!(order["out_trade_no"], "T1001");
+    let cards = order["cards"].as_array().unwrap();
+    assert_eq!(cards.len(), 1);
+    assert!(cards[0]["code"].as_str().unwrap().starts_with("DEMO-AAAA-"));
+    assert!(order["receipt"].as_str().is_some_and(|r| !r.is_empty()));
 }
