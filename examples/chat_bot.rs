@@ -6,7 +6,7 @@
 //!   /order ID          an order and its codes
 //!   /balance           your prepaid balance
 //!
-//!   printf '/list\n/buy DEMO-APPLE-50 1\n/balance\n' | cargo run --example chat_bot
+//!   printf '/list\n/buy DEMO-APPLE-50 1\n/balance\n' | cargo run --release --example chat_bot
 
 use std::io::BufRead;
 
@@ -16,8 +16,9 @@ use kameng::demo::DemoFile;
 
 #[derive(Parser)]
 struct Args {
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// The server [default: the one in the demo file, else http://127.0.0.1:8080].
+    #[arg(long, env = "KAMENG_URL")]
+    url: Option<String>,
     #[arg(long, default_value = "kameng-demo.json")]
     demo: std::path::PathBuf,
     /// Which demo reseller the bot acts as (0 = shop, 1 = gold bot).
@@ -141,11 +142,12 @@ async fn answer(client: &Client, line: &str, seq: &mut u32) -> String {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let demo = DemoFile::load(&args.demo)?;
+    let url = demo.server_url(args.url.clone());
     let me = demo
         .resellers
         .get(args.reseller)
         .ok_or("no such demo reseller")?;
-    let client = Client::new(&args.url, &me.key_id, &me.secret);
+    let client = Client::new(&url, &me.key_id, &me.secret);
     let mut seq = 0;
     for line in std::io::stdin().lock().lines() {
         let line = line?;

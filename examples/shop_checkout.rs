@@ -3,7 +3,9 @@
 //! instead of charging twice), and receive the signed `order.delivered` callback — verifying the
 //! signature and deduplicating by event id, as a real shop backend must.
 //!
-//!   cargo run --example shop_checkout [-- --url http://127.0.0.1:8080 --demo kameng-demo.json --sku DEMO-STEAM-100]
+//!   cargo run --release --example shop_checkout [-- --demo kameng-demo.json --sku DEMO-STEAM-100]
+//!
+//! The server is the one `kameng demo` wrote into the demo file; `--url` or `KAMENG_URL` override it.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -17,8 +19,9 @@ use kameng::domain::trade::orders::{Order, OrderRequest};
 
 #[derive(Parser)]
 struct Args {
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// The server [default: the one in the demo file, else http://127.0.0.1:8080].
+    #[arg(long, env = "KAMENG_URL")]
+    url: Option<String>,
     #[arg(long, default_value = "kameng-demo.json")]
     demo: std::path::PathBuf,
     #[arg(long, default_value = "DEMO-STEAM-100")]
@@ -110,6 +113,7 @@ async fn place_with_retry(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let demo = DemoFile::load(&args.demo)?;
+    let url = demo.server_url(args.url.clone());
     let shop = &demo.resellers[0];
     let product = demo
         .products
@@ -133,13 +137,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     actix_web::rt::spawn(server);
     println!("callback receiver on http://{}/callback", args.listen);
 
-    let client = Client::new(&args.url, &shop.key_id, &shop.secret);
+    let client = Client::new(&url, &shop.key_id, &shop.secret);
     let flaky = args.flaky.then(|| {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(1))
             .build()
             .expect("client");
-        Client::with_http(http, &args.url, &shop.key_id, &shop.secret)
+        Client::with_http(http, &url, &shop.key_id, &shop.secret)
     });
     let out_trade_no = format!("SHOP-{}", kameng::time::now_ms());
     let req = OrderRequest {

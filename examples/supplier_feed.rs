@@ -2,8 +2,8 @@
 //! with a progress bar, report accepted / duplicate / rejected, and optionally answer
 //! `order.topup_requested` webhooks for direct top-ups.
 //!
-//!   cargo run --example supplier_feed -- --sku DEMO-STEAM-100 --csv codes.csv
-//!   cargo run --example supplier_feed -- --sku DEMO-STEAM-100 --generate 5000 --serve-topups 30
+//!   cargo run --release --example supplier_feed -- --sku DEMO-STEAM-100 --csv codes.csv
+//!   cargo run --release --example supplier_feed -- --sku DEMO-STEAM-100 --generate 5000 --serve-topups 30
 
 use std::io::Write;
 use std::time::Duration;
@@ -17,8 +17,9 @@ use reqwest::Method;
 
 #[derive(Parser)]
 struct Args {
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// The server [default: the one in the demo file, else http://127.0.0.1:8080].
+    #[arg(long, env = "KAMENG_URL")]
+    url: Option<String>,
     #[arg(long, default_value = "kameng-demo.json")]
     demo: std::path::PathBuf,
     /// The product to stock.
@@ -112,7 +113,8 @@ async fn webhook(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let demo = DemoFile::load(&args.demo)?;
-    let client = Client::new(&args.url, &demo.supplier.key_id, &demo.supplier.secret);
+    let url = demo.server_url(args.url.clone());
+    let client = Client::new(&url, &demo.supplier.key_id, &demo.supplier.secret);
 
     if let Some(sku) = &args.sku {
         let product = demo

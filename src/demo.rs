@@ -33,6 +33,10 @@ pub struct DemoProduct {
 /// What `kameng demo` writes (and the examples read).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DemoFile {
+    /// The server the demo was seeded for (its `KAMENG_BIND`); the examples talk to it unless
+    /// told otherwise (`--url` or `KAMENG_URL`). Absent in files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     pub supplier: DemoAccount,
     /// `[standard level, gold level]`.
     pub resellers: Vec<DemoAccount>,
@@ -45,9 +49,19 @@ impl DemoFile {
             .map_err(|e| format!("{}: {e} (run `kameng demo` first)", path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
+
+    /// The server to talk to: `given` (`--url` or `KAMENG_URL`) if set, else the one this file
+    /// was seeded for, else the default address.
+    pub fn server_url(&self, given: Option<String>) -> String {
+        given
+            .or_else(|| self.url.clone())
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+    }
 }
 
 pub struct DemoOptions {
+    /// The server's base URL, written into the file for the examples.
+    pub url: String,
     pub shop_callback: String,
     pub supplier_webhook: String,
 }
@@ -66,6 +80,7 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
     let vault = state.vault.clone();
     let (shop_callback, supplier_webhook) =
         (opts.shop_callback.clone(), opts.supplier_webhook.clone());
+    let url = opts.url.clone();
     state.db.write(move |c| {
         let existing = catalog::list_rows(
             c,
@@ -183,6 +198,7 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
             delivery: "direct".into(),
         });
         Ok(DemoFile {
+            url: Some(url),
             supplier: account(
                 &s.supplier.id,
                 &s.supplier.name,
@@ -209,9 +225,23 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
 }
 
 /// The text `kameng demo` prints.
-pub fn instructions(demo: &DemoFile, base: &str, file: &str) -> String {
+/// What `kameng demo` prints: every command in it runs as printed. `serve_env` holds the
+/// `KAMENG_*` settings the demo ran with (`NAME=value `, each with a trailing space), so the
+/// printed `serve` opens the same database on the same address.
+pub fn instructions(demo: &DemoFile, base: &str, file: &str, serve_env: &str) -> String {
     let shop = &demo.resellers[0];
     let product = &demo.products[0];
+    let default_file = file == "kameng-demo.json";
+    let demo_flag = if default_file {
+        String::new()
+    } else {
+        format!(" --demo {file}")
+    };
+    let demo_arg = if default_file {
+        String::new()
+    } else {
+        format!(" -- --demo {file}")
+    };
     format!(
         r#"Demo seeded. Keys were written to {file} (keep it private).
 
@@ -222,7 +252,7 @@ pub fn instructions(demo: &DemoFile, base: &str, file: &str) -> String {
 
 Start the server (callbacks to 127.0.0.1 need KAMENG_ALLOW_PRIVATE_WEBHOOKS=true):
 
-  KAMENG_ALLOW_PRIVATE_WEBHOOKS=true cargo run --release -- serve
+  {serve_env}KAMENG_ALLOW_PRIVATE_WEBHOOKS=true cargo run --release -- serve
 
 Then buy one {sku} as {shop_name} — paste this into a shell:
 
@@ -233,11 +263,11 @@ BODY_HASH=$(printf '%s' "$BODY" | openssl dgst -sha256 -hex | sed 's/^.* //')
 SIG=$(printf 'POST\n/v1/orders\n\n%s\n%s\n%s' "$TS" "$NONCE" "$BODY_HASH" | openssl dgst -sha256 -hmac "$SECRET" -hex | sed 's/^.* //')
 curl -s {base}/v1/orders -H "X-Kameng-Key: $KEY" -H "X-Kameng-Timestamp: $TS" -H "X-Kameng-Nonce: $NONCE" -H "X-Kameng-Signature: $SIG" -H 'content-type: application/json' -d "$BODY"
 
-The examples read {file}:
+The examples read {file} (the server's address is in it; --url or KAMENG_URL override it):
 
-  cargo run --example shop_checkout                                   # one-click purchase + verified callback
-  printf '/list\n/price DEMO-STEAM-100\n/buy DEMO-APPLE-50 1\n/balance\n' | cargo run --example chat_bot
-  cargo run --example supplier_feed -- --sku DEMO-STEAM-100 --generate 5000 --serve-topups 30
+  cargo run --release --example shop_checkout{demo_arg}        # one-click purchase + verified callback
+  printf '/list\n/price DEMO-STEAM-100\n/buy DEMO-APPLE-50 1\n/balance\n' | cargo run --release --example chat_bot{demo_arg}
+  cargo run --release --example supplier_feed -- --sku DEMO-STEAM-100 --generate 5000 --serve-topups 30{demo_flag}
 "#,
         sup_name = demo.supplier.name,
         sup_key = demo.supplier.key_id,

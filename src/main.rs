@@ -114,10 +114,17 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             supplier_webhook,
         } => {
             let base = format!("http://{}", config.bind);
+            // The settings this ran with, so the printed `serve` uses the same database and
+            // address (the user's own values, shown back to them).
+            let serve_env: String = ["KAMENG_BIND", "KAMENG_DATABASE_URL", "KAMENG_DATA_DIR"]
+                .iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v} ")))
+                .collect();
             let state = AppState::init(config)?;
             let demo = kameng::demo::seed(
                 &state,
                 &kameng::demo::DemoOptions {
+                    url: base.clone(),
                     shop_callback,
                     supplier_webhook,
                 },
@@ -125,7 +132,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             std::fs::write(&out, serde_json::to_string_pretty(&demo)?)?;
             println!(
                 "{}",
-                kameng::demo::instructions(&demo, &base, &out.display().to_string())
+                kameng::demo::instructions(&demo, &base, &out.display().to_string(), &serve_env)
             );
             Ok(())
         }

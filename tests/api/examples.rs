@@ -39,7 +39,8 @@ fn free_port() -> u16 {
 async fn the_examples_work_against_kameng_demo() {
     let dir = tempfile::tempdir().unwrap();
     let db = test_database(dir.path());
-    let (shop_port, supplier_port) = (free_port(), free_port());
+    let (shop_port, supplier_port, server_port) = (free_port(), free_port(), free_port());
+    let bind = format!("127.0.0.1:{server_port}");
     let demo_file = dir.path().join("kameng-demo.json");
     let out = Command::new(env!("CARGO_BIN_EXE_kameng"))
         .args(["demo", "--out"])
@@ -54,6 +55,7 @@ async fn the_examples_work_against_kameng_demo() {
         ])
         .env("KAMENG_DATABASE_URL", &db.url)
         .env("KAMENG_DATA_DIR", dir.path())
+        .env("KAMENG_BIND", &bind)
         .env("KAMENG_LOG", "warn")
         .output()
         .unwrap();
@@ -67,15 +69,25 @@ async fn the_examples_work_against_kameng_demo() {
         printed.contains("openssl dgst -sha256 -hmac"),
         "demo prints a signed curl: {printed}"
     );
+    // The printed commands run as printed: release builds, this demo file, this server.
+    let file_arg = format!("--demo {}", demo_file.display());
+    for line in printed.lines().filter(|l| l.contains("--example")) {
+        assert!(line.contains("cargo run --release --example"), "{line}");
+        assert!(line.contains(&file_arg), "{line}");
+    }
+    assert!(
+        printed.contains(&format!("KAMENG_BIND={bind} ")),
+        "{printed}"
+    );
     let demo = DemoFile::load(&demo_file).unwrap();
     assert_eq!(demo.products.len(), 4);
+    assert_eq!(demo.url.as_deref(), Some(format!("http://{bind}").as_str()));
 
-    let server = ServerProcess::start(&db.url, dir.path(), &[]).await;
+    let server = ServerProcess::start(&db.url, dir.path(), &[("KAMENG_BIND", &bind)]).await;
+    // The examples find the server through the demo file (no --url, no KAMENG_URL).
     let common = |name: &str| {
         let mut c = Command::new(example(name));
-        c.args(["--url", &server.base])
-            .arg("--demo")
-            .arg(&demo_file);
+        c.arg("--demo").arg(&demo_file).env_remove("KAMENG_URL");
         c
     };
 
@@ -104,6 +116,7 @@ async fn the_examples_work_against_kameng_demo() {
 
     // Chat bot: commands on stdin.
     let mut bot = common("chat_bot")
+        .env("KAMENG_URL", &server.base)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -137,6 +150,7 @@ async fn the_examples_work_against_kameng_demo() {
     rows.push_str("FEED-0001,,\n ,x,\n");
     std::fs::write(&csv, rows).unwrap();
     let feed = common("supplier_feed")
+        .args(["--url", &server.base])
         .args(["--sku", "DEMO-APPLE-50", "--batch", "100"])
         .arg("--csv")
         .arg(&csv)

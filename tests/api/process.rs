@@ -34,7 +34,12 @@ impl ServerProcess {
         env: &[(&str, &str)],
         log: Option<&std::path::Path>,
     ) -> ServerProcess {
-        let port = free_port();
+        // A caller may pin the address (KAMENG_BIND in `env`); else a free port.
+        let port = env
+            .iter()
+            .find(|(k, _)| *k == "KAMENG_BIND")
+            .and_then(|(_, v)| v.rsplit(':').next()?.parse().ok())
+            .unwrap_or_else(free_port);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kameng"));
         cmd.arg("serve")
             .env("KAMENG_BIND", format!("127.0.0.1:{port}"))
