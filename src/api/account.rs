@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::state::AppState;
 
 /// This reseller's account.
-#[utoipa::path(get, path = "/v1/account", tag = "account",
+#[utoipa::path(tag = "account",
     responses((status = 200, body = Reseller)), security(("signed" = ["account:read"])))]
 #[get("/v1/account")]
 pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
@@ -33,7 +33,7 @@ pub struct LedgerQuery {
 }
 
 /// This reseller's statement, newest first.
-#[utoipa::path(get, path = "/v1/account/ledger", tag = "account", params(LedgerQuery),
+#[utoipa::path(tag = "account", params(LedgerQuery),
     responses((status = 200, body = Page<StatementLine>)), security(("signed" = ["account:read"])))]
 #[get("/v1/account/ledger")]
 pub async fn ledger(

@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// File a licence (proof of the right to distribute) for one product, or for all of this
 /// supplier's products when `product_id` is omitted. It is `pending` until an admin reviews it;
 /// products in a `licence_required` category sell only under an approved, unexpired licence.
-#[utoipa::path(post, path = "/v1/supplier/licences", tag = "supplier", request_body = NewLicence,
+#[utoipa::path(tag = "supplier", request_body = NewLicence,
     responses(
         (status = 201, body = Licence),
         (status = 404, description = "not_found (product)", body = Problem, content_type = "application/problem+json"),
@@ -43,7 +43,7 @@ pub struct LicenceQuery {
 }
 
 /// This supplier's licences, oldest first.
-#[utoipa::path(get, path = "/v1/supplier/licences", tag = "supplier", params(LicenceQuery),
+#[utoipa::path(tag = "supplier", params(LicenceQuery),
     responses((status = 200, body = Page<Licence>)), security(("signed" = [])))]
 #[get("/v1/supplier/licences")]
 pub async fn list(

@@ -39,7 +39,7 @@ pub struct SubOrdersQuery {
 
 /// Create a sub-reseller under the calling reseller. Its first API key (all scopes) and webhook
 /// secret are shown only here: hand them over; the sub-reseller should rotate the key.
-#[utoipa::path(post, path = "/v1/sub-resellers", tag = "network", request_body = NewSubReseller,
+#[utoipa::path(tag = "network", request_body = NewSubReseller,
     responses((status = 201, body = ResellerCreated),
         (status = 403, description = "forbidden (this account is at the chain's maximum depth) or insufficient_scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (too many sub-resellers)", body = Problem, content_type = "application/problem+json")),
@@ -69,7 +69,7 @@ pub async fn create_sub_reseller(
 }
 
 /// The caller's direct sub-resellers with their sales and the commission earned through each.
-#[utoipa::path(get, path = "/v1/sub-resellers", tag = "network", params(NetworkPageQuery),
+#[utoipa::path(tag = "network", params(NetworkPageQuery),
     responses((status = 200, body = Page<SubReseller>)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers")]
 pub async fn list_sub_resellers(
@@ -92,7 +92,7 @@ pub async fn list_sub_resellers(
 }
 
 /// The markups the caller adds for its sub-resellers (0 when never set).
-#[utoipa::path(get, path = "/v1/sub-resellers/markups", tag = "network",
+#[utoipa::path(tag = "network",
     responses((status = 200, body = Markups)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers/markups")]
 pub async fn get_markups(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
@@ -107,7 +107,7 @@ pub async fn get_markups(state: web::Data<AppState>, signed: Signed) -> Result<H
 /// Replace the caller's markups: a default in basis points of the caller's own price, and
 /// per-product overrides. A sub-reseller pays the caller's price plus the markup, and the
 /// markup × quantity is credited to the caller in the same transaction as the order.
-#[utoipa::path(put, path = "/v1/sub-resellers/markups", tag = "network", request_body = Markups,
+#[utoipa::path(tag = "network", request_body = Markups,
     responses((status = 200, body = Markups)), security(("signed" = ["sub_resellers:write"])))]
 #[put("/v1/sub-resellers/markups")]
 pub async fn put_markups(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
@@ -122,7 +122,7 @@ pub async fn put_markups(state: web::Data<AppState>, signed: Signed) -> Result<H
 
 /// Move part of the caller's balance to one of its direct sub-resellers (a ledger transaction;
 /// 402 `insufficient_balance` rather than below zero). Not for keys with a daily spend limit.
-#[utoipa::path(post, path = "/v1/sub-resellers/{id}/transfer", tag = "network", params(("id" = String, Path)),
+#[utoipa::path(tag = "network", params(("id" = String, Path)),
     request_body = TransferRequest,
     responses((status = 200, body = TransferResult),
         (status = 402, description = "insufficient_balance", body = Problem, content_type = "application/problem+json"),
@@ -160,7 +160,7 @@ pub async fn transfer_to_sub_reseller(
 
 /// A direct sub-reseller's orders, newest first: amounts and the caller's commission, never
 /// codes, receipts or end-buyer details.
-#[utoipa::path(get, path = "/v1/sub-resellers/{id}/orders", tag = "network", params(("id" = String, Path), SubOrdersQuery),
+#[utoipa::path(tag = "network", params(("id" = String, Path), SubOrdersQuery),
     responses((status = 200, body = Page<SubResellerOrder>),
         (status = 404, description = "not_found (not a direct sub-reseller of the caller)", body = Problem, content_type = "application/problem+json")),
     security(("signed" = ["sub_resellers:write"])))]
@@ -187,7 +187,7 @@ pub async fn sub_reseller_orders(
 
 /// The caller's commission statement, newest first: what it earned (and had taken back) on
 /// orders placed below it in the network.
-#[utoipa::path(get, path = "/v1/sub-resellers/commissions", tag = "network", params(NetworkPageQuery),
+#[utoipa::path(tag = "network", params(NetworkPageQuery),
     responses((status = 200, body = Page<CommissionLine>)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers/commissions")]
 pub async fn commission_statement(

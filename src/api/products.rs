@@ -26,7 +26,7 @@ pub struct ProductQuery {
 }
 
 /// List products at this reseller's price.
-#[utoipa::path(get, path = "/v1/products", tag = "catalogue", params(ProductQuery),
+#[utoipa::path(tag = "catalogue", params(ProductQuery),
     responses((status = 200, body = Page<Product>)), security(("signed" = ["catalog:read"])))]
 #[get("/v1/products")]
 pub async fn list(
@@ -53,7 +53,7 @@ pub async fn list(
 }
 
 /// One product at this reseller's price.
-#[utoipa::path(get, path = "/v1/products/{id}", tag = "catalogue", params(("id" = String, Path)),
+#[utoipa::path(tag = "catalogue", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")), security(("signed" = ["catalog:read"])))]
 #[get("/v1/products/{id}")]
 pub async fn get(
@@ -71,7 +71,7 @@ pub async fn get(
 }
 
 /// Product categories.
-#[utoipa::path(get, path = "/v1/categories", tag = "catalogue",
+#[utoipa::path(tag = "catalogue",
     responses((status = 200, body = Vec<Category>)), security(("signed" = ["catalog:read"])))]
 #[get("/v1/categories")]
 pub async fn categories(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {

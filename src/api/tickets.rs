@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// it, the whole order. Only within `KAMENG_TICKET_WINDOW` of the order; one ticket per card
 /// (a whole-order ticket is the order's only one). The supplier is told with `ticket.opened`
 /// and must answer before `sla_due_at`, or the ticket is refunded automatically.
-#[utoipa::path(post, path = "/v1/tickets", tag = "tickets", request_body = NewTicket,
+#[utoipa::path(tag = "tickets", request_body = NewTicket,
     responses(
         (status = 201, body = Ticket),
         (status = 404, description = "not_found (order)", body = Problem, content_type = "application/problem+json"),
@@ -53,7 +53,7 @@ pub struct TicketQuery {
 }
 
 /// This reseller's tickets, newest first (codes omitted; fetch one ticket for them).
-#[utoipa::path(get, path = "/v1/tickets", tag = "tickets", params(TicketQuery),
+#[utoipa::path(tag = "tickets", params(TicketQuery),
     responses((status = 200, body = Page<Ticket>)), security(("signed" = ["tickets:write"])))]
 #[get("/v1/tickets")]
 pub async fn list(
@@ -81,7 +81,7 @@ pub async fn list(
 }
 
 /// One of this reseller's tickets, with the named card and any replacement cards in plaintext.
-#[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
+#[utoipa::path(tag = "tickets", params(("id" = String, Path)),
     responses((status = 200, body = Ticket), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("signed" = ["tickets:write"])))]
 #[get("/v1/tickets/{id}")]
@@ -111,7 +111,7 @@ pub struct SupplierTicketQuery {
 
 /// Tickets on this supplier's goods, newest first, with the named card's code so it can be
 /// checked (`?status=open` is the work queue).
-#[utoipa::path(get, path = "/v1/supplier/tickets", tag = "supplier", params(SupplierTicketQuery),
+#[utoipa::path(tag = "supplier", params(SupplierTicketQuery),
     responses((status = 200, body = Page<Ticket>)), security(("signed" = [])))]
 #[get("/v1/supplier/tickets")]
 pub async fn supplier_list(
@@ -145,7 +145,7 @@ pub async fn supplier_list(
 /// Answer a ticket on this supplier's goods: `replace` (with a fresh `code`, or from stock
 /// without one), `refund` (the reseller is credited, the supplier payable charged back) or
 /// `contest` (an admin decides). Only one answer ever applies.
-#[utoipa::path(post, path = "/v1/supplier/tickets/{id}/response", tag = "supplier", params(("id" = String, Path)),
+#[utoipa::path(tag = "supplier", params(("id" = String, Path)),
     request_body = SupplierResponse,
     responses(
         (status = 200, body = Ticket),

@@ -19,7 +19,7 @@ pub struct AuditQuery {
 }
 
 /// The hash-chained audit trail (ledger transactions and admin actions), newest first.
-#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", params(AuditQuery),
+#[utoipa::path(tag = "admin", params(AuditQuery),
     responses((status = 200, body = Page<Record>)), security(("admin" = [])))]
 #[get("/v1/admin/audit")]
 pub async fn list(
@@ -48,7 +48,7 @@ pub async fn list(
 }
 
 /// Recompute the whole chain and report the first broken link.
-#[utoipa::path(get, path = "/v1/admin/audit/verify", tag = "admin",
+#[utoipa::path(tag = "admin",
     responses((status = 200, body = VerifyReport)), security(("admin" = [])))]
 #[get("/v1/admin/audit/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: AdminSession) -> Result<HttpResponse> {

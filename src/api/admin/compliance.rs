@@ -15,7 +15,7 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// A reseller's real-name submission, masked (the admin sees no more than the reseller does).
-#[utoipa::path(get, path = "/v1/admin/resellers/{id}/kyc", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = Kyc), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
 #[get("/v1/admin/resellers/{id}/kyc")]
@@ -33,7 +33,7 @@ pub async fn get_kyc(
 }
 
 /// Decide a pending real-name submission: `verified` lifts the unverified daily limit.
-#[utoipa::path(post, path = "/v1/admin/resellers/{id}/kyc", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     request_body = KycDecision,
     responses((status = 200, body = Kyc), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (nothing pending)", body = Problem, content_type = "application/problem+json")),
@@ -65,7 +65,7 @@ pub struct AdminLicenceQuery {
 }
 
 /// Suppliers' licences, oldest first (`?status=pending` is the review queue).
-#[utoipa::path(get, path = "/v1/admin/licences", tag = "admin", params(AdminLicenceQuery),
+#[utoipa::path(tag = "admin", params(AdminLicenceQuery),
     responses((status = 200, body = Page<Licence>)), security(("admin" = [])))]
 #[get("/v1/admin/licences")]
 pub async fn list_licences(
@@ -90,7 +90,7 @@ pub async fn list_licences(
 
 /// Approve or reject a pending licence, or reject (revoke) an approved one. Approval puts back
 /// on sale the products the licence sweep had taken off for want of it.
-#[utoipa::path(post, path = "/v1/admin/licences/{id}/review", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     request_body = LicenceReview,
     responses((status = 200, body = Licence), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (already decided, or expired)", body = Problem, content_type = "application/problem+json")),

@@ -21,7 +21,7 @@ pub struct AdminOrderQuery {
 }
 
 /// All orders, newest first (codes are never listed).
-#[utoipa::path(get, path = "/v1/admin/orders", tag = "admin", params(AdminOrderQuery),
+#[utoipa::path(tag = "admin", params(AdminOrderQuery),
     responses((status = 200, body = Page<Order>)), security(("admin" = [])))]
 #[get("/v1/admin/orders")]
 pub async fn list(

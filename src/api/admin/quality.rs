@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// A product's defect rate overall and per batch (cards ticketed and then refunded or
 /// replaced ÷ cards delivered), with each batch's unsold and withdrawn cards.
-#[utoipa::path(get, path = "/v1/admin/products/{id}/quality", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = ProductQuality), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
 #[get("/v1/admin/products/{id}/quality")]
@@ -33,7 +33,7 @@ pub async fn product_quality(
 
 /// Withdraw a batch: its unsold cards leave stock (status `withdrawn`); sold ones stay with
 /// their orders. Audited.
-#[utoipa::path(post, path = "/v1/admin/products/{id}/batches/{batch_ref}/withdraw", tag = "admin",
+#[utoipa::path(tag = "admin",
     params(("id" = String, Path), ("batch_ref" = String, Path)),
     responses((status = 200, body = Withdrawal), (status = 404, description = "not_found (product or batch)", body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
@@ -65,7 +65,7 @@ pub struct DuplicateQuery {
 
 /// Pushes of codes another product already held (rejected as `duplicate_elsewhere`), newest
 /// first: one flag per code per attempt.
-#[utoipa::path(get, path = "/v1/admin/duplicates", tag = "admin", params(DuplicateQuery),
+#[utoipa::path(tag = "admin", params(DuplicateQuery),
     responses((status = 200, body = Page<DuplicateFlag>)), security(("admin" = [])))]
 #[get("/v1/admin/duplicates")]
 pub async fn list_duplicates(

@@ -21,7 +21,7 @@ pub struct WebhookQuery {
 }
 
 /// Outbound events and their delivery state, newest first.
-#[utoipa::path(get, path = "/v1/admin/webhooks", tag = "admin", params(WebhookQuery),
+#[utoipa::path(tag = "admin", params(WebhookQuery),
     responses((status = 200, body = Page<EventInfo>)), security(("admin" = [])))]
 #[get("/v1/admin/webhooks")]
 pub async fn list(
@@ -55,7 +55,7 @@ pub struct EventDetail {
 }
 
 /// One event with every delivery attempt (status code, latency, error).
-#[utoipa::path(get, path = "/v1/admin/webhooks/{id}", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = EventDetail), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[get("/v1/admin/webhooks/{id}")]
 pub async fn get(
@@ -68,7 +68,7 @@ pub async fn get(
 }
 
 /// Queue an event for a fresh round of delivery attempts.
-#[utoipa::path(post, path = "/v1/admin/webhooks/{id}/redeliver", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = EventInfo), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (the event has no endpoint to deliver to)", body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
