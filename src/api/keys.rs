@@ -23,10 +23,10 @@ use crate::state::AppState;
     ),
     security(("signed" = ["catalog:read", "orders:read", "orders:write", "account:read", "tickets:write", "sub_resellers:write"])))]
 #[post("/v1/keys")]
-pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn create(state: web::Data<AppState>, signed: Signed<NewKey>) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
     keys::require_full_access(&caller)?;
-    let req: NewKey = signed.json()?;
+    let req = signed.body()?;
     let st = state.clone();
     let key = state
         .db

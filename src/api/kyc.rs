@@ -18,10 +18,13 @@ use crate::state::AppState;
     ),
     security(("signed" = ["catalog:read", "orders:read", "orders:write", "account:read", "tickets:write", "sub_resellers:write"])))]
 #[post("/v1/account/kyc")]
-pub async fn submit(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn submit(
+    state: web::Data<AppState>,
+    signed: Signed<KycRequest>,
+) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
     require_full_access(&caller)?;
-    let req: KycRequest = signed.json()?;
+    let req = signed.body()?;
     let st = state.clone();
     let kyc = state
         .db

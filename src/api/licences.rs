@@ -21,9 +21,12 @@ use crate::state::AppState;
     ),
     security(("signed" = [])))]
 #[post("/v1/supplier/licences")]
-pub async fn submit(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn submit(
+    state: web::Data<AppState>,
+    signed: Signed<NewLicence>,
+) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let req: NewLicence = signed.json()?;
+    let req = signed.body()?;
     let now = crate::time::now_ms();
     let licence = state
         .db

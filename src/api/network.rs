@@ -47,10 +47,10 @@ pub struct SubOrdersQuery {
 #[post("/v1/sub-resellers")]
 pub async fn create_sub_reseller(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<NewSubReseller>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
-    let req: NewSubReseller = signed.json()?;
+    let req = signed.body()?;
     let st = state.clone();
     let created = state
         .db
@@ -110,9 +110,12 @@ pub async fn get_markups(state: web::Data<AppState>, signed: Signed) -> Result<H
 #[utoipa::path(tag = "network", request_body = Markups,
     responses((status = 200, body = Markups)), security(("signed" = ["sub_resellers:write"])))]
 #[put("/v1/sub-resellers/markups")]
-pub async fn put_markups(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn put_markups(
+    state: web::Data<AppState>,
+    signed: Signed<Markups>,
+) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
-    let req: Markups = signed.json()?;
+    let req = signed.body()?;
     let m = state
         .db
         .write_async(move |c| markups::put_markups(c, &caller.owner_id, &req))
@@ -131,7 +134,7 @@ pub async fn put_markups(state: web::Data<AppState>, signed: Signed) -> Result<H
 #[post("/v1/sub-resellers/{id}/transfer")]
 pub async fn transfer_to_sub_reseller(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<TransferRequest>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
@@ -141,7 +144,7 @@ pub async fn transfer_to_sub_reseller(
             "a key with a daily spend limit cannot transfer balance".into(),
         ));
     }
-    let req: TransferRequest = signed.json()?;
+    let req = signed.body()?;
     let id = id.into_inner();
     let res = state
         .db

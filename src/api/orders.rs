@@ -30,9 +30,12 @@ use crate::state::AppState;
     ),
     security(("signed" = ["orders:write"])))]
 #[post("/v1/orders")]
-pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    signed: Signed<OrderRequest>,
+) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::OrdersWrite)?.clone();
-    let req: OrderRequest = signed.json()?;
+    let req = signed.body()?;
     let ctx = OrderContext {
         reseller_id: caller.owner_id,
         key_id: caller.key_id,

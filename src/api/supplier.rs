@@ -21,11 +21,11 @@ use crate::state::AppState;
 #[post("/v1/supplier/products/{id}/cards")]
 pub async fn push_cards(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<PushCards>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let req: PushCards = signed.json()?;
+    let req = signed.body()?;
     let id = id.into_inner();
     let st = state.clone();
     let res = state
@@ -142,11 +142,11 @@ pub struct SupplierProductPatch {
 #[patch("/v1/supplier/products/{id}")]
 pub async fn update_product(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<SupplierProductPatch>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let body: SupplierProductPatch = signed.json()?;
+    let body = signed.body()?;
     if body.low_stock_threshold.is_some_and(|t| t < 0) {
         return Err(crate::error::Error::invalid(
             "low_stock_threshold",

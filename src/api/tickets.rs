@@ -24,9 +24,9 @@ use crate::state::AppState;
     ),
     security(("signed" = ["tickets:write"])))]
 #[post("/v1/tickets")]
-pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn create(state: web::Data<AppState>, signed: Signed<NewTicket>) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::TicketsWrite)?.clone();
-    let req: NewTicket = signed.json()?;
+    let req = signed.body()?;
     let window_ms = state.config.ticket_window_secs * 1000;
     let sla_ms = state.config.ticket_sla_secs * 1000;
     let now = crate::time::now_ms();
@@ -156,11 +156,11 @@ pub async fn supplier_list(
 #[post("/v1/supplier/tickets/{id}/response")]
 pub async fn respond(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<SupplierResponse>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let req: SupplierResponse = signed.json()?;
+    let req = signed.body()?;
     let now = crate::time::now_ms();
     let st = state.clone();
     let ticket = state

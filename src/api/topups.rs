@@ -27,11 +27,11 @@ pub struct TopupResult {
 #[post("/v1/supplier/orders/{id}/result")]
 pub async fn result(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<TopupResult>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let body: TopupResult = signed.json()?;
+    let body = signed.body()?;
     let success = match body.status.as_str() {
         "success" => true,
         "failed" => false,
