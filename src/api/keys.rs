@@ -5,11 +5,9 @@
 
 use actix_web::{delete, get, post, web, HttpResponse};
 
-use super::admin::PageQuery;
-use super::Page;
+use super::page::{Page, PageQuery, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::keys::{self, ApiKey, NewKey};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -45,13 +43,13 @@ pub async fn list(
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
-    let limit = validate::limit(q.limit)?;
-    let after = validate::decode_cursor(q.cursor.as_deref())?;
+    let limit = q.page_size()?;
+    let after = q.cursor_key()?;
     let rows = state
         .db
         .read_async(move |c| keys::list(c, &caller.owner_id, after.as_deref(), limit + 1))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |k| k.key_id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |k| k.key_id.clone())))
 }
 
 /// Revoke one of this reseller's keys at once (another account's key is 404). Needs a key

@@ -1,13 +1,10 @@
 //! Supplier licences: file one for review, list your own.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, Paged};
 use crate::auth::Signed;
 use crate::domain::accounts::licences::{self, Licence, LicenceFilter, NewLicence};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -35,14 +32,11 @@ pub async fn submit(
     Ok(HttpResponse::Created().json(licence))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LicenceQuery {
-    /// `pending`, `approved` or `rejected`.
-    pub status: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct LicenceQuery {
+        /// `pending`, `approved` or `rejected`.
+        pub status: Option<String>,
+    }
 }
 
 /// This supplier's licences, oldest first.
@@ -56,16 +50,17 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let after = q.cursor_key()?;
     let filter = LicenceFilter {
         supplier_id: Some(caller.owner_id),
         status: q.status,
-        after: validate::decode_cursor(q.cursor.as_deref())?,
+        after,
         limit,
     };
     let rows = state
         .db
         .read_async(move |c| licences::list(c, &filter))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |l| l.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |l| l.id.clone())))
 }

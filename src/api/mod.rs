@@ -15,6 +15,7 @@ pub mod network;
 pub mod openapi;
 pub mod openapi_rules;
 pub mod orders;
+pub mod page;
 pub mod products;
 pub mod routes;
 pub mod supplier;
@@ -24,23 +25,10 @@ pub mod topups;
 pub mod webhooks;
 
 use actix_web::{error::JsonPayloadError, web, HttpRequest};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::error::Error;
 
-/// A page of results: pass `next_cursor` back as `?cursor=` for the next page.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Page<T> {
-    pub data: Vec<T>,
-    pub next_cursor: Option<String>,
-}
-
-impl<T> Page<T> {
-    pub fn new((data, next_cursor): (Vec<T>, Option<String>)) -> Self {
-        Page { data, next_cursor }
-    }
-}
+pub use page::{Page, PageQuery, Paged};
 
 /// Actix's own extractor failures rendered as our problem+json.
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {

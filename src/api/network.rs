@@ -3,10 +3,8 @@
 //! `sub_resellers:write` scope: a key without it sees nothing of the network.
 
 use actix_web::{get, post, put, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, PageQuery, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::network::{
     self as sub_resellers, CommissionLine, NewSubReseller, SubReseller, TransferRequest,
@@ -15,26 +13,14 @@ use crate::domain::accounts::network::{
 use crate::domain::accounts::ResellerCreated;
 use crate::domain::trade::orders::{self, SubResellerOrder};
 use crate::domain::trade::pricing::markups::{self, Markups};
-use crate::domain::validate;
 use crate::error::{Error, Problem, Result};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct NetworkPageQuery {
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SubOrdersQuery {
-    /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
-    pub status: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct SubOrdersQuery {
+        /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
+        pub status: Option<String>,
+    }
 }
 
 /// Create a sub-reseller under the calling reseller. Its first API key (all scopes) and webhook
@@ -69,26 +55,22 @@ pub async fn create_sub_reseller(
 }
 
 /// The caller's direct sub-resellers with their sales and the commission earned through each.
-#[utoipa::path(tag = "network", params(NetworkPageQuery),
+#[utoipa::path(tag = "network", params(PageQuery),
     responses((status = 200, body = Page<SubReseller>)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers")]
 pub async fn list_sub_resellers(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<NetworkPageQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
-    let limit = validate::limit(query.limit)?;
-    let after = validate::decode_cursor(query.cursor.as_deref())?;
+    let limit = query.page_size()?;
+    let after = query.cursor_key()?;
     let rows = state
         .db
         .read_async(move |c| sub_resellers::list(c, &caller.owner_id, after.as_deref(), limit + 1))
         .await?;
-    Ok(
-        HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |s| {
-            s.reseller.id.clone()
-        }))),
-    )
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |s| s.reseller.id.clone())))
 }
 
 /// The markups the caller adds for its sub-resellers (0 when never set).
@@ -176,8 +158,8 @@ pub async fn sub_reseller_orders(
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
     let q = query.into_inner();
-    let limit = validate::limit(q.limit)?;
-    let before = validate::decode_cursor(q.cursor.as_deref())?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let id = id.into_inner();
     let rows = state
         .db
@@ -185,31 +167,25 @@ pub async fn sub_reseller_orders(
             orders::child_orders(c, &caller.owner_id, &id, q.status, before, limit)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |o| o.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |o| o.id.clone())))
 }
 
 /// The caller's commission statement, newest first: what it earned (and had taken back) on
 /// orders placed below it in the network.
-#[utoipa::path(tag = "network", params(NetworkPageQuery),
+#[utoipa::path(tag = "network", params(PageQuery),
     responses((status = 200, body = Page<CommissionLine>)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers/commissions")]
 pub async fn commission_statement(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<NetworkPageQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
-    let limit = validate::limit(query.limit)?;
-    let before = match validate::decode_cursor(query.cursor.as_deref())? {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| Error::invalid("cursor", "is not a cursor this API returned"))?,
-        ),
-    };
+    let limit = query.page_size()?;
+    let before = query.cursor_seq()?;
     let rows = state
         .db
         .read_async(move |c| sub_resellers::commissions(c, &caller.owner_id, before, limit))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |l| l.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |l| l.id.clone())))
 }

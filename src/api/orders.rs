@@ -1,16 +1,13 @@
 //! Reseller orders: one-click purchase with instant delivery, and order lookups.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::orders::{
     self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest,
 };
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -67,15 +64,12 @@ pub async fn create(
     Ok(res.json(placed.order))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OrderQuery {
-    pub out_trade_no: Option<String>,
-    /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
-    pub status: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct OrderQuery {
+        pub out_trade_no: Option<String>,
+        /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
+        pub status: Option<String>,
+    }
 }
 
 /// This reseller's orders, newest first (codes omitted; fetch one order for its codes).
@@ -89,13 +83,14 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::OrdersRead)?.clone();
     let q = query.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let filter = OrderFilter {
         reseller_id: Some(caller.owner_id),
         out_trade_no: q.out_trade_no,
         status: q.status,
         product_id: None,
-        before: validate::decode_cursor(q.cursor.as_deref())?,
+        before,
         limit,
     };
     let rows = state
@@ -103,7 +98,7 @@ pub async fn list(
         .read_async(move |c| orders::list(c, &filter))
         .await?;
     let views: Vec<Order> = rows.iter().map(|r| r.view(None)).collect();
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(views, limit, |o| o.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |o| o.id.clone())))
 }
 
 /// One of this reseller's orders, with its codes.

@@ -1,28 +1,22 @@
 //! Reseller catalogue: products at this reseller's price, with live stock.
 
 use actix_web::{get, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::trade::catalog::{self, Category, Product, ProductFilter};
-use crate::domain::validate;
 use crate::error::Result;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ProductQuery {
-    /// Category name.
-    pub category: Option<String>,
-    /// Text to find in the name or SKU.
-    pub q: Option<String>,
-    /// `card` or `direct`.
-    pub delivery: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct ProductQuery {
+        /// Category name.
+        pub category: Option<String>,
+        /// Text to find in the name or SKU.
+        pub q: Option<String>,
+        /// `card` or `direct`.
+        pub delivery: Option<String>,
+    }
 }
 
 /// List products at this reseller's price.
@@ -36,20 +30,21 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::CatalogRead)?.clone();
     let q = query.into_inner();
+    let after = q.cursor_key()?;
+    let limit = q.page_size()?;
     let filter = ProductFilter {
         category: q.category,
         q: q.q,
         delivery: q.delivery,
         supplier_id: None,
-        after: validate::decode_cursor(q.cursor.as_deref())?,
-        limit: validate::limit(q.limit)?,
+        after,
+        limit,
     };
     let rows = state
         .db
         .read_async(move |c| catalog::reseller_products(c, &caller.owner_id, &filter))
         .await?;
-    let limit = validate::limit(q.limit)?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |p| p.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |p| p.id.clone())))
 }
 
 /// One product at this reseller's price.

@@ -1,13 +1,10 @@
 //! After-sales tickets: the reseller opens and follows them, the supplier answers them.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::aftersales::tickets::{self, NewTicket, SupplierResponse, Ticket, TicketFilter};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -41,15 +38,12 @@ pub async fn create(state: web::Data<AppState>, signed: Signed<NewTicket>) -> Re
     Ok(HttpResponse::Created().json(ticket))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TicketQuery {
-    /// `open`, `awaiting_supplier`, `contested`, `resolved` or `rejected`.
-    pub status: Option<String>,
-    pub order_id: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct TicketQuery {
+        /// `open`, `awaiting_supplier`, `contested`, `resolved` or `rejected`.
+        pub status: Option<String>,
+        pub order_id: Option<String>,
+    }
 }
 
 /// This reseller's tickets, newest first (codes omitted; fetch one ticket for them).
@@ -63,12 +57,13 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::TicketsWrite)?.clone();
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let filter = TicketFilter {
         reseller_id: Some(caller.owner_id),
         order_id: q.order_id,
         status: q.status,
-        before: validate::decode_cursor(q.cursor.as_deref())?,
+        before,
         limit,
         ..Default::default()
     };
@@ -77,7 +72,7 @@ pub async fn list(
         .read_async(move |c| tickets::list(c, &filter))
         .await?;
     let views: Vec<Ticket> = rows.iter().map(|r| r.view()).collect();
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(views, limit, |t| t.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |t| t.id.clone())))
 }
 
 /// One of this reseller's tickets, with the named card and any replacement cards in plaintext.
@@ -99,14 +94,11 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(ticket))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SupplierTicketQuery {
-    /// `open`, `awaiting_supplier`, `contested`, `resolved` or `rejected`.
-    pub status: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct SupplierTicketQuery {
+        /// `open`, `awaiting_supplier`, `contested`, `resolved` or `rejected`.
+        pub status: Option<String>,
+    }
 }
 
 /// Tickets on this supplier's goods, newest first, with the named card's code so it can be
@@ -121,11 +113,12 @@ pub async fn supplier_list(
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let filter = TicketFilter {
         supplier_id: Some(caller.owner_id),
         status: q.status,
-        before: validate::decode_cursor(q.cursor.as_deref())?,
+        before,
         limit,
         ..Default::default()
     };
@@ -139,7 +132,7 @@ pub async fn supplier_list(
                 .collect::<Result<Vec<_>>>()
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(views, limit, |t| t.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |t| t.id.clone())))
 }
 
 /// Answer a ticket on this supplier's goods: `replace` (with a fresh `code`, or from stock

@@ -1,15 +1,14 @@
 use actix_web::{get, patch, post, put, web, HttpResponse};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::api::json_body::JsonBody;
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::trade::catalog::{
     self, AdminProduct, Category, CategoryPatch, NewProduct, ProductFilter, ProductPatch,
 };
 use crate::domain::trade::pricing::{self, book::Level};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -58,15 +57,14 @@ pub async fn create_product(
     Ok(HttpResponse::Created().json(p))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdminProductQuery {
-    pub category: Option<String>,
-    pub q: Option<String>,
-    pub delivery: Option<String>,
-    pub supplier_id: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    #[limit(undescribed)]
+    pub struct AdminProductQuery {
+        pub category: Option<String>,
+        pub q: Option<String>,
+        pub delivery: Option<String>,
+        pub supplier_id: Option<String>,
+    }
 }
 
 /// List products with cost and base price.
@@ -79,13 +77,14 @@ pub async fn list_products(
     q: web::Query<AdminProductQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let after = q.cursor_key()?;
     let filter = ProductFilter {
         category: q.category,
         q: q.q,
         delivery: q.delivery,
         supplier_id: q.supplier_id,
-        after: validate::decode_cursor(q.cursor.as_deref())?,
+        after,
         limit,
     };
     let views = state
@@ -97,11 +96,7 @@ pub async fn list_products(
                 .collect::<Result<Vec<_>>>()
         })
         .await?;
-    Ok(
-        HttpResponse::Ok().json(Page::new(validate::page(views, limit, |p| {
-            p.product.id.clone()
-        }))),
-    )
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |p| p.product.id.clone())))
 }
 
 /// One product with cost and base price.

@@ -2,15 +2,12 @@
 //! decision is recorded in the audit chain with the acting admin.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::api::json_body::JsonBody;
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::accounts::kyc::{self, Kyc, KycDecision};
 use crate::domain::accounts::licences::{self, Licence, LicenceFilter, LicenceReview};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -53,15 +50,12 @@ pub async fn decide_kyc(
     Ok(HttpResponse::Ok().json(k))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdminLicenceQuery {
-    /// `pending`, `approved` or `rejected`.
-    pub status: Option<String>,
-    pub supplier_id: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct AdminLicenceQuery {
+        /// `pending`, `approved` or `rejected`.
+        pub status: Option<String>,
+        pub supplier_id: Option<String>,
+    }
 }
 
 /// Suppliers' licences, oldest first (`?status=pending` is the review queue).
@@ -74,18 +68,19 @@ pub async fn list_licences(
     q: web::Query<AdminLicenceQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let after = q.cursor_key()?;
     let filter = LicenceFilter {
         supplier_id: q.supplier_id,
         status: q.status,
-        after: validate::decode_cursor(q.cursor.as_deref())?,
+        after,
         limit,
     };
     let rows = state
         .db
         .read_async(move |c| licences::list(c, &filter))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |l| l.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |l| l.id.clone())))
 }
 
 /// Approve or reject a pending licence, or reject (revoke) an approved one. Approval puts back

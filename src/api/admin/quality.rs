@@ -2,15 +2,12 @@
 //! (audited), and the cross-supplier duplicate flags.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::aftersales::quality::{self, ProductQuality, Withdrawal};
 use crate::domain::trade::inventory::duplicates::{self, DuplicateFlag, FlagFilter};
-use crate::domain::validate;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// A product's defect rate overall and per batch (cards ticketed and then refunded or
@@ -52,15 +49,12 @@ pub async fn withdraw_batch(
     Ok(HttpResponse::Ok().json(w))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DuplicateQuery {
-    /// The supplier that pushed the codes.
-    pub supplier_id: Option<String>,
-    pub product_id: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct DuplicateQuery {
+        /// The supplier that pushed the codes.
+        pub supplier_id: Option<String>,
+        pub product_id: Option<String>,
+    }
 }
 
 /// Pushes of codes another product already held (rejected as `duplicate_elsewhere`), newest
@@ -74,13 +68,8 @@ pub async fn list_duplicates(
     q: web::Query<DuplicateQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
-    let before = validate::decode_cursor(q.cursor.as_deref())?
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| Error::invalid("cursor", "is not a cursor this API returned"))
-        })
-        .transpose()?;
+    let limit = q.page_size()?;
+    let before = q.cursor_seq()?;
     let filter = FlagFilter {
         supplier_id: q.supplier_id,
         product_id: q.product_id,
@@ -91,5 +80,5 @@ pub async fn list_duplicates(
         .db
         .read_async(move |c| duplicates::list(c, &filter))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |f| f.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |f| f.id.clone())))
 }

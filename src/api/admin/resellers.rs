@@ -4,9 +4,9 @@ use actix_web::{get, patch, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{accounts, PageQuery};
+use super::accounts;
 use crate::api::json_body::JsonBody;
-use crate::api::Page;
+use crate::api::{Page, PageQuery};
 use crate::auth::AdminSession;
 use crate::domain::accounts::keys::IssuedKey;
 use crate::domain::accounts::{NewReseller, Reseller, ResellerCreated, ResellerPatch};

@@ -2,9 +2,9 @@
 
 use actix_web::{get, patch, post, web, HttpResponse};
 
-use super::{accounts, PageQuery};
+use super::accounts;
 use crate::api::json_body::JsonBody;
-use crate::api::Page;
+use crate::api::{Page, PageQuery};
 use crate::auth::AdminSession;
 use crate::domain::accounts::keys::IssuedKey;
 use crate::domain::accounts::{NewSupplier, Supplier, SupplierCreated, SupplierPatch};

@@ -1,28 +1,22 @@
 //! Admin side of after-sales: list tickets, decide contested ones (audited).
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::api::json_body::JsonBody;
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::aftersales::tickets::{self, AdminTicket, TicketDecision, TicketFilter};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdminTicketQuery {
-    /// `open`, `awaiting_supplier`, `contested` (the arbitration queue), `resolved` or `rejected`.
-    pub status: Option<String>,
-    pub reseller_id: Option<String>,
-    pub supplier_id: Option<String>,
-    pub order_id: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct AdminTicketQuery {
+        /// `open`, `awaiting_supplier`, `contested` (the arbitration queue), `resolved` or `rejected`.
+        pub status: Option<String>,
+        pub reseller_id: Option<String>,
+        pub supplier_id: Option<String>,
+        pub order_id: Option<String>,
+    }
 }
 
 /// All tickets, newest first (no codes).
@@ -35,13 +29,14 @@ pub async fn list(
     q: web::Query<AdminTicketQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let filter = TicketFilter {
         reseller_id: q.reseller_id,
         supplier_id: q.supplier_id,
         order_id: q.order_id,
         status: q.status,
-        before: validate::decode_cursor(q.cursor.as_deref())?,
+        before,
         limit,
     };
     let rows = state
@@ -49,11 +44,7 @@ pub async fn list(
         .read_async(move |c| tickets::list(c, &filter))
         .await?;
     let views: Vec<AdminTicket> = rows.iter().map(|r| r.admin_view()).collect();
-    Ok(
-        HttpResponse::Ok().json(Page::new(validate::page(views, limit, |t| {
-            t.ticket.id.clone()
-        }))),
-    )
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |t| t.ticket.id.clone())))
 }
 
 /// One ticket.

@@ -1,23 +1,21 @@
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::money::chain::record_admin;
-use crate::domain::validate;
 use crate::error::{Error, Problem, Result};
 use crate::events::outbox::{self, AttemptInfo, EventInfo};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct WebhookQuery {
-    /// `pending`, `delivered`, `failed` or `skipped`.
-    pub status: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    #[limit(undescribed)]
+    pub struct WebhookQuery {
+        /// `pending`, `delivered`, `failed` or `skipped`.
+        pub status: Option<String>,
+    }
 }
 
 /// Outbound events and their delivery state, newest first.
@@ -38,13 +36,13 @@ pub async fn list(
             ));
         }
     }
-    let limit = validate::limit(q.limit)?;
-    let before = validate::decode_cursor(q.cursor.as_deref())?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let rows = state
         .db
         .read_async(move |c| outbox::list(c, q.status.as_deref(), before.as_deref(), limit + 1))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |e| e.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |e| e.id.clone())))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
