@@ -89,12 +89,7 @@ pub async fn list_products(
     };
     let views = state
         .db
-        .read_async(move |c| {
-            catalog::list_rows(c, &filter)?
-                .iter()
-                .map(|r| catalog::admin_view(c, r))
-                .collect::<Result<Vec<_>>>()
-        })
+        .read_async(move |c| catalog::admin_products(c, &filter))
         .await?;
     Ok(HttpResponse::Ok().json(Page::of(views, limit, |p| p.product.id.clone())))
 }
@@ -110,10 +105,7 @@ pub async fn get_product(
 ) -> Result<HttpResponse> {
     let p = state
         .db
-        .read_async(move |c| {
-            let row = catalog::load(c, &id)?;
-            catalog::admin_view(c, &row)
-        })
+        .read_async(move |c| catalog::admin_product(c, &id))
         .await?;
     Ok(HttpResponse::Ok().json(p))
 }
