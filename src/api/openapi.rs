@@ -42,7 +42,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
 )]
 struct Base;
 
-/// The whole document: [`Base`], the operations of the route table, then the modifiers (which
+/// The whole document: `Base`, the operations of the route table, then the modifiers (which
 /// walk the operations, so they come last, as `#[openapi(modifiers(...))]` would run them).
 pub struct ApiDoc;
 

@@ -67,7 +67,7 @@ page_query! {
     pub struct PageQuery {}
 }
 
-/// The page size and cursor of a [`page_query!`] struct, validated.
+/// The page size and cursor of a `page_query!` struct, validated.
 pub trait Paged {
     /// `?limit=` and `?cursor=` as sent.
     fn page_params(&self) -> (Option<i64>, Option<&str>);
