@@ -1,19 +1,16 @@
 //! The reseller's own account: balance, level, KYC status, and its ledger statement.
 
 use actix_web::{get, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::{self, Reseller};
 use crate::domain::money::statement::{self, StatementLine};
-use crate::domain::validate;
 use crate::error::Result;
 use crate::state::AppState;
 
 /// This reseller's account.
-#[utoipa::path(get, path = "/v1/account", tag = "account",
+#[utoipa::path(tag = "account",
     responses((status = 200, body = Reseller)), security(("signed" = ["account:read"])))]
 #[get("/v1/account")]
 pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
@@ -25,15 +22,13 @@ pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(r))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LedgerQuery {
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    #[limit(undescribed)]
+    pub struct LedgerQuery {}
 }
 
 /// This reseller's statement, newest first.
-#[utoipa::path(get, path = "/v1/account/ledger", tag = "account", params(LedgerQuery),
+#[utoipa::path(tag = "account", params(LedgerQuery),
     responses((status = 200, body = Page<StatementLine>)), security(("signed" = ["account:read"])))]
 #[get("/v1/account/ledger")]
 pub async fn ledger(
@@ -42,16 +37,11 @@ pub async fn ledger(
     query: web::Query<LedgerQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
-    let limit = validate::limit(query.limit)?;
-    let before: Option<i64> = match validate::decode_cursor(query.cursor.as_deref())? {
-        None => None,
-        Some(c) => Some(c.parse().map_err(|_| {
-            crate::error::Error::invalid("cursor", "is not a cursor this API returned")
-        })?),
-    };
+    let limit = query.page_size()?;
+    let before = query.cursor_seq()?;
     let lines = state
         .db
         .read_async(move |c| statement::reseller_statement(c, &caller.owner_id, before, limit))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(lines, limit, |l| l.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(lines, limit, |l| l.id.clone())))
 }

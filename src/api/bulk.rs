@@ -2,28 +2,18 @@
 //! `processing` bulk order into `delivered` is `jobs::bulk`.
 
 use actix_web::{get, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{Page, PageQuery, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::trade::bulk;
 use crate::domain::trade::inventory::DeliveredCard;
 use crate::domain::validate;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Problem, Result};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CardsQuery {
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-}
 
 /// The codes of one of this reseller's orders, in delivery order (the order a bulk receipt's
 /// `codes_digest` covers). 409 `conflict` while a bulk order is still `processing`.
-#[utoipa::path(get, path = "/v1/orders/{id}/cards", tag = "orders", params(("id" = String, Path), CardsQuery),
+#[utoipa::path(tag = "orders", params(("id" = String, Path), PageQuery),
     responses((status = 200, body = Page<DeliveredCard>),
         (status = 404, description = "not_found (not this reseller's order)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (a bulk order still processing)", body = Problem, content_type = "application/problem+json")),
@@ -33,17 +23,11 @@ pub async fn order_cards(
     state: web::Data<AppState>,
     signed: Signed,
     id: web::Path<String>,
-    query: web::Query<CardsQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::OrdersRead)?.clone();
-    let limit = validate::limit(query.limit)?;
-    let after = match validate::decode_cursor(query.cursor.as_deref())? {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| Error::invalid("cursor", "is not a cursor this API returned"))?,
-        ),
-    };
+    let limit = query.page_size()?;
+    let after = query.cursor_seq()?;
     let id = id.into_inner();
     let st = state.clone();
     let rows = state

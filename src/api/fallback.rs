@@ -1,7 +1,7 @@
 //! What a request that matches no route gets: 405 with `Allow` when the path exists under
 //! other methods (HTTP semantics; clients and scanners learn what the path takes), otherwise
-//! the `not_found` problem. The paths come from the OpenAPI document, which a test keeps equal
-//! to the route table (`tests/api/isolation.rs`).
+//! the `not_found` problem. The paths come from the OpenAPI document, whose operations are
+//! those of the route table (`api::routes`), plus the one routed asset it leaves out.
 
 use std::sync::OnceLock;
 

@@ -5,28 +5,26 @@
 
 use actix_web::{delete, get, post, web, HttpResponse};
 
-use super::admin::PageQuery;
-use super::Page;
+use super::page::{Page, PageQuery, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::keys::{self, ApiKey, NewKey};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// Create a key. The `secret` is in this response only. Needs a key holding every scope; the
 /// new key's scopes must be a subset of the caller's, and its `daily_spend_limit` no higher
 /// than the caller's own (if the caller is capped).
-#[utoipa::path(post, path = "/v1/keys", tag = "account", request_body = NewKey,
+#[utoipa::path(tag = "account", request_body = NewKey,
     responses(
         (status = 201, body = ApiKey),
         (status = 403, description = "insufficient_scope (the calling key lacks a scope), or forbidden (the new key would be more powerful than the caller)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("signed" = ["catalog:read", "orders:read", "orders:write", "account:read", "tickets:write", "sub_resellers:write"])))]
 #[post("/v1/keys")]
-pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn create(state: web::Data<AppState>, signed: Signed<NewKey>) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
     keys::require_full_access(&caller)?;
-    let req: NewKey = signed.json()?;
+    let req = signed.body()?;
     let st = state.clone();
     let key = state
         .db
@@ -36,7 +34,7 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
 }
 
 /// This reseller's active keys (never their secrets).
-#[utoipa::path(get, path = "/v1/keys", tag = "account", params(PageQuery),
+#[utoipa::path(tag = "account", params(PageQuery),
     responses((status = 200, body = Page<ApiKey>)), security(("signed" = ["account:read"])))]
 #[get("/v1/keys")]
 pub async fn list(
@@ -45,18 +43,18 @@ pub async fn list(
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
-    let limit = validate::limit(q.limit)?;
-    let after = validate::decode_cursor(q.cursor.as_deref())?;
+    let limit = q.page_size()?;
+    let after = q.cursor_key()?;
     let rows = state
         .db
         .read_async(move |c| keys::list(c, &caller.owner_id, after.as_deref(), limit + 1))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |k| k.key_id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |k| k.key_id.clone())))
 }
 
 /// Revoke one of this reseller's keys at once (another account's key is 404). Needs a key
 /// holding every scope, and only revokes keys no more powerful than the caller.
-#[utoipa::path(delete, path = "/v1/keys/{key_id}", tag = "account", params(("key_id" = String, Path)),
+#[utoipa::path(tag = "account", params(("key_id" = String, Path)),
     responses(
         (status = 204, description = "revoked"),
         (status = 404, body = Problem, content_type = "application/problem+json"),

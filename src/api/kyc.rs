@@ -11,17 +11,20 @@ use crate::state::AppState;
 /// Submit real-name details for review; the account becomes `pending` (202). The details are
 /// stored encrypted and only ever shown masked. Naming the legal person behind the account is
 /// an owner's act, so like key management it needs a key holding every scope.
-#[utoipa::path(post, path = "/v1/account/kyc", tag = "account", request_body = KycRequest,
+#[utoipa::path(tag = "account", request_body = KycRequest,
     responses(
         (status = 202, description = "submitted; an admin reviews it", body = Kyc),
         (status = 409, description = "conflict (already verified)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("signed" = ["catalog:read", "orders:read", "orders:write", "account:read", "tickets:write", "sub_resellers:write"])))]
 #[post("/v1/account/kyc")]
-pub async fn submit(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn submit(
+    state: web::Data<AppState>,
+    signed: Signed<KycRequest>,
+) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
     require_full_access(&caller)?;
-    let req: KycRequest = signed.json()?;
+    let req = signed.body()?;
     let st = state.clone();
     let kyc = state
         .db
@@ -31,7 +34,7 @@ pub async fn submit(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
 }
 
 /// This reseller's real-name verification state, details masked.
-#[utoipa::path(get, path = "/v1/account/kyc", tag = "account",
+#[utoipa::path(tag = "account",
     responses((status = 200, body = Kyc)), security(("signed" = ["account:read"])))]
 #[get("/v1/account/kyc")]
 pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {

@@ -1,29 +1,29 @@
 //! Supplier licences: file one for review, list your own.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, Paged};
 use crate::auth::Signed;
 use crate::domain::accounts::licences::{self, Licence, LicenceFilter, NewLicence};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// File a licence (proof of the right to distribute) for one product, or for all of this
 /// supplier's products when `product_id` is omitted. It is `pending` until an admin reviews it;
 /// products in a `licence_required` category sell only under an approved, unexpired licence.
-#[utoipa::path(post, path = "/v1/supplier/licences", tag = "supplier", request_body = NewLicence,
+#[utoipa::path(tag = "supplier", request_body = NewLicence,
     responses(
         (status = 201, body = Licence),
         (status = 404, description = "not_found (product)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("signed" = [])))]
 #[post("/v1/supplier/licences")]
-pub async fn submit(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn submit(
+    state: web::Data<AppState>,
+    signed: Signed<NewLicence>,
+) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let req: NewLicence = signed.json()?;
+    let req = signed.body()?;
     let now = crate::time::now_ms();
     let licence = state
         .db
@@ -32,18 +32,15 @@ pub async fn submit(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
     Ok(HttpResponse::Created().json(licence))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LicenceQuery {
-    /// `pending`, `approved` or `rejected`.
-    pub status: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct LicenceQuery {
+        /// `pending`, `approved` or `rejected`.
+        pub status: Option<String>,
+    }
 }
 
 /// This supplier's licences, oldest first.
-#[utoipa::path(get, path = "/v1/supplier/licences", tag = "supplier", params(LicenceQuery),
+#[utoipa::path(tag = "supplier", params(LicenceQuery),
     responses((status = 200, body = Page<Licence>)), security(("signed" = [])))]
 #[get("/v1/supplier/licences")]
 pub async fn list(
@@ -53,16 +50,17 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let after = q.cursor_key()?;
     let filter = LicenceFilter {
         supplier_id: Some(caller.owner_id),
         status: q.status,
-        after: validate::decode_cursor(q.cursor.as_deref())?,
+        after,
         limit,
     };
     let rows = state
         .db
         .read_async(move |c| licences::list(c, &filter))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |l| l.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |l| l.id.clone())))
 }

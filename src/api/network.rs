@@ -3,10 +3,8 @@
 //! `sub_resellers:write` scope: a key without it sees nothing of the network.
 
 use actix_web::{get, post, put, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, PageQuery, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::network::{
     self as sub_resellers, CommissionLine, NewSubReseller, SubReseller, TransferRequest,
@@ -15,31 +13,19 @@ use crate::domain::accounts::network::{
 use crate::domain::accounts::ResellerCreated;
 use crate::domain::trade::orders::{self, SubResellerOrder};
 use crate::domain::trade::pricing::markups::{self, Markups};
-use crate::domain::validate;
 use crate::error::{Error, Problem, Result};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct NetworkPageQuery {
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SubOrdersQuery {
-    /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
-    pub status: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct SubOrdersQuery {
+        /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
+        pub status: Option<String>,
+    }
 }
 
 /// Create a sub-reseller under the calling reseller. Its first API key (all scopes) and webhook
 /// secret are shown only here: hand them over; the sub-reseller should rotate the key.
-#[utoipa::path(post, path = "/v1/sub-resellers", tag = "network", request_body = NewSubReseller,
+#[utoipa::path(tag = "network", request_body = NewSubReseller,
     responses((status = 201, body = ResellerCreated),
         (status = 403, description = "forbidden (this account is at the chain's maximum depth) or insufficient_scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (too many sub-resellers)", body = Problem, content_type = "application/problem+json")),
@@ -47,10 +33,10 @@ pub struct SubOrdersQuery {
 #[post("/v1/sub-resellers")]
 pub async fn create_sub_reseller(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<NewSubReseller>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
-    let req: NewSubReseller = signed.json()?;
+    let req = signed.body()?;
     let st = state.clone();
     let created = state
         .db
@@ -69,30 +55,26 @@ pub async fn create_sub_reseller(
 }
 
 /// The caller's direct sub-resellers with their sales and the commission earned through each.
-#[utoipa::path(get, path = "/v1/sub-resellers", tag = "network", params(NetworkPageQuery),
+#[utoipa::path(tag = "network", params(PageQuery),
     responses((status = 200, body = Page<SubReseller>)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers")]
 pub async fn list_sub_resellers(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<NetworkPageQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
-    let limit = validate::limit(query.limit)?;
-    let after = validate::decode_cursor(query.cursor.as_deref())?;
+    let limit = query.page_size()?;
+    let after = query.cursor_key()?;
     let rows = state
         .db
         .read_async(move |c| sub_resellers::list(c, &caller.owner_id, after.as_deref(), limit + 1))
         .await?;
-    Ok(
-        HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |s| {
-            s.reseller.id.clone()
-        }))),
-    )
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |s| s.reseller.id.clone())))
 }
 
 /// The markups the caller adds for its sub-resellers (0 when never set).
-#[utoipa::path(get, path = "/v1/sub-resellers/markups", tag = "network",
+#[utoipa::path(tag = "network",
     responses((status = 200, body = Markups)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers/markups")]
 pub async fn get_markups(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
@@ -107,12 +89,15 @@ pub async fn get_markups(state: web::Data<AppState>, signed: Signed) -> Result<H
 /// Replace the caller's markups: a default in basis points of the caller's own price, and
 /// per-product overrides. A sub-reseller pays the caller's price plus the markup, and the
 /// markup × quantity is credited to the caller in the same transaction as the order.
-#[utoipa::path(put, path = "/v1/sub-resellers/markups", tag = "network", request_body = Markups,
+#[utoipa::path(tag = "network", request_body = Markups,
     responses((status = 200, body = Markups)), security(("signed" = ["sub_resellers:write"])))]
 #[put("/v1/sub-resellers/markups")]
-pub async fn put_markups(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn put_markups(
+    state: web::Data<AppState>,
+    signed: Signed<Markups>,
+) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
-    let req: Markups = signed.json()?;
+    let req = signed.body()?;
     let m = state
         .db
         .write_async(move |c| markups::put_markups(c, &caller.owner_id, &req))
@@ -122,7 +107,7 @@ pub async fn put_markups(state: web::Data<AppState>, signed: Signed) -> Result<H
 
 /// Move part of the caller's balance to one of its direct sub-resellers (a ledger transaction;
 /// 402 `insufficient_balance` rather than below zero). Not for keys with a daily spend limit.
-#[utoipa::path(post, path = "/v1/sub-resellers/{id}/transfer", tag = "network", params(("id" = String, Path)),
+#[utoipa::path(tag = "network", params(("id" = String, Path)),
     request_body = TransferRequest,
     responses((status = 200, body = TransferResult),
         (status = 402, description = "insufficient_balance", body = Problem, content_type = "application/problem+json"),
@@ -131,7 +116,7 @@ pub async fn put_markups(state: web::Data<AppState>, signed: Signed) -> Result<H
 #[post("/v1/sub-resellers/{id}/transfer")]
 pub async fn transfer_to_sub_reseller(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<TransferRequest>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
@@ -141,7 +126,7 @@ pub async fn transfer_to_sub_reseller(
             "a key with a daily spend limit cannot transfer balance".into(),
         ));
     }
-    let req: TransferRequest = signed.json()?;
+    let req = signed.body()?;
     let id = id.into_inner();
     let res = state
         .db
@@ -160,7 +145,7 @@ pub async fn transfer_to_sub_reseller(
 
 /// A direct sub-reseller's orders, newest first: amounts and the caller's commission, never
 /// codes, receipts or end-buyer details.
-#[utoipa::path(get, path = "/v1/sub-resellers/{id}/orders", tag = "network", params(("id" = String, Path), SubOrdersQuery),
+#[utoipa::path(tag = "network", params(("id" = String, Path), SubOrdersQuery),
     responses((status = 200, body = Page<SubResellerOrder>),
         (status = 404, description = "not_found (not a direct sub-reseller of the caller)", body = Problem, content_type = "application/problem+json")),
     security(("signed" = ["sub_resellers:write"])))]
@@ -173,8 +158,8 @@ pub async fn sub_reseller_orders(
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
     let q = query.into_inner();
-    let limit = validate::limit(q.limit)?;
-    let before = validate::decode_cursor(q.cursor.as_deref())?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let id = id.into_inner();
     let rows = state
         .db
@@ -182,31 +167,25 @@ pub async fn sub_reseller_orders(
             orders::child_orders(c, &caller.owner_id, &id, q.status, before, limit)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |o| o.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |o| o.id.clone())))
 }
 
 /// The caller's commission statement, newest first: what it earned (and had taken back) on
 /// orders placed below it in the network.
-#[utoipa::path(get, path = "/v1/sub-resellers/commissions", tag = "network", params(NetworkPageQuery),
+#[utoipa::path(tag = "network", params(PageQuery),
     responses((status = 200, body = Page<CommissionLine>)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers/commissions")]
 pub async fn commission_statement(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<NetworkPageQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
-    let limit = validate::limit(query.limit)?;
-    let before = match validate::decode_cursor(query.cursor.as_deref())? {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| Error::invalid("cursor", "is not a cursor this API returned"))?,
-        ),
-    };
+    let limit = query.page_size()?;
+    let before = query.cursor_seq()?;
     let rows = state
         .db
         .read_async(move |c| sub_resellers::commissions(c, &caller.owner_id, before, limit))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |l| l.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |l| l.id.clone())))
 }

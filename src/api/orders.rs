@@ -1,16 +1,13 @@
 //! Reseller orders: one-click purchase with instant delivery, and order lookups.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::orders::{
     self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest,
 };
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -18,7 +15,7 @@ use crate::state::AppState;
 /// codes than `KAMENG_BULK_ASYNC_THRESHOLD`, default 500): 202 `processing`, then
 /// `order.delivered`, codes from `GET /v1/orders/{id}/cards`. Repeating the same
 /// `out_trade_no` with the same parameters returns the original order (200).
-#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderRequest,
+#[utoipa::path(tag = "orders", request_body = OrderRequest,
     responses(
         (status = 201, description = "delivered (card products)", body = Order),
         (status = 202, description = "processing (direct top-up, ends completed or failed; or a bulk card order, ends delivered)", body = Order),
@@ -30,9 +27,12 @@ use crate::state::AppState;
     ),
     security(("signed" = ["orders:write"])))]
 #[post("/v1/orders")]
-pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    signed: Signed<OrderRequest>,
+) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::OrdersWrite)?.clone();
-    let req: OrderRequest = signed.json()?;
+    let req = signed.body()?;
     let ctx = OrderContext {
         reseller_id: caller.owner_id,
         key_id: caller.key_id,
@@ -64,19 +64,16 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
     Ok(res.json(placed.order))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OrderQuery {
-    pub out_trade_no: Option<String>,
-    /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
-    pub status: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct OrderQuery {
+        pub out_trade_no: Option<String>,
+        /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
+        pub status: Option<String>,
+    }
 }
 
 /// This reseller's orders, newest first (codes omitted; fetch one order for its codes).
-#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderQuery),
+#[utoipa::path(tag = "orders", params(OrderQuery),
     responses((status = 200, body = Page<Order>)), security(("signed" = ["orders:read"])))]
 #[get("/v1/orders")]
 pub async fn list(
@@ -86,13 +83,14 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::OrdersRead)?.clone();
     let q = query.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let filter = OrderFilter {
         reseller_id: Some(caller.owner_id),
         out_trade_no: q.out_trade_no,
         status: q.status,
         product_id: None,
-        before: validate::decode_cursor(q.cursor.as_deref())?,
+        before,
         limit,
     };
     let rows = state
@@ -100,11 +98,11 @@ pub async fn list(
         .read_async(move |c| orders::list(c, &filter))
         .await?;
     let views: Vec<Order> = rows.iter().map(|r| r.view(None)).collect();
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(views, limit, |o| o.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |o| o.id.clone())))
 }
 
 /// One of this reseller's orders, with its codes.
-#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)),
+#[utoipa::path(tag = "orders", params(("id" = String, Path)),
     responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("signed" = ["orders:read"])))]
 #[get("/v1/orders/{id}")]

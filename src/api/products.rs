@@ -1,32 +1,26 @@
 //! Reseller catalogue: products at this reseller's price, with live stock.
 
 use actix_web::{get, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::trade::catalog::{self, Category, Product, ProductFilter};
-use crate::domain::validate;
 use crate::error::Result;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ProductQuery {
-    /// Category name.
-    pub category: Option<String>,
-    /// Text to find in the name or SKU.
-    pub q: Option<String>,
-    /// `card` or `direct`.
-    pub delivery: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct ProductQuery {
+        /// Category name.
+        pub category: Option<String>,
+        /// Text to find in the name or SKU.
+        pub q: Option<String>,
+        /// `card` or `direct`.
+        pub delivery: Option<String>,
+    }
 }
 
 /// List products at this reseller's price.
-#[utoipa::path(get, path = "/v1/products", tag = "catalogue", params(ProductQuery),
+#[utoipa::path(tag = "catalogue", params(ProductQuery),
     responses((status = 200, body = Page<Product>)), security(("signed" = ["catalog:read"])))]
 #[get("/v1/products")]
 pub async fn list(
@@ -36,24 +30,25 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::CatalogRead)?.clone();
     let q = query.into_inner();
+    let after = q.cursor_key()?;
+    let limit = q.page_size()?;
     let filter = ProductFilter {
         category: q.category,
         q: q.q,
         delivery: q.delivery,
         supplier_id: None,
-        after: validate::decode_cursor(q.cursor.as_deref())?,
-        limit: validate::limit(q.limit)?,
+        after,
+        limit,
     };
     let rows = state
         .db
         .read_async(move |c| catalog::reseller_products(c, &caller.owner_id, &filter))
         .await?;
-    let limit = validate::limit(q.limit)?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |p| p.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |p| p.id.clone())))
 }
 
 /// One product at this reseller's price.
-#[utoipa::path(get, path = "/v1/products/{id}", tag = "catalogue", params(("id" = String, Path)),
+#[utoipa::path(tag = "catalogue", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")), security(("signed" = ["catalog:read"])))]
 #[get("/v1/products/{id}")]
 pub async fn get(
@@ -71,7 +66,7 @@ pub async fn get(
 }
 
 /// Product categories.
-#[utoipa::path(get, path = "/v1/categories", tag = "catalogue",
+#[utoipa::path(tag = "catalogue",
     responses((status = 200, body = Vec<Category>)), security(("signed" = ["catalog:read"])))]
 #[get("/v1/categories")]
 pub async fn categories(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {

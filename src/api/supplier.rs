@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Signed;
+use crate::db::DbConn;
+use crate::domain::aftersales::quality;
 use crate::domain::insight::analytics::report::SupplierSales;
 use crate::domain::insight::forecast::{self, Forecast};
 use crate::domain::trade::catalog::{self, ProductFilter};
@@ -13,7 +15,7 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// Push card codes into a product's stock (up to 10,000 a request).
-#[utoipa::path(post, path = "/v1/supplier/products/{id}/cards", tag = "supplier", params(("id" = String, Path)),
+#[utoipa::path(tag = "supplier", params(("id" = String, Path)),
     request_body = PushCards,
     responses((status = 200, body = PushResult), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json")),
@@ -21,11 +23,11 @@ use crate::state::AppState;
 #[post("/v1/supplier/products/{id}/cards")]
 pub async fn push_cards(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<PushCards>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let req: PushCards = signed.json()?;
+    let req = signed.body()?;
     let id = id.into_inner();
     let st = state.clone();
     let res = state
@@ -59,7 +61,7 @@ pub struct SupplierProduct {
     pub defect_rate: f64,
     /// The same per batch (`batch_ref` of the push).
     #[serde(default)]
-    pub batches: Vec<crate::domain::aftersales::quality::BatchQuality>,
+    pub batches: Vec<quality::BatchQuality>,
     /// Sales over the last 30 days, today included.
     pub sales: SupplierSales,
     /// Expected daily sales for the next 14 days and the days the stock lasts.
@@ -67,62 +69,58 @@ pub struct SupplierProduct {
 }
 
 /// This supplier's products with their stock, defect rates, recent sales and sales forecast.
-#[utoipa::path(get, path = "/v1/supplier/products", tag = "supplier",
+#[utoipa::path(tag = "supplier",
     responses((status = 200, body = Vec<SupplierProduct>)), security(("signed" = [])))]
 #[get("/v1/supplier/products")]
 pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let owner = caller.owner_id.clone();
-    let (rows, mut outlooks) = state
+    let out = state
         .db
-        .read_async(move |c| {
-            let rows = catalog::list_rows(
-                c,
-                &ProductFilter {
-                    supplier_id: Some(caller.owner_id),
-                    limit: 10_000,
-                    ..Default::default()
-                },
-            )?;
-            let outlooks = forecast::outlooks(c, &rows, crate::time::now_ms())?;
-            Ok((rows, outlooks))
-        })
+        .read_async(move |c| supplier_products(c, &caller.owner_id, crate::time::now_ms()))
         .await?;
-    let mut quality = state
-        .db
-        .read_async(move |c| crate::domain::aftersales::quality::for_supplier(c, &owner))
-        .await?;
-    let mut out: Vec<SupplierProduct> = rows
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// A supplier's products with their outlook (`insight`) and quality (`aftersales`). Joined here
+/// rather than in the domain: those two contexts are siblings, and neither may import the other.
+fn supplier_products(
+    c: &mut DbConn,
+    supplier_id: &str,
+    now_ms: i64,
+) -> Result<Vec<SupplierProduct>> {
+    let filter = ProductFilter {
+        supplier_id: Some(supplier_id.to_string()),
+        limit: 10_000,
+        ..Default::default()
+    };
+    let rows = catalog::list_rows(c, &filter)?;
+    let mut outlooks = forecast::outlooks(c, &rows, now_ms)?;
+    let mut quality = quality::for_supplier(c, supplier_id)?;
+    Ok(rows
         .into_iter()
         .map(|r| {
             let outlook = outlooks.remove(&r.id).unwrap_or_default();
-            (r, outlook)
+            // Products without cards have no quality figures: zeros.
+            let q = quality.remove(&r.id).unwrap_or_default();
+            SupplierProduct {
+                id: r.id,
+                sku: r.sku,
+                name: r.name,
+                delivery: r.delivery,
+                status: r.status,
+                cost: r.cost,
+                currency: r.currency,
+                stock: r.stock,
+                low_stock_threshold: r.low_stock_threshold,
+                delivered: q.delivered,
+                defective: q.defective,
+                defect_rate: q.defect_rate,
+                batches: q.batches,
+                sales: outlook.sales,
+                forecast: outlook.forecast,
+            }
         })
-        .map(|(r, outlook)| SupplierProduct {
-            id: r.id,
-            sku: r.sku,
-            name: r.name,
-            delivery: r.delivery,
-            status: r.status,
-            cost: r.cost,
-            currency: r.currency,
-            stock: r.stock,
-            low_stock_threshold: r.low_stock_threshold,
-            delivered: 0,
-            defective: 0,
-            defect_rate: 0.0,
-            batches: Vec::new(),
-            sales: outlook.sales,
-            forecast: outlook.forecast,
-        })
-        .collect();
-    for p in &mut out {
-        if let Some(q) = quality.remove(&p.id) {
-            (p.delivered, p.defective, p.defect_rate) = (q.delivered, q.defective, q.defect_rate);
-            p.batches = q.batches;
-        }
-    }
-    Ok(HttpResponse::Ok().json(out))
+        .collect())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -135,18 +133,18 @@ pub struct SupplierProductPatch {
 }
 
 /// Set the low-stock threshold of one of this supplier's products.
-#[utoipa::path(patch, path = "/v1/supplier/products/{id}", tag = "supplier", params(("id" = String, Path)),
+#[utoipa::path(tag = "supplier", params(("id" = String, Path)),
     request_body = SupplierProductPatch,
     responses((status = 200, body = SupplierProductPatch), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("signed" = [])))]
 #[patch("/v1/supplier/products/{id}")]
 pub async fn update_product(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<SupplierProductPatch>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let body: SupplierProductPatch = signed.json()?;
+    let body = signed.body()?;
     if body.low_stock_threshold.is_some_and(|t| t < 0) {
         return Err(crate::error::Error::invalid(
             "low_stock_threshold",

@@ -18,14 +18,14 @@ const DOCS_HTML: &str = r#"<!DOCTYPE html>
 <script src="/docs/redoc.standalone.js"></script></body></html>"#;
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, description = "alive", body = String)))]
+#[utoipa::path(tag = "system", responses((status = 200, description = "alive", body = String)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
 /// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "system", responses((status = 200, description = "ready", body = String), (status = 503, description = "database unreachable", body = crate::error::Problem)))]
+#[utoipa::path(tag = "system", responses((status = 200, description = "ready", body = String), (status = 503, description = "database unreachable", body = crate::error::Problem)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     state
@@ -40,7 +40,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
 }
 
 /// Prometheus metrics (text exposition format).
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "Prometheus text", body = String)))]
+#[utoipa::path(tag = "system", responses((status = 200, description = "Prometheus text", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
@@ -49,14 +49,14 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// This OpenAPI document.
-#[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
+#[utoipa::path(tag = "system", responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 #[get("/openapi.json")]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(super::openapi::ApiDoc::openapi())
 }
 
 /// Human-readable API reference (works offline).
-#[utoipa::path(get, path = "/docs", tag = "system", responses((status = 200, description = "HTML page", content_type = "text/html", body = String)))]
+#[utoipa::path(tag = "system", responses((status = 200, description = "HTML page", content_type = "text/html", body = String)))]
 #[get("/docs")]
 pub async fn docs() -> HttpResponse {
     HttpResponse::Ok()
@@ -73,7 +73,7 @@ pub async fn redoc_js() -> HttpResponse {
 }
 
 /// Public keys that verify order receipts (JWKS).
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "system", responses((status = 200, body = Jwks)))]
+#[utoipa::path(tag = "system", responses((status = 200, body = Jwks)))]
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.receipts.jwks())

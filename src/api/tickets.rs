@@ -1,13 +1,10 @@
 //! After-sales tickets: the reseller opens and follows them, the supplier answers them.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::Page;
+use super::page::{page_query, Page, Paged};
 use crate::auth::{Scope, Signed};
 use crate::domain::aftersales::tickets::{self, NewTicket, SupplierResponse, Ticket, TicketFilter};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -15,7 +12,7 @@ use crate::state::AppState;
 /// it, the whole order. Only within `KAMENG_TICKET_WINDOW` of the order; one ticket per card
 /// (a whole-order ticket is the order's only one). The supplier is told with `ticket.opened`
 /// and must answer before `sla_due_at`, or the ticket is refunded automatically.
-#[utoipa::path(post, path = "/v1/tickets", tag = "tickets", request_body = NewTicket,
+#[utoipa::path(tag = "tickets", request_body = NewTicket,
     responses(
         (status = 201, body = Ticket),
         (status = 404, description = "not_found (order)", body = Problem, content_type = "application/problem+json"),
@@ -24,9 +21,9 @@ use crate::state::AppState;
     ),
     security(("signed" = ["tickets:write"])))]
 #[post("/v1/tickets")]
-pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn create(state: web::Data<AppState>, signed: Signed<NewTicket>) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::TicketsWrite)?.clone();
-    let req: NewTicket = signed.json()?;
+    let req = signed.body()?;
     let window_ms = state.config.ticket_window_secs * 1000;
     let sla_ms = state.config.ticket_sla_secs * 1000;
     let now = crate::time::now_ms();
@@ -41,19 +38,16 @@ pub async fn create(state: web::Data<AppState>, signed: Signed) -> Result<HttpRe
     Ok(HttpResponse::Created().json(ticket))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TicketQuery {
-    /// `open`, `awaiting_supplier`, `contested`, `resolved` or `rejected`.
-    pub status: Option<String>,
-    pub order_id: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct TicketQuery {
+        /// `open`, `awaiting_supplier`, `contested`, `resolved` or `rejected`.
+        pub status: Option<String>,
+        pub order_id: Option<String>,
+    }
 }
 
 /// This reseller's tickets, newest first (codes omitted; fetch one ticket for them).
-#[utoipa::path(get, path = "/v1/tickets", tag = "tickets", params(TicketQuery),
+#[utoipa::path(tag = "tickets", params(TicketQuery),
     responses((status = 200, body = Page<Ticket>)), security(("signed" = ["tickets:write"])))]
 #[get("/v1/tickets")]
 pub async fn list(
@@ -63,12 +57,13 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::TicketsWrite)?.clone();
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let filter = TicketFilter {
         reseller_id: Some(caller.owner_id),
         order_id: q.order_id,
         status: q.status,
-        before: validate::decode_cursor(q.cursor.as_deref())?,
+        before,
         limit,
         ..Default::default()
     };
@@ -77,11 +72,11 @@ pub async fn list(
         .read_async(move |c| tickets::list(c, &filter))
         .await?;
     let views: Vec<Ticket> = rows.iter().map(|r| r.view()).collect();
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(views, limit, |t| t.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |t| t.id.clone())))
 }
 
 /// One of this reseller's tickets, with the named card and any replacement cards in plaintext.
-#[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
+#[utoipa::path(tag = "tickets", params(("id" = String, Path)),
     responses((status = 200, body = Ticket), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("signed" = ["tickets:write"])))]
 #[get("/v1/tickets/{id}")]
@@ -99,19 +94,16 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(ticket))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SupplierTicketQuery {
-    /// `open`, `awaiting_supplier`, `contested`, `resolved` or `rejected`.
-    pub status: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct SupplierTicketQuery {
+        /// `open`, `awaiting_supplier`, `contested`, `resolved` or `rejected`.
+        pub status: Option<String>,
+    }
 }
 
 /// Tickets on this supplier's goods, newest first, with the named card's code so it can be
 /// checked (`?status=open` is the work queue).
-#[utoipa::path(get, path = "/v1/supplier/tickets", tag = "supplier", params(SupplierTicketQuery),
+#[utoipa::path(tag = "supplier", params(SupplierTicketQuery),
     responses((status = 200, body = Page<Ticket>)), security(("signed" = [])))]
 #[get("/v1/supplier/tickets")]
 pub async fn supplier_list(
@@ -121,11 +113,12 @@ pub async fn supplier_list(
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let filter = TicketFilter {
         supplier_id: Some(caller.owner_id),
         status: q.status,
-        before: validate::decode_cursor(q.cursor.as_deref())?,
+        before,
         limit,
         ..Default::default()
     };
@@ -139,13 +132,13 @@ pub async fn supplier_list(
                 .collect::<Result<Vec<_>>>()
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(views, limit, |t| t.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |t| t.id.clone())))
 }
 
 /// Answer a ticket on this supplier's goods: `replace` (with a fresh `code`, or from stock
 /// without one), `refund` (the reseller is credited, the supplier payable charged back) or
 /// `contest` (an admin decides). Only one answer ever applies.
-#[utoipa::path(post, path = "/v1/supplier/tickets/{id}/response", tag = "supplier", params(("id" = String, Path)),
+#[utoipa::path(tag = "supplier", params(("id" = String, Path)),
     request_body = SupplierResponse,
     responses(
         (status = 200, body = Ticket),
@@ -156,11 +149,11 @@ pub async fn supplier_list(
 #[post("/v1/supplier/tickets/{id}/response")]
 pub async fn respond(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<SupplierResponse>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let req: SupplierResponse = signed.json()?;
+    let req = signed.body()?;
     let now = crate::time::now_ms();
     let st = state.clone();
     let ticket = state

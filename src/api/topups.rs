@@ -19,7 +19,7 @@ pub struct TopupResult {
 }
 
 /// Report the result of a direct top-up (once; only the product's supplier).
-#[utoipa::path(post, path = "/v1/supplier/orders/{id}/result", tag = "supplier", params(("id" = String, Path)),
+#[utoipa::path(tag = "supplier", params(("id" = String, Path)),
     request_body = TopupResult,
     responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the order is not awaiting a result", body = Problem, content_type = "application/problem+json")),
@@ -27,11 +27,11 @@ pub struct TopupResult {
 #[post("/v1/supplier/orders/{id}/result")]
 pub async fn result(
     state: web::Data<AppState>,
-    signed: Signed,
+    signed: Signed<TopupResult>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
-    let body: TopupResult = signed.json()?;
+    let body = signed.body()?;
     let success = match body.status.as_str() {
         "success" => true,
         "failed" => false,

@@ -2,9 +2,12 @@
 //!
 //! It reads the raw body (the signature covers its bytes), checks the timestamp window, loads the
 //! key, verifies the HMAC in constant time, then records the nonce so a replay is refused on any
-//! instance sharing the database. Handlers then ask for the role and scope they need.
+//! instance sharing the database. Handlers then ask for the role and scope they need, and only
+//! then for the body: a caller without the right role or scope is refused (403) before its body
+//! is judged (400/422).
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -19,13 +22,20 @@ use crate::domain::accounts::keys::{store as keys, Caller, OwnerKind};
 use crate::error::{Error, FieldError, Result};
 use crate::state::AppState;
 
-/// A verified signed request: who sent it and the exact body bytes that were signed.
-pub struct Signed {
+/// A verified signed request: who sent it, and a body of type `T` read from exactly the bytes
+/// that were signed. The body is parsed on request ([`Signed::body`]), after the handler has
+/// authorised the caller. Endpoints that read no body take `Signed` (= `Signed<NoBody>`).
+pub struct Signed<T = NoBody> {
     pub caller: Caller,
-    pub body: Bytes,
+    bytes: Bytes,
+    body: PhantomData<fn() -> T>,
 }
 
-impl Signed {
+/// The body type of a signed endpoint that reads none (the bytes are still signed). It is no
+/// `Deserialize` type, so such a handler has no [`Signed::body`] to call.
+pub struct NoBody;
+
+impl<T> Signed<T> {
     /// The caller as a reseller holding `scope`.
     pub fn reseller(&self, scope: Scope) -> Result<&Caller> {
         if self.caller.kind != OwnerKind::Reseller {
@@ -48,10 +58,12 @@ impl Signed {
         }
         Ok(&self.caller)
     }
+}
 
-    /// Parses the signed body as JSON.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        parse_json(&self.body)
+impl<T: DeserializeOwned> Signed<T> {
+    /// The signed body as a `T` (see [`parse_json`] for its errors).
+    pub fn body(&self) -> Result<T> {
+        parse_json(&self.bytes)
     }
 }
 
@@ -108,7 +120,8 @@ async fn read_body(payload: &mut Payload, limit: usize) -> Result<Bytes> {
     Ok(buf.freeze())
 }
 
-async fn verify(req: HttpRequest, mut payload: Payload) -> Result<Signed> {
+/// The caller and the body bytes of a request whose signature holds.
+async fn verify(req: HttpRequest, mut payload: Payload) -> Result<(Caller, Bytes)> {
     let state = AppState::from_request(&req)?;
     let limit = state.config.max_body_bytes;
     if let Some(len) = req
@@ -177,14 +190,22 @@ async fn verify(req: HttpRequest, mut payload: Payload) -> Result<Signed> {
         return Err(Error::Forbidden("this account is suspended".into()));
     }
     state.limits.check_key(&caller.key_id)?;
-    Ok(Signed { caller, body })
+    Ok((caller, body))
 }
 
-impl FromRequest for Signed {
+impl<T: 'static> FromRequest for Signed<T> {
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Signed>>>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        Box::pin(verify(req.clone(), payload.take()))
+        let verified = verify(req.clone(), payload.take());
+        Box::pin(async move {
+            let (caller, bytes) = verified.await?;
+            Ok(Signed {
+                caller,
+                bytes,
+                body: PhantomData,
+            })
+        })
     }
 }

@@ -4,11 +4,9 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::PageQuery;
-use crate::api::Page;
+use crate::api::{Page, PageQuery, Paged};
 use crate::auth::AdminSession;
 use crate::domain::accounts::{self, Account};
-use crate::domain::validate;
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -29,14 +27,13 @@ pub(super) async fn list<A: Account>(
     state: web::Data<AppState>,
     q: PageQuery,
 ) -> Result<HttpResponse> {
-    let limit = validate::limit(q.limit)?;
-    let after = validate::decode_cursor(q.cursor.as_deref())?;
+    let limit = q.page_size()?;
+    let after = q.cursor_key()?;
     let rows = state
         .db
         .read_async(move |c| accounts::list::<A>(c, after.as_deref(), limit + 1))
         .await?;
-    let page = validate::page(rows, limit, |a| a.id().to_string());
-    Ok(HttpResponse::Ok().json(Page::new(page)))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |a| a.id().to_string())))
 }
 
 pub(super) async fn get<A: Account>(

@@ -1,20 +1,19 @@
 use actix_web::{get, patch, post, put, web, HttpResponse};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::api::json_body::JsonBody;
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::trade::catalog::{
     self, AdminProduct, Category, CategoryPatch, NewProduct, ProductFilter, ProductPatch,
 };
 use crate::domain::trade::pricing::{self, book::Level};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// All categories.
-#[utoipa::path(get, path = "/v1/admin/categories", tag = "admin", responses((status = 200, body = Vec<Category>)), security(("admin" = [])))]
+#[utoipa::path(tag = "admin", responses((status = 200, body = Vec<Category>)), security(("admin" = [])))]
 #[get("/v1/admin/categories")]
 pub async fn list_categories(
     state: web::Data<AppState>,
@@ -24,7 +23,7 @@ pub async fn list_categories(
 }
 
 /// Rename a category or mark it `licence_required`.
-#[utoipa::path(patch, path = "/v1/admin/categories/{id}", tag = "admin", params(("id" = String, Path)), request_body = CategoryPatch,
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = CategoryPatch,
     responses((status = 200, body = Category), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (another category has this name)", body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
@@ -43,7 +42,7 @@ pub async fn update_category(
 }
 
 /// Create a product (`category` by name; unknown names are created).
-#[utoipa::path(post, path = "/v1/admin/products", tag = "admin", request_body = NewProduct,
+#[utoipa::path(tag = "admin", request_body = NewProduct,
     responses((status = 201, body = AdminProduct), (status = 409, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[post("/v1/admin/products")]
 pub async fn create_product(
@@ -58,19 +57,18 @@ pub async fn create_product(
     Ok(HttpResponse::Created().json(p))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdminProductQuery {
-    pub category: Option<String>,
-    pub q: Option<String>,
-    pub delivery: Option<String>,
-    pub supplier_id: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    #[limit(undescribed)]
+    pub struct AdminProductQuery {
+        pub category: Option<String>,
+        pub q: Option<String>,
+        pub delivery: Option<String>,
+        pub supplier_id: Option<String>,
+    }
 }
 
 /// List products with cost and base price.
-#[utoipa::path(get, path = "/v1/admin/products", tag = "admin", params(AdminProductQuery),
+#[utoipa::path(tag = "admin", params(AdminProductQuery),
     responses((status = 200, body = Page<AdminProduct>)), security(("admin" = [])))]
 #[get("/v1/admin/products")]
 pub async fn list_products(
@@ -79,33 +77,25 @@ pub async fn list_products(
     q: web::Query<AdminProductQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let after = q.cursor_key()?;
     let filter = ProductFilter {
         category: q.category,
         q: q.q,
         delivery: q.delivery,
         supplier_id: q.supplier_id,
-        after: validate::decode_cursor(q.cursor.as_deref())?,
+        after,
         limit,
     };
     let views = state
         .db
-        .read_async(move |c| {
-            catalog::list_rows(c, &filter)?
-                .iter()
-                .map(|r| catalog::admin_view(c, r))
-                .collect::<Result<Vec<_>>>()
-        })
+        .read_async(move |c| catalog::admin_products(c, &filter))
         .await?;
-    Ok(
-        HttpResponse::Ok().json(Page::new(validate::page(views, limit, |p| {
-            p.product.id.clone()
-        }))),
-    )
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |p| p.product.id.clone())))
 }
 
 /// One product with cost and base price.
-#[utoipa::path(get, path = "/v1/admin/products/{id}", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = AdminProduct), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[get("/v1/admin/products/{id}")]
 pub async fn get_product(
@@ -115,16 +105,13 @@ pub async fn get_product(
 ) -> Result<HttpResponse> {
     let p = state
         .db
-        .read_async(move |c| {
-            let row = catalog::load(c, &id)?;
-            catalog::admin_view(c, &row)
-        })
+        .read_async(move |c| catalog::admin_product(c, &id))
         .await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
 /// Change a product's price, status and the rest.
-#[utoipa::path(patch, path = "/v1/admin/products/{id}", tag = "admin", params(("id" = String, Path)), request_body = ProductPatch,
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = ProductPatch,
     responses((status = 200, body = AdminProduct), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[patch("/v1/admin/products/{id}")]
 pub async fn update_product(
@@ -148,7 +135,7 @@ pub struct LevelRequest {
 }
 
 /// Create or change a price level.
-#[utoipa::path(put, path = "/v1/admin/levels/{name}", tag = "admin", params(("name" = String, Path)), request_body = LevelRequest,
+#[utoipa::path(tag = "admin", params(("name" = String, Path)), request_body = LevelRequest,
     responses((status = 200, body = Level)), security(("admin" = [])))]
 #[put("/v1/admin/levels/{name}")]
 pub async fn put_level(
@@ -166,7 +153,7 @@ pub async fn put_level(
 }
 
 /// All price levels.
-#[utoipa::path(get, path = "/v1/admin/levels", tag = "admin", responses((status = 200, body = Vec<Level>)), security(("admin" = [])))]
+#[utoipa::path(tag = "admin", responses((status = 200, body = Vec<Level>)), security(("admin" = [])))]
 #[get("/v1/admin/levels")]
 pub async fn list_levels(state: web::Data<AppState>, _admin: AdminSession) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.db.read_async(pricing::book::list_levels).await?))

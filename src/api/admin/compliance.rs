@@ -2,20 +2,17 @@
 //! decision is recorded in the audit chain with the acting admin.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::api::json_body::JsonBody;
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::accounts::kyc::{self, Kyc, KycDecision};
 use crate::domain::accounts::licences::{self, Licence, LicenceFilter, LicenceReview};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// A reseller's real-name submission, masked (the admin sees no more than the reseller does).
-#[utoipa::path(get, path = "/v1/admin/resellers/{id}/kyc", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = Kyc), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
 #[get("/v1/admin/resellers/{id}/kyc")]
@@ -33,7 +30,7 @@ pub async fn get_kyc(
 }
 
 /// Decide a pending real-name submission: `verified` lifts the unverified daily limit.
-#[utoipa::path(post, path = "/v1/admin/resellers/{id}/kyc", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     request_body = KycDecision,
     responses((status = 200, body = Kyc), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (nothing pending)", body = Problem, content_type = "application/problem+json")),
@@ -53,19 +50,16 @@ pub async fn decide_kyc(
     Ok(HttpResponse::Ok().json(k))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdminLicenceQuery {
-    /// `pending`, `approved` or `rejected`.
-    pub status: Option<String>,
-    pub supplier_id: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct AdminLicenceQuery {
+        /// `pending`, `approved` or `rejected`.
+        pub status: Option<String>,
+        pub supplier_id: Option<String>,
+    }
 }
 
 /// Suppliers' licences, oldest first (`?status=pending` is the review queue).
-#[utoipa::path(get, path = "/v1/admin/licences", tag = "admin", params(AdminLicenceQuery),
+#[utoipa::path(tag = "admin", params(AdminLicenceQuery),
     responses((status = 200, body = Page<Licence>)), security(("admin" = [])))]
 #[get("/v1/admin/licences")]
 pub async fn list_licences(
@@ -74,23 +68,24 @@ pub async fn list_licences(
     q: web::Query<AdminLicenceQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let after = q.cursor_key()?;
     let filter = LicenceFilter {
         supplier_id: q.supplier_id,
         status: q.status,
-        after: validate::decode_cursor(q.cursor.as_deref())?,
+        after,
         limit,
     };
     let rows = state
         .db
         .read_async(move |c| licences::list(c, &filter))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |l| l.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |l| l.id.clone())))
 }
 
 /// Approve or reject a pending licence, or reject (revoke) an approved one. Approval puts back
 /// on sale the products the licence sweep had taken off for want of it.
-#[utoipa::path(post, path = "/v1/admin/licences/{id}/review", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     request_body = LicenceReview,
     responses((status = 200, body = Licence), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (already decided, or expired)", body = Problem, content_type = "application/problem+json")),

@@ -29,7 +29,7 @@ pub struct PlatformSalesQuery {
 
 /// Platform sales: GMV, supplier cost, margin, refunds and refund rate, grouped, with the top
 /// products and resellers.
-#[utoipa::path(get, path = "/v1/admin/analytics/sales", tag = "admin", params(PlatformSalesQuery),
+#[utoipa::path(tag = "admin", params(PlatformSalesQuery),
     responses((status = 200, body = PlatformSalesReport)), security(("admin" = [])))]
 #[get("/v1/admin/analytics/sales")]
 pub async fn sales(
@@ -53,7 +53,7 @@ pub async fn sales(
 
 /// A product's expected daily sales for the next 14 days (additive Holt-Winters with a weekly
 /// season over the last 12 weeks) and the days its stock lasts.
-#[utoipa::path(get, path = "/v1/admin/products/{id}/forecast", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = ProductForecast), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
 #[get("/v1/admin/products/{id}/forecast")]
@@ -79,7 +79,7 @@ pub struct SlowMoverQuery {
 
 /// Card products (on the platform for two weeks or more) whose stock would last more than
 /// `min_days` at the forecast rate, or that are not expected to sell at all; slowest first.
-#[utoipa::path(get, path = "/v1/admin/products/slow-movers", tag = "admin", params(SlowMoverQuery),
+#[utoipa::path(tag = "admin", params(SlowMoverQuery),
     responses((status = 200, body = Vec<SlowMover>)), security(("admin" = [])))]
 #[get("/v1/admin/products/slow-movers")]
 pub async fn slow_movers(

@@ -10,7 +10,7 @@ use crate::state::AppState;
 /// Recompute the books from one snapshot: each currency's entries sum to zero, each
 /// transaction sums to zero, and each reseller's balance equals the sum of its entries.
 /// Reads only; safe on a live system (the chain itself: `GET /v1/admin/audit/verify`).
-#[utoipa::path(get, path = "/v1/admin/ledger/check", tag = "admin",
+#[utoipa::path(tag = "admin",
     responses((status = 200, body = LedgerCheck)), security(("admin" = [])))]
 #[get("/v1/admin/ledger/check")]
 pub async fn check(state: web::Data<AppState>, _admin: AdminSession) -> Result<HttpResponse> {

@@ -15,15 +15,3 @@ pub mod resellers;
 pub mod suppliers;
 pub mod tickets;
 pub mod webhooks;
-
-use serde::Deserialize;
-use utoipa::IntoParams;
-
-/// Cursor pagination of admin lists.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-}

@@ -1,27 +1,23 @@
 use actix_web::{get, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::trade::orders::{self, Order, OrderFilter};
-use crate::domain::validate;
 use crate::error::Result;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdminOrderQuery {
-    pub reseller_id: Option<String>,
-    pub product_id: Option<String>,
-    pub status: Option<String>,
-    pub out_trade_no: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    #[limit(undescribed)]
+    pub struct AdminOrderQuery {
+        pub reseller_id: Option<String>,
+        pub product_id: Option<String>,
+        pub status: Option<String>,
+        pub out_trade_no: Option<String>,
+    }
 }
 
 /// All orders, newest first (codes are never listed).
-#[utoipa::path(get, path = "/v1/admin/orders", tag = "admin", params(AdminOrderQuery),
+#[utoipa::path(tag = "admin", params(AdminOrderQuery),
     responses((status = 200, body = Page<Order>)), security(("admin" = [])))]
 #[get("/v1/admin/orders")]
 pub async fn list(
@@ -30,13 +26,14 @@ pub async fn list(
     q: web::Query<AdminOrderQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let filter = OrderFilter {
         reseller_id: q.reseller_id,
         out_trade_no: q.out_trade_no,
         status: q.status,
         product_id: q.product_id,
-        before: validate::decode_cursor(q.cursor.as_deref())?,
+        before,
         limit,
     };
     let rows = state
@@ -44,5 +41,5 @@ pub async fn list(
         .read_async(move |c| orders::list(c, &filter))
         .await?;
     let views: Vec<Order> = rows.iter().map(|r| r.view(None)).collect();
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(views, limit, |o| o.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |o| o.id.clone())))
 }

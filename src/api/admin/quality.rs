@@ -2,20 +2,17 @@
 //! (audited), and the cross-supplier duplicate flags.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::aftersales::quality::{self, ProductQuality, Withdrawal};
 use crate::domain::trade::inventory::duplicates::{self, DuplicateFlag, FlagFilter};
-use crate::domain::validate;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// A product's defect rate overall and per batch (cards ticketed and then refunded or
 /// replaced ÷ cards delivered), with each batch's unsold and withdrawn cards.
-#[utoipa::path(get, path = "/v1/admin/products/{id}/quality", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = ProductQuality), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
 #[get("/v1/admin/products/{id}/quality")]
@@ -33,7 +30,7 @@ pub async fn product_quality(
 
 /// Withdraw a batch: its unsold cards leave stock (status `withdrawn`); sold ones stay with
 /// their orders. Audited.
-#[utoipa::path(post, path = "/v1/admin/products/{id}/batches/{batch_ref}/withdraw", tag = "admin",
+#[utoipa::path(tag = "admin",
     params(("id" = String, Path), ("batch_ref" = String, Path)),
     responses((status = 200, body = Withdrawal), (status = 404, description = "not_found (product or batch)", body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
@@ -52,20 +49,17 @@ pub async fn withdraw_batch(
     Ok(HttpResponse::Ok().json(w))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DuplicateQuery {
-    /// The supplier that pushed the codes.
-    pub supplier_id: Option<String>,
-    pub product_id: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct DuplicateQuery {
+        /// The supplier that pushed the codes.
+        pub supplier_id: Option<String>,
+        pub product_id: Option<String>,
+    }
 }
 
 /// Pushes of codes another product already held (rejected as `duplicate_elsewhere`), newest
 /// first: one flag per code per attempt.
-#[utoipa::path(get, path = "/v1/admin/duplicates", tag = "admin", params(DuplicateQuery),
+#[utoipa::path(tag = "admin", params(DuplicateQuery),
     responses((status = 200, body = Page<DuplicateFlag>)), security(("admin" = [])))]
 #[get("/v1/admin/duplicates")]
 pub async fn list_duplicates(
@@ -74,13 +68,8 @@ pub async fn list_duplicates(
     q: web::Query<DuplicateQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
-    let before = validate::decode_cursor(q.cursor.as_deref())?
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| Error::invalid("cursor", "is not a cursor this API returned"))
-        })
-        .transpose()?;
+    let limit = q.page_size()?;
+    let before = q.cursor_seq()?;
     let filter = FlagFilter {
         supplier_id: q.supplier_id,
         product_id: q.product_id,
@@ -91,5 +80,5 @@ pub async fn list_duplicates(
         .db
         .read_async(move |c| duplicates::list(c, &filter))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |f| f.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |f| f.id.clone())))
 }

@@ -4,9 +4,9 @@ use actix_web::{get, patch, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{accounts, PageQuery};
+use super::accounts;
 use crate::api::json_body::JsonBody;
-use crate::api::Page;
+use crate::api::{Page, PageQuery};
 use crate::auth::AdminSession;
 use crate::domain::accounts::keys::IssuedKey;
 use crate::domain::accounts::{NewReseller, Reseller, ResellerCreated, ResellerPatch};
@@ -14,7 +14,7 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// Onboard a reseller; its first API key and webhook secret are shown only here.
-#[utoipa::path(post, path = "/v1/admin/resellers", tag = "admin", request_body = NewReseller,
+#[utoipa::path(tag = "admin", request_body = NewReseller,
     responses((status = 201, body = ResellerCreated)), security(("admin" = [])))]
 #[post("/v1/admin/resellers")]
 pub async fn create(
@@ -26,7 +26,7 @@ pub async fn create(
 }
 
 /// List resellers.
-#[utoipa::path(get, path = "/v1/admin/resellers", tag = "admin", params(PageQuery),
+#[utoipa::path(tag = "admin", params(PageQuery),
     responses((status = 200, body = Page<Reseller>)), security(("admin" = [])))]
 #[get("/v1/admin/resellers")]
 pub async fn list(
@@ -38,7 +38,7 @@ pub async fn list(
 }
 
 /// One reseller.
-#[utoipa::path(get, path = "/v1/admin/resellers/{id}", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = Reseller), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[get("/v1/admin/resellers/{id}")]
 pub async fn get(
@@ -51,7 +51,7 @@ pub async fn get(
 
 /// Update a reseller (name, level, notify URL, `status: suspended|active`, `parent_id` to
 /// re-parent or detach a sub-reseller).
-#[utoipa::path(patch, path = "/v1/admin/resellers/{id}", tag = "admin", params(("id" = String, Path)), request_body = ResellerPatch,
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = ResellerPatch,
     responses((status = 200, body = Reseller), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[patch("/v1/admin/resellers/{id}")]
 pub async fn update(
@@ -64,7 +64,7 @@ pub async fn update(
 }
 
 /// Issue an additional key for a reseller (all scopes).
-#[utoipa::path(post, path = "/v1/admin/resellers/{id}/keys", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 201, body = IssuedKey), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[post("/v1/admin/resellers/{id}/keys")]
 pub async fn issue_key(
@@ -89,7 +89,7 @@ pub struct BalanceResponse {
 }
 
 /// Credit a reseller's prepaid balance (or correct it with a negative amount).
-#[utoipa::path(post, path = "/v1/admin/resellers/{id}/credit", tag = "admin", params(("id" = String, Path)), request_body = CreditRequest,
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = CreditRequest,
     responses((status = 200, body = BalanceResponse), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[post("/v1/admin/resellers/{id}/credit")]
 pub async fn credit(
@@ -121,7 +121,7 @@ pub struct PriceRequest {
 }
 
 /// Set a per-reseller price for one product (overrides the level discount).
-#[utoipa::path(put, path = "/v1/admin/resellers/{id}/prices/{product_id}", tag = "admin",
+#[utoipa::path(tag = "admin",
     params(("id" = String, Path), ("product_id" = String, Path)), request_body = PriceRequest,
     responses((status = 200, body = PriceRequest), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[put("/v1/admin/resellers/{id}/prices/{product_id}")]

@@ -2,9 +2,9 @@
 
 use actix_web::{get, patch, post, web, HttpResponse};
 
-use super::{accounts, PageQuery};
+use super::accounts;
 use crate::api::json_body::JsonBody;
-use crate::api::Page;
+use crate::api::{Page, PageQuery};
 use crate::auth::AdminSession;
 use crate::domain::accounts::keys::IssuedKey;
 use crate::domain::accounts::{NewSupplier, Supplier, SupplierCreated, SupplierPatch};
@@ -12,7 +12,7 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// Onboard a supplier; its first API key and webhook secret are shown only here.
-#[utoipa::path(post, path = "/v1/admin/suppliers", tag = "admin", request_body = NewSupplier,
+#[utoipa::path(tag = "admin", request_body = NewSupplier,
     responses((status = 201, body = SupplierCreated)), security(("admin" = [])))]
 #[post("/v1/admin/suppliers")]
 pub async fn create(
@@ -24,7 +24,7 @@ pub async fn create(
 }
 
 /// List suppliers.
-#[utoipa::path(get, path = "/v1/admin/suppliers", tag = "admin", params(PageQuery),
+#[utoipa::path(tag = "admin", params(PageQuery),
     responses((status = 200, body = Page<Supplier>)), security(("admin" = [])))]
 #[get("/v1/admin/suppliers")]
 pub async fn list(
@@ -36,7 +36,7 @@ pub async fn list(
 }
 
 /// One supplier.
-#[utoipa::path(get, path = "/v1/admin/suppliers/{id}", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = Supplier), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[get("/v1/admin/suppliers/{id}")]
 pub async fn get(
@@ -48,7 +48,7 @@ pub async fn get(
 }
 
 /// Update a supplier (name, webhook URL, `status: suspended|active`).
-#[utoipa::path(patch, path = "/v1/admin/suppliers/{id}", tag = "admin", params(("id" = String, Path)), request_body = SupplierPatch,
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = SupplierPatch,
     responses((status = 200, body = Supplier), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[patch("/v1/admin/suppliers/{id}")]
 pub async fn update(
@@ -61,7 +61,7 @@ pub async fn update(
 }
 
 /// Issue an additional key for a supplier (rotate: issue, deploy, then revoke the old one).
-#[utoipa::path(post, path = "/v1/admin/suppliers/{id}/keys", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 201, body = IssuedKey), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[post("/v1/admin/suppliers/{id}/keys")]
 pub async fn issue_key(

@@ -1,32 +1,26 @@
 //! Admin side of after-sales: list tickets, decide contested ones (audited).
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::api::json_body::JsonBody;
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::aftersales::tickets::{self, AdminTicket, TicketDecision, TicketFilter};
-use crate::domain::validate;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdminTicketQuery {
-    /// `open`, `awaiting_supplier`, `contested` (the arbitration queue), `resolved` or `rejected`.
-    pub status: Option<String>,
-    pub reseller_id: Option<String>,
-    pub supplier_id: Option<String>,
-    pub order_id: Option<String>,
-    /// Page size, 1..200 (default 50).
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    pub struct AdminTicketQuery {
+        /// `open`, `awaiting_supplier`, `contested` (the arbitration queue), `resolved` or `rejected`.
+        pub status: Option<String>,
+        pub reseller_id: Option<String>,
+        pub supplier_id: Option<String>,
+        pub order_id: Option<String>,
+    }
 }
 
 /// All tickets, newest first (no codes).
-#[utoipa::path(get, path = "/v1/admin/tickets", tag = "admin", params(AdminTicketQuery),
+#[utoipa::path(tag = "admin", params(AdminTicketQuery),
     responses((status = 200, body = Page<AdminTicket>)), security(("admin" = [])))]
 #[get("/v1/admin/tickets")]
 pub async fn list(
@@ -35,13 +29,14 @@ pub async fn list(
     q: web::Query<AdminTicketQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
-    let limit = validate::limit(q.limit)?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let filter = TicketFilter {
         reseller_id: q.reseller_id,
         supplier_id: q.supplier_id,
         order_id: q.order_id,
         status: q.status,
-        before: validate::decode_cursor(q.cursor.as_deref())?,
+        before,
         limit,
     };
     let rows = state
@@ -49,15 +44,11 @@ pub async fn list(
         .read_async(move |c| tickets::list(c, &filter))
         .await?;
     let views: Vec<AdminTicket> = rows.iter().map(|r| r.admin_view()).collect();
-    Ok(
-        HttpResponse::Ok().json(Page::new(validate::page(views, limit, |t| {
-            t.ticket.id.clone()
-        }))),
-    )
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |t| t.ticket.id.clone())))
 }
 
 /// One ticket.
-#[utoipa::path(get, path = "/v1/admin/tickets/{id}", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = AdminTicket), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
 #[get("/v1/admin/tickets/{id}")]
@@ -73,7 +64,7 @@ pub async fn get(
 /// Decide a ticket (normally a contested one; an admin may also step in before the supplier
 /// answers): `refund`, `replace` (from stock; with no stock the ticket goes back to the supplier
 /// as `awaiting_supplier` with a fresh SLA) or `reject`. The reseller gets `ticket.resolved`.
-#[utoipa::path(post, path = "/v1/admin/tickets/{id}/resolve", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     request_body = TicketDecision,
     responses(
         (status = 200, body = AdminTicket),

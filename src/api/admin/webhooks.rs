@@ -1,27 +1,25 @@
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use crate::api::Page;
+use crate::api::page::{page_query, Page, Paged};
 use crate::auth::AdminSession;
 use crate::domain::money::chain::record_admin;
-use crate::domain::validate;
 use crate::error::{Error, Problem, Result};
 use crate::events::outbox::{self, AttemptInfo, EventInfo};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct WebhookQuery {
-    /// `pending`, `delivered`, `failed` or `skipped`.
-    pub status: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+page_query! {
+    #[limit(undescribed)]
+    pub struct WebhookQuery {
+        /// `pending`, `delivered`, `failed` or `skipped`.
+        pub status: Option<String>,
+    }
 }
 
 /// Outbound events and their delivery state, newest first.
-#[utoipa::path(get, path = "/v1/admin/webhooks", tag = "admin", params(WebhookQuery),
+#[utoipa::path(tag = "admin", params(WebhookQuery),
     responses((status = 200, body = Page<EventInfo>)), security(("admin" = [])))]
 #[get("/v1/admin/webhooks")]
 pub async fn list(
@@ -38,13 +36,13 @@ pub async fn list(
             ));
         }
     }
-    let limit = validate::limit(q.limit)?;
-    let before = validate::decode_cursor(q.cursor.as_deref())?;
+    let limit = q.page_size()?;
+    let before = q.cursor_key()?;
     let rows = state
         .db
         .read_async(move |c| outbox::list(c, q.status.as_deref(), before.as_deref(), limit + 1))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::new(validate::page(rows, limit, |e| e.id.clone()))))
+    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |e| e.id.clone())))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -55,7 +53,7 @@ pub struct EventDetail {
 }
 
 /// One event with every delivery attempt (status code, latency, error).
-#[utoipa::path(get, path = "/v1/admin/webhooks/{id}", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = EventDetail), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[get("/v1/admin/webhooks/{id}")]
 pub async fn get(
@@ -68,7 +66,7 @@ pub async fn get(
 }
 
 /// Queue an event for a fresh round of delivery attempts.
-#[utoipa::path(post, path = "/v1/admin/webhooks/{id}/redeliver", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = EventInfo), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (the event has no endpoint to deliver to)", body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]

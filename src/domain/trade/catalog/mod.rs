@@ -141,6 +141,20 @@ pub fn admin_view(conn: &mut DbConn, row: &ProductRow) -> Result<AdminProduct> {
     })
 }
 
+/// One product as the admin sees it (404 for an unknown id).
+pub fn admin_product(conn: &mut DbConn, id: &str) -> Result<AdminProduct> {
+    let row = load(conn, id)?;
+    admin_view(conn, &row)
+}
+
+/// Products as the admin sees them.
+pub fn admin_products(conn: &mut DbConn, f: &ProductFilter) -> Result<Vec<AdminProduct>> {
+    list_rows(conn, f)?
+        .iter()
+        .map(|r| admin_view(conn, r))
+        .collect()
+}
+
 fn category_name(conn: &mut DbConn, id: &str) -> Result<String> {
     Ok(categories::table
         .find(id)
