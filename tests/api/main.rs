@@ -28,6 +28,7 @@ mod receiver;
 mod scale;
 mod secrets;
 mod signing;
+mod startup;
 mod stock;
 mod stock_low;
 mod tickets;
