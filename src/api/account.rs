@@ -3,6 +3,7 @@
 use actix_web::{get, web, HttpResponse};
 
 use super::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::{self, Reseller};
 use crate::domain::money::statement::{self, StatementLine};
@@ -34,7 +35,7 @@ page_query! {
 pub async fn ledger(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<LedgerQuery>,
+    query: Query<LedgerQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
     let limit = query.page_size()?;

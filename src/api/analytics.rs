@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::Page;
+use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::insight::analytics::report::{self, ResellerSalesReport};
 use crate::domain::insight::analytics::{DayRange, GroupBy};
@@ -30,7 +31,7 @@ pub struct SalesQuery {
 pub async fn sales(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<SalesQuery>,
+    query: Query<SalesQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::OrdersRead)?.clone();
     let q = query.into_inner();
@@ -61,7 +62,7 @@ pub struct RecommendationQuery {
 pub async fn recommendations(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<RecommendationQuery>,
+    query: Query<RecommendationQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::CatalogRead)?.clone();
     let q = query.into_inner();

@@ -4,6 +4,7 @@
 use actix_web::{get, web, HttpResponse};
 
 use super::page::{Page, PageQuery, Paged};
+use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::trade::bulk;
 use crate::domain::trade::inventory::DeliveredCard;
@@ -23,7 +24,7 @@ pub async fn order_cards(
     state: web::Data<AppState>,
     signed: Signed,
     id: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::OrdersRead)?.clone();
     let limit = query.page_size()?;

@@ -6,6 +6,7 @@
 use actix_web::{delete, get, post, web, HttpResponse};
 
 use super::page::{Page, PageQuery, Paged};
+use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::keys::{self, ApiKey, NewKey};
 use crate::error::{Problem, Result};
@@ -40,7 +41,7 @@ pub async fn create(state: web::Data<AppState>, signed: Signed<NewKey>) -> Resul
 pub async fn list(
     state: web::Data<AppState>,
     signed: Signed,
-    q: web::Query<PageQuery>,
+    q: Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
     let limit = q.page_size()?;

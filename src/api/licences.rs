@@ -3,6 +3,7 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use super::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::Signed;
 use crate::domain::accounts::licences::{self, Licence, LicenceFilter, NewLicence};
 use crate::error::{Problem, Result};
@@ -46,7 +47,7 @@ page_query! {
 pub async fn list(
     state: web::Data<AppState>,
     signed: Signed,
-    q: web::Query<LicenceQuery>,
+    q: Query<LicenceQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
     let q = q.into_inner();

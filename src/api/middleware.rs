@@ -8,6 +8,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 
+use crate::auth::ratelimit::Allowance;
 use crate::state::AppState;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -39,6 +40,18 @@ pub async fn observe(
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID), v);
+    }
+    // A signed request that passed the per-key limiter says what is left of it.
+    let allowance = res.request().extensions().get::<Allowance>().copied();
+    if let Some(a) = allowance {
+        let headers = res.headers_mut();
+        for (name, value) in [
+            ("ratelimit-limit", a.limit as u64),
+            ("ratelimit-remaining", a.remaining as u64),
+            ("ratelimit-reset", a.reset_secs),
+        ] {
+            headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+        }
     }
     let route = res
         .request()

@@ -17,6 +17,7 @@ pub mod openapi_rules;
 pub mod orders;
 pub mod page;
 pub mod products;
+pub mod query;
 pub mod routes;
 pub mod supplier;
 pub mod system;

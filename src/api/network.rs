@@ -5,6 +5,7 @@
 use actix_web::{get, post, put, web, HttpResponse};
 
 use super::page::{page_query, Page, PageQuery, Paged};
+use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::network::{
     self as sub_resellers, CommissionLine, NewSubReseller, SubReseller, TransferRequest,
@@ -61,7 +62,7 @@ pub async fn create_sub_reseller(
 pub async fn list_sub_resellers(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
     let limit = query.page_size()?;
@@ -154,7 +155,7 @@ pub async fn sub_reseller_orders(
     state: web::Data<AppState>,
     signed: Signed,
     id: web::Path<String>,
-    query: web::Query<SubOrdersQuery>,
+    query: Query<SubOrdersQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
     let q = query.into_inner();
@@ -178,7 +179,7 @@ pub async fn sub_reseller_orders(
 pub async fn commission_statement(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::SubResellersWrite)?.clone();
     let limit = query.page_size()?;

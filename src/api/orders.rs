@@ -3,6 +3,7 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use super::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::orders::{
@@ -79,7 +80,7 @@ page_query! {
 pub async fn list(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<OrderQuery>,
+    query: Query<OrderQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::OrdersRead)?.clone();
     let q = query.into_inner();

@@ -3,6 +3,7 @@
 use actix_web::{get, web, HttpResponse};
 
 use super::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::trade::catalog::{self, Category, Product, ProductFilter};
 use crate::error::Result;
@@ -26,7 +27,7 @@ page_query! {
 pub async fn list(
     state: web::Data<AppState>,
     signed: Signed,
-    query: web::Query<ProductQuery>,
+    query: Query<ProductQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::CatalogRead)?.clone();
     let q = query.into_inner();

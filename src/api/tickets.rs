@@ -3,6 +3,7 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use super::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::aftersales::tickets::{self, NewTicket, SupplierResponse, Ticket, TicketFilter};
 use crate::error::{Problem, Result};
@@ -53,7 +54,7 @@ page_query! {
 pub async fn list(
     state: web::Data<AppState>,
     signed: Signed,
-    q: web::Query<TicketQuery>,
+    q: Query<TicketQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::TicketsWrite)?.clone();
     let q = q.into_inner();
@@ -109,7 +110,7 @@ page_query! {
 pub async fn supplier_list(
     state: web::Data<AppState>,
     signed: Signed,
-    q: web::Query<SupplierTicketQuery>,
+    q: Query<SupplierTicketQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
     let q = q.into_inner();

@@ -5,12 +5,30 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::{Error, Result};
 
+/// A keyed limiter that reports what is left after each request (for the headers).
+type KeyLimiter =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+
+/// What a signed request may still do, sent back as the IETF draft's `RateLimit-Limit`,
+/// `RateLimit-Remaining` and `RateLimit-Reset` headers (see `api::middleware`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    /// Requests a key may make in a burst.
+    pub limit: u32,
+    /// Requests it may still make right now.
+    pub remaining: u32,
+    /// Seconds until the burst is whole again.
+    pub reset_secs: u64,
+}
+
 pub struct RateLimits {
-    per_key: Option<DefaultKeyedRateLimiter<String>>,
+    per_key: Option<KeyLimiter>,
     login: Option<DefaultKeyedRateLimiter<IpAddr>>,
     clock: DefaultClock,
 }
@@ -22,6 +40,7 @@ impl RateLimits {
         let per_key = NonZeroU32::new(per_key_per_sec).map(|rate| {
             let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
             RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+                .with_middleware::<StateInformationMiddleware>()
         });
         let login =
             NonZeroU32::new(login_per_min).map(|rate| RateLimiter::keyed(Quota::per_minute(rate)));
@@ -32,13 +51,23 @@ impl RateLimits {
         }
     }
 
-    pub fn check_key(&self, key_id: &str) -> Result<()> {
-        match &self.per_key {
-            None => Ok(()),
-            Some(l) => l
-                .check_key(&key_id.to_string())
-                .map_err(|nu| self.too_many(nu)),
-        }
+    /// Counts one request of `key_id`; `None` when per-key limits are off.
+    pub fn check_key(&self, key_id: &str) -> Result<Option<Allowance>> {
+        let Some(l) = &self.per_key else {
+            return Ok(None);
+        };
+        let snapshot = l
+            .check_key(&key_id.to_string())
+            .map_err(|nu| self.too_many(nu))?;
+        let quota = snapshot.quota();
+        let limit = quota.burst_size().get();
+        let remaining = snapshot.remaining_burst_capacity();
+        let refill = quota.replenish_interval() * (limit - remaining);
+        Ok(Some(Allowance {
+            limit,
+            remaining,
+            reset_secs: refill.as_secs_f64().ceil() as u64,
+        }))
     }
 
     pub fn check_login(&self, ip: IpAddr) -> Result<()> {

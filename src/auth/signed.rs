@@ -12,7 +12,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::web::{Bytes, BytesMut};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
@@ -77,25 +77,42 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     if first.is_some_and(|b| *b != b'{') {
         return Err(Error::invalid("body", "must be a JSON object"));
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            Error::BadRequest(format!("malformed JSON: {inner}"))
-        } else {
-            let field = if path == "." {
-                "body".to_string()
-            } else {
-                path
-            };
-            let message = crate::redact::serde_message(&inner.to_string());
-            Error::Invalid {
-                detail: format!("{field}: {message}"),
-                errors: vec![FieldError::new(field, message)],
-            }
+            return Error::BadRequest(format!("malformed JSON: {inner}"));
         }
-    })
+        let message = crate::redact::serde_message(&inner.to_string());
+        let field = field_of(&path, &message);
+        Error::Invalid {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError::new(field, message)],
+        }
+    })?;
+    // Exactly one JSON value: `{…}xx` or `{…}{…}` is not a request (it was taken as the first
+    // object, and an order was placed from it).
+    de.end().map_err(|e| {
+        Error::BadRequest(format!(
+            "malformed JSON: {e} (the body must be exactly one JSON object)"
+        ))
+    })?;
+    Ok(value)
+}
+
+/// The field an error is about: its path in the document, or for a missing field (which serde
+/// reports at the enclosing object) the missing field's own name under that path.
+fn field_of(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => name.to_string(),
+        (".", None) => "body".to_string(),
+        (p, Some(name)) => format!("{p}.{name}"),
+        (p, None) => p.to_string(),
+    }
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Result<&'a str> {
@@ -189,7 +206,9 @@ async fn verify(req: HttpRequest, mut payload: Payload) -> Result<(Caller, Bytes
     if caller.suspended {
         return Err(Error::Forbidden("this account is suspended".into()));
     }
-    state.limits.check_key(&caller.key_id)?;
+    if let Some(allowance) = state.limits.check_key(&caller.key_id)? {
+        req.extensions_mut().insert(allowance);
+    }
     Ok((caller, body))
 }
 

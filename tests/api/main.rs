@@ -31,4 +31,5 @@ mod signing;
 mod startup;
 mod stock;
 mod stock_low;
+mod strict_requests;
 mod tickets;

@@ -1,6 +1,7 @@
 use actix_web::{get, web, HttpResponse};
 
 use crate::api::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::AdminSession;
 use crate::domain::money::chain::{self, Record, VerifyReport};
 use crate::error::Result;
@@ -21,7 +22,7 @@ page_query! {
 pub async fn list(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    q: web::Query<AuditQuery>,
+    q: Query<AuditQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let limit = q.page_size()?;

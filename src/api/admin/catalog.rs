@@ -4,6 +4,7 @@ use utoipa::ToSchema;
 
 use crate::api::json_body::JsonBody;
 use crate::api::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::AdminSession;
 use crate::domain::trade::catalog::{
     self, AdminProduct, Category, CategoryPatch, NewProduct, ProductFilter, ProductPatch,
@@ -74,7 +75,7 @@ page_query! {
 pub async fn list_products(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    q: web::Query<AdminProductQuery>,
+    q: Query<AdminProductQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let limit = q.page_size()?;

@@ -5,6 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 
 use crate::api::json_body::JsonBody;
 use crate::api::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::AdminSession;
 use crate::domain::accounts::kyc::{self, Kyc, KycDecision};
 use crate::domain::accounts::licences::{self, Licence, LicenceFilter, LicenceReview};
@@ -65,7 +66,7 @@ page_query! {
 pub async fn list_licences(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    q: web::Query<AdminLicenceQuery>,
+    q: Query<AdminLicenceQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let limit = q.page_size()?;

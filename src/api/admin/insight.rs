@@ -4,6 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::api::query::Query;
 use crate::auth::AdminSession;
 use crate::domain::accounts::DEFAULT_CURRENCY;
 use crate::domain::insight::analytics::report::{self, PlatformSalesReport};
@@ -35,7 +36,7 @@ pub struct PlatformSalesQuery {
 pub async fn sales(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    query: web::Query<PlatformSalesQuery>,
+    query: Query<PlatformSalesQuery>,
 ) -> Result<HttpResponse> {
     let q = query.into_inner();
     let range = DayRange::parse(q.from.as_deref(), q.to.as_deref(), crate::time::now_ms())?;
@@ -85,7 +86,7 @@ pub struct SlowMoverQuery {
 pub async fn slow_movers(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    query: web::Query<SlowMoverQuery>,
+    query: Query<SlowMoverQuery>,
 ) -> Result<HttpResponse> {
     let min_days = query.min_days.unwrap_or(forecast::SLOW_MOVER_DAYS);
     if !(min_days.is_finite() && min_days >= 0.0) {

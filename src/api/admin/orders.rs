@@ -1,6 +1,7 @@
 use actix_web::{get, web, HttpResponse};
 
 use crate::api::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::AdminSession;
 use crate::domain::trade::orders::{self, Order, OrderFilter};
 use crate::error::Result;
@@ -23,7 +24,7 @@ page_query! {
 pub async fn list(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    q: web::Query<AdminOrderQuery>,
+    q: Query<AdminOrderQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let limit = q.page_size()?;

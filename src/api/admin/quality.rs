@@ -4,6 +4,7 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use crate::api::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::AdminSession;
 use crate::domain::aftersales::quality::{self, ProductQuality, Withdrawal};
 use crate::domain::trade::inventory::duplicates::{self, DuplicateFlag, FlagFilter};
@@ -65,7 +66,7 @@ page_query! {
 pub async fn list_duplicates(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    q: web::Query<DuplicateQuery>,
+    q: Query<DuplicateQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let limit = q.page_size()?;

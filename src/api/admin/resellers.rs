@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::accounts;
 use crate::api::json_body::JsonBody;
+use crate::api::query::Query;
 use crate::api::{Page, PageQuery};
 use crate::auth::AdminSession;
 use crate::domain::accounts::keys::IssuedKey;
@@ -32,7 +33,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    q: web::Query<PageQuery>,
+    q: Query<PageQuery>,
 ) -> Result<HttpResponse> {
     accounts::list::<Reseller>(state, q.into_inner()).await
 }

@@ -4,6 +4,7 @@ use actix_web::{get, patch, post, web, HttpResponse};
 
 use super::accounts;
 use crate::api::json_body::JsonBody;
+use crate::api::query::Query;
 use crate::api::{Page, PageQuery};
 use crate::auth::AdminSession;
 use crate::domain::accounts::keys::IssuedKey;
@@ -30,7 +31,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    q: web::Query<PageQuery>,
+    q: Query<PageQuery>,
 ) -> Result<HttpResponse> {
     accounts::list::<Supplier>(state, q.into_inner()).await
 }

@@ -4,6 +4,7 @@ use actix_web::{get, post, web, HttpResponse};
 
 use crate::api::json_body::JsonBody;
 use crate::api::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::AdminSession;
 use crate::domain::aftersales::tickets::{self, AdminTicket, TicketDecision, TicketFilter};
 use crate::error::{Problem, Result};
@@ -26,7 +27,7 @@ page_query! {
 pub async fn list(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    q: web::Query<AdminTicketQuery>,
+    q: Query<AdminTicketQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let limit = q.page_size()?;

@@ -4,6 +4,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::api::page::{page_query, Page, Paged};
+use crate::api::query::Query;
 use crate::auth::AdminSession;
 use crate::domain::money::chain::record_admin;
 use crate::error::{Error, Problem, Result};
@@ -25,7 +26,7 @@ page_query! {
 pub async fn list(
     state: web::Data<AppState>,
     _admin: AdminSession,
-    q: web::Query<WebhookQuery>,
+    q: Query<WebhookQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     if let Some(s) = &q.status {

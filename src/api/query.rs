@@ -1,0 +1,82 @@
+//! `Query<T>`: the query string parsed like a body, so an error names its parameter
+//! (`?limit=abc` is a 422 with `field: "limit"`, not `field: "query"`). actix's own
+//! `web::Query` reports serde_urlencoded's message alone, which names no field.
+
+use std::ops::Deref;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, FieldError, Result};
+
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Parses a raw query string (without `?`) into `T`.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T> {
+    let pairs = form_urlencoded::parse(query.as_bytes());
+    let de = serde_urlencoded::Deserializer::new(pairs);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = crate::redact::serde_message(&e.into_inner().to_string());
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (_, Some(name)) => name.to_string(),
+            (".", None) => "query".to_string(),
+            (p, None) => p.to_string(),
+        };
+        Error::Invalid {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError::new(field, message)],
+        }
+    })
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Page {
+        #[allow(dead_code)]
+        status: Option<String>,
+        limit: Option<i64>,
+    }
+
+    #[test]
+    fn a_bad_parameter_is_named() {
+        let Err(Error::Invalid { errors, .. }) = parse_query::<Page>("status=x&limit=abc") else {
+            panic!("expected a 422");
+        };
+        assert_eq!(errors[0].field, "limit");
+        assert_eq!(
+            parse_query::<Page>("limit=5").map(|p| p.limit).ok(),
+            Some(Some(5))
+        );
+    }
+}
