@@ -19,7 +19,7 @@ use crate::db::schema::{cards, orders as orders_t};
 use crate::db::{Db, DbConn};
 use crate::domain::money::receipts::{codes_digest, ReceiptClaims, ReceiptSigner, ISSUER};
 use crate::domain::trade::inventory::{self, DeliveredCard};
-use crate::domain::trade::orders::{self, OrderRow};
+use crate::domain::trade::orders::{self, OrderRow, OrderStatus};
 use crate::error::{Error, Result};
 use crate::events::outbox::{self, NewEvent};
 
@@ -30,7 +30,7 @@ pub fn is_bulk(direct: bool, quantity: i64, threshold: i64) -> bool {
 
 /// A bulk card order still to be delivered: processing without a top-up deadline.
 fn awaiting_delivery(row: &OrderRow) -> bool {
-    row.status == "processing" && row.deadline_at.is_none()
+    row.status == OrderStatus::Processing && row.deadline_at.is_none()
 }
 
 /// Unseals the order's codes and signs its receipt; `None` when it is not awaiting delivery.
@@ -77,11 +77,11 @@ fn mark_delivered(conn: &mut DbConn, order_id: &str, receipt: &str) -> Result<bo
     let changed = diesel::update(
         orders_t::table
             .filter(orders_t::id.eq(order_id))
-            .filter(orders_t::status.eq("processing"))
+            .filter(orders_t::status.eq(OrderStatus::Processing))
             .filter(orders_t::deadline_at.is_null()),
     )
     .set((
-        orders_t::status.eq("delivered"),
+        orders_t::status.eq(OrderStatus::Delivered),
         orders_t::completed_at.eq(now),
         orders_t::receipt.eq(receipt),
     ))
@@ -104,7 +104,7 @@ fn mark_delivered(conn: &mut DbConn, order_id: &str, receipt: &str) -> Result<bo
                 "quantity": row.quantity,
                 "amount": row.amount,
                 "currency": row.currency,
-                "status": "delivered",
+                "status": OrderStatus::Delivered,
                 "cards_url": format!("/v1/orders/{}/cards", row.id),
             }),
         },

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::db::schema::orders as orders_t;
 use crate::db::DbConn;
 use crate::domain::money::ledger;
-use crate::domain::trade::orders::{self, OrderRow};
+use crate::domain::trade::orders::{self, OrderRow, OrderStatus};
 use crate::error::{Error, Result};
 use crate::events::outbox::{self, NewEvent};
 
@@ -50,11 +50,15 @@ pub fn finish(
     actor: &str,
 ) -> Result<OrderRow> {
     let now = crate::time::now_ms();
-    let status = if success { "completed" } else { "failed" };
+    let status = if success {
+        OrderStatus::Completed
+    } else {
+        OrderStatus::Failed
+    };
     let changed = diesel::update(
         orders_t::table
             .filter(orders_t::id.eq(order_id))
-            .filter(orders_t::status.eq("processing"))
+            .filter(orders_t::status.eq(OrderStatus::Processing))
             // Bulk card orders are processing too, but never a supplier's to finish.
             .filter(orders_t::deadline_at.is_not_null()),
     )

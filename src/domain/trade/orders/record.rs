@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::OrderRow;
+use super::{OrderRow, OrderStatus};
 use crate::db::schema::{orders, suppliers};
 use crate::db::DbConn;
 use crate::domain::trade::catalog::ProductRow;
@@ -27,7 +27,7 @@ pub(super) fn announce_delivery(conn: &mut DbConn, row: &OrderRow) -> Result<()>
                 "quantity": row.quantity,
                 "amount": row.amount,
                 "currency": row.currency,
-                "status": "delivered",
+                "status": OrderStatus::Delivered,
             }),
         },
     )?;
