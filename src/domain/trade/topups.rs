@@ -41,7 +41,8 @@ pub fn validate_fields(
     Ok(given.clone())
 }
 
-/// Ends a processing order as completed or failed (refunded). `Conflict` if it is not processing.
+/// Ends a processing order as completed or failed (refunded). `WrongState` if it is not
+/// processing.
 pub fn finish(
     conn: &mut DbConn,
     order_id: &str,
@@ -69,7 +70,7 @@ pub fn finish(
     ))
     .execute(conn)?;
     if changed == 0 {
-        return Err(Error::Conflict(
+        return Err(Error::WrongState(
             "this order is not awaiting a top-up result".into(),
         ));
     }
@@ -156,7 +157,7 @@ pub fn expire_overdue(conn: &mut DbConn, now: i64, limit: i64) -> Result<usize> 
             "system:topup-timeout",
         ) {
             Ok(_) => n += 1,
-            Err(Error::Conflict(_)) => {} // answered meanwhile
+            Err(Error::WrongState(_)) => {} // answered meanwhile
             Err(e) => return Err(e),
         }
     }

@@ -47,7 +47,8 @@ pub struct TicketDecision {
 /// Statuses an admin can decide from.
 const ADMIN_FROM: [TicketStatus; 3] = [Open, AwaitingSupplier, Contested];
 
-/// The one conditional update that decides who ends (or moves) a ticket.
+/// The one conditional update that decides who ends (or moves) a ticket; `WrongState` when the
+/// ticket is no longer in a `from` status.
 fn transition(
     conn: &mut DbConn,
     t: &TicketRow,
@@ -75,7 +76,7 @@ fn transition(
             .find(&t.id)
             .select(tickets::status)
             .first(conn)?;
-        return Err(Error::Conflict(format!(
+        return Err(Error::WrongState(format!(
             "this ticket is {status}; that answer is no longer possible"
         )));
     }
@@ -275,7 +276,7 @@ pub fn expire_overdue(conn: &mut DbConn, now: i64) -> Result<usize> {
         let t = load(conn, &id)?;
         match transition(conn, &t, &WAITING, Resolved, Some("refund"), actor, now) {
             Ok(()) => {}
-            Err(Error::Conflict(_)) => continue, // answered meanwhile
+            Err(Error::WrongState(_)) => continue, // answered meanwhile
             Err(e) => return Err(e),
         }
         refund(conn, &t, actor)?;

@@ -353,7 +353,7 @@ pub async fn place_order(
             .write_async(move |conn| place(conn, &deps, &ctx, &req))
             .await
         {
-            Err(e) if e.is_contention() && attempt < ATTEMPTS => continue,
+            Err(Error::Contention(_)) if attempt < ATTEMPTS => continue,
             Err(Error::RaceLost) => {
                 return db
                     .read_async(move |conn| {
