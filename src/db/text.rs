@@ -75,19 +75,9 @@ macro_rules! text_sql {
 }
 pub(crate) use text_sql;
 
-/// Declares a fieldless enum stored and serialised as fixed texts:
-///
-/// ```ignore
-/// text_enum! {
-///     /// Whether a product can be bought.
-///     pub enum ProductStatus {
-///         OnSale = "on_sale",
-///         OffSale = "off_sale",
-///     }
-/// }
-/// ```
-///
-/// gives `as_str`, `parse`, `ALL`, `Display`, serde and diesel `Text` (see [`text_sql!`]).
+/// Declares a fieldless enum stored and serialised as fixed texts, each variant written
+/// `Name = "text",` (see `domain::states`), with `as_str`, `parse`, `ALL`, `Display`, serde and
+/// diesel `Text` (see [`text_sql!`]).
 macro_rules! text_enum {
     (
         $(#[$meta:meta])*
