@@ -8,6 +8,7 @@
 
 pub mod schema;
 pub mod stmt;
+pub mod text;
 mod writer;
 
 use std::time::Duration;
