@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::random_token;
 use crate::domain::accounts::keys::IssuedKey;
 use crate::domain::accounts::{self, NewReseller, NewSupplier, Reseller, Supplier};
-use crate::domain::trade::catalog::{self, NewProduct};
+use crate::domain::trade::catalog::{self, Delivery, NewProduct};
 use crate::domain::trade::inventory::{self, NewCard, PushCards};
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -152,7 +152,7 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
                     face_value: face,
                     cost,
                     price,
-                    delivery: "card".into(),
+                    delivery: Delivery::Card.to_string(),
                     instructions: Some("Redeem in the store's wallet page.".into()),
                     region: Some("CN".into()),
                     max_quantity: Some(50),
@@ -173,7 +173,7 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
             products.push(DemoProduct {
                 id: p.product.id,
                 sku: sku.into(),
-                delivery: "card".into(),
+                delivery: Delivery::Card.to_string(),
             });
         }
         let gems = catalog::create_product(
@@ -187,7 +187,7 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
                 face_value: 600,
                 cost: 500,
                 price: 580,
-                delivery: "direct".into(),
+                delivery: Delivery::Direct.to_string(),
                 topup_fields: Some(vec!["account".into(), "server".into()]),
                 ..Default::default()
             },
@@ -195,7 +195,7 @@ pub fn seed(state: &AppState, opts: &DemoOptions) -> Result<DemoFile> {
         products.push(DemoProduct {
             id: gems.product.id,
             sku: "DEMO-GEMS-60".into(),
-            delivery: "direct".into(),
+            delivery: Delivery::Direct.to_string(),
         });
         Ok(DemoFile {
             url: Some(url),

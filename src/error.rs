@@ -68,6 +68,11 @@ pub enum Error {
     /// Internal: a concurrent transaction committed the same idempotency key first.
     #[error("a concurrent request with the same key won")]
     RaceLost,
+    /// A conditional state change found its row in another state: answered or finished
+    /// meanwhile, or never in a state that allows it. Sweeps skip such rows; a client gets the
+    /// `conflict` it is.
+    #[error("{0}")]
+    WrongState(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -78,11 +83,37 @@ pub enum Error {
     RateLimited(u64),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// PostgreSQL gave up on the transaction because of concurrent ones (a deadlock or a
+    /// serialization failure): it rolled back entirely, so running it again is safe. A client
+    /// sees `unavailable`, which it may retry as well.
+    #[error("service unavailable: database contention: {0}")]
+    Contention(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a client sees of an error besides its detail; each variant's is stated once, in
+/// [`Error::rendering`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rendering {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    /// Sent as the detail instead of the error's message, which then goes to the log only.
+    public_detail: Option<&'static str>,
+}
+
+/// A rendering whose detail is the error's message.
+const fn shown(status: StatusCode, code: &'static str, title: &'static str) -> Rendering {
+    Rendering {
+        status,
+        code,
+        title,
+        public_detail: None,
+    }
+}
 
 impl Error {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
@@ -97,66 +128,85 @@ impl Error {
         Error::Internal(cause.to_string())
     }
 
-    pub fn code(&self) -> &'static str {
+    /// Status, code and title of every variant, in one table. Variants that share an arm render
+    /// alike: the internal race signals as the conflict they are to a client, contention as the
+    /// transient unavailability it is.
+    fn rendering(&self) -> Rendering {
+        use StatusCode as S;
         match self {
-            Error::Invalid { .. } | Error::BadRequest(_) => "invalid_request",
-            Error::Unauthorized(_) => "unauthorized",
-            Error::Replayed => "replayed_request",
-            Error::Forbidden(_) => "forbidden",
-            Error::NotFound(_) => "not_found",
-            Error::InsufficientBalance => "insufficient_balance",
-            Error::OutOfStock => "out_of_stock",
-            Error::ProductUnavailable(_) => "product_unavailable",
-            Error::IdempotencyConflict => "idempotency_conflict",
-            Error::Conflict(_) | Error::RaceLost => "conflict",
-            Error::PayloadTooLarge(_) => "payload_too_large",
-            Error::SpendingLimitExceeded(_) => "spending_limit_exceeded",
-            Error::InsufficientScope(_) => "insufficient_scope",
-            Error::RateLimited(_) => "rate_limited",
-            Error::Unavailable(_) => "unavailable",
-            Error::Internal(_) => "internal_error",
+            Error::Invalid { .. } => shown(
+                S::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "Invalid request",
+            ),
+            Error::BadRequest(_) => shown(S::BAD_REQUEST, "invalid_request", "Malformed request"),
+            Error::Unauthorized(_) => shown(S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Error::Replayed => shown(S::UNAUTHORIZED, "replayed_request", "Replayed request"),
+            Error::Forbidden(_) => shown(S::FORBIDDEN, "forbidden", "Forbidden"),
+            Error::NotFound(_) => shown(S::NOT_FOUND, "not_found", "Not found"),
+            Error::InsufficientBalance => shown(
+                S::PAYMENT_REQUIRED,
+                "insufficient_balance",
+                "Insufficient balance",
+            ),
+            Error::OutOfStock => shown(S::CONFLICT, "out_of_stock", "Out of stock"),
+            Error::ProductUnavailable(_) => {
+                shown(S::CONFLICT, "product_unavailable", "Product unavailable")
+            }
+            Error::IdempotencyConflict => {
+                shown(S::CONFLICT, "idempotency_conflict", "Idempotency conflict")
+            }
+            Error::Conflict(_) | Error::RaceLost | Error::WrongState(_) => {
+                shown(S::CONFLICT, "conflict", "Conflict")
+            }
+            Error::PayloadTooLarge(_) => shown(
+                S::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+            ),
+            Error::SpendingLimitExceeded(_) => shown(
+                S::FORBIDDEN,
+                "spending_limit_exceeded",
+                "Spending limit exceeded",
+            ),
+            Error::InsufficientScope(_) => {
+                shown(S::FORBIDDEN, "insufficient_scope", "Insufficient scope")
+            }
+            Error::RateLimited(_) => shown(S::TOO_MANY_REQUESTS, "rate_limited", "Rate limited"),
+            Error::Unavailable(_) | Error::Contention(_) => Rendering {
+                public_detail: Some("the service is temporarily unavailable"),
+                ..shown(S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable")
+            },
+            // The cause of an internal failure stays in the log.
+            Error::Internal(_) => Rendering {
+                public_detail: Some("an internal error occurred; it has been logged"),
+                ..shown(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "Internal server error",
+                )
+            },
         }
     }
 
-    fn title(&self) -> &'static str {
-        match self {
-            Error::Invalid { .. } => "Invalid request",
-            Error::BadRequest(_) => "Malformed request",
-            Error::Unauthorized(_) => "Unauthorized",
-            Error::Replayed => "Replayed request",
-            Error::Forbidden(_) => "Forbidden",
-            Error::NotFound(_) => "Not found",
-            Error::InsufficientBalance => "Insufficient balance",
-            Error::OutOfStock => "Out of stock",
-            Error::ProductUnavailable(_) => "Product unavailable",
-            Error::IdempotencyConflict => "Idempotency conflict",
-            Error::Conflict(_) | Error::RaceLost => "Conflict",
-            Error::PayloadTooLarge(_) => "Payload too large",
-            Error::SpendingLimitExceeded(_) => "Spending limit exceeded",
-            Error::InsufficientScope(_) => "Insufficient scope",
-            Error::RateLimited(_) => "Rate limited",
-            Error::Unavailable(_) => "Service unavailable",
-            Error::Internal(_) => "Internal server error",
-        }
+    pub fn code(&self) -> &'static str {
+        self.rendering().code
     }
 
     pub fn problem(&self) -> Problem {
-        let detail = match self {
-            // The cause of an internal failure stays in the log.
-            Error::Internal(_) => "an internal error occurred; it has been logged".to_string(),
-            Error::Unavailable(_) => "the service is temporarily unavailable".to_string(),
-            other => other.to_string(),
-        };
+        let r = self.rendering();
         let errors = match self {
             Error::Invalid { errors, .. } => errors.clone(),
             _ => Vec::new(),
         };
         Problem {
-            type_: format!("https://kameng.dev/problems/{}", self.code()),
-            title: self.title().to_string(),
-            status: self.status_code().as_u16(),
-            detail,
-            code: self.code().to_string(),
+            type_: format!("https://kameng.dev/problems/{}", r.code),
+            title: r.title.to_string(),
+            status: r.status.as_u16(),
+            detail: r
+                .public_detail
+                .map_or_else(|| self.to_string(), str::to_string),
+            code: r.code.to_string(),
             errors,
         }
     }
@@ -164,31 +214,14 @@ impl Error {
 
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthorized(_) | Error::Replayed => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) | Error::SpendingLimitExceeded(_) | Error::InsufficientScope(_) => {
-                StatusCode::FORBIDDEN
-            }
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
-            Error::OutOfStock
-            | Error::ProductUnavailable(_)
-            | Error::IdempotencyConflict
-            | Error::Conflict(_)
-            | Error::RaceLost => StatusCode::CONFLICT,
-            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.rendering().status
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
             Error::Internal(cause) => tracing::error!(%cause, "internal error"),
             Error::Unavailable(cause) => tracing::warn!(%cause, "unavailable"),
+            Error::Contention(cause) => tracing::warn!(%cause, "unavailable: database contention"),
             _ => {}
         }
         let mut res = HttpResponse::build(self.status_code());
@@ -211,7 +244,7 @@ impl From<diesel::result::Error> for Error {
                 if matches!(kind, DatabaseErrorKind::SerializationFailure)
                     || info.message().starts_with("deadlock detected") =>
             {
-                Error::Unavailable(format!("{CONTENTION}: {}", info.message()))
+                Error::Contention(info.message().to_string())
             }
             other => Error::Internal(format!("database: {other}")),
         }
@@ -224,17 +257,6 @@ impl From<r2d2::Error> for Error {
     }
 }
 
-/// Prefix of the `Unavailable` cause for a transaction PostgreSQL aborted because of concurrent
-/// ones: nothing of it was kept, so running it again is safe.
-pub const CONTENTION: &str = "database contention";
-
-impl Error {
-    /// A transaction lost to concurrent ones (see [`CONTENTION`]) and may be run again.
-    pub fn is_contention(&self) -> bool {
-        matches!(self, Error::Unavailable(cause) if cause.starts_with(CONTENTION))
-    }
-}
-
 /// True when a diesel error is a unique-constraint violation (idempotency and dedup races).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
@@ -242,3 +264,6 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
 }
+
+#[cfg(test)]
+mod tests;

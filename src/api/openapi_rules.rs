@@ -12,6 +12,8 @@ use utoipa::openapi::schema::ArrayItems;
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::Modify;
 
+use crate::domain::states::{Delivery, ProductStatus};
+
 pub struct ValidationRules;
 
 /// `(schema, property, JSON Schema keywords to add)`.
@@ -39,7 +41,7 @@ fn property_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "NewProduct",
             "delivery",
-            json!({"enum": ["card", "direct"]}),
+            json!({"enum": Delivery::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>()}),
         ),
         ("NewProduct", "min_quantity", positive.clone()),
         ("NewProduct", "low_stock_threshold", non_negative.clone()),
@@ -49,7 +51,11 @@ fn property_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "ProductPatch",
             "status",
-            json!({"enum": ["on_sale", "off_sale", null]}),
+            json!({"enum": ProductStatus::ALL
+                .iter()
+                .map(|s| json!(s.as_str()))
+                .chain([Value::Null])
+                .collect::<Vec<_>>()}),
         ),
         ("ProductPatch", "min_quantity", positive.clone()),
         ("ProductPatch", "low_stock_threshold", non_negative.clone()),

@@ -7,7 +7,7 @@ use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::orders::{
-    self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest,
+    self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest, OrderStatus,
 };
 use crate::error::{Problem, Result};
 use crate::state::AppState;
@@ -56,7 +56,7 @@ pub async fn create(
         // The commit enqueued an event: let the worker send it now rather than at its next poll.
         state.events_wakeup.notify_one();
         crate::jobs::bulk::after_commit(&state, &placed.order);
-        if placed.order.status == "processing" {
+        if placed.order.status == OrderStatus::Processing.as_str() {
             HttpResponse::Accepted()
         } else {
             HttpResponse::Created()

@@ -9,6 +9,7 @@
 pub mod open;
 pub mod schema;
 pub mod stmt;
+pub mod text;
 mod writer;
 
 use std::time::Duration;

@@ -12,13 +12,16 @@
 //!         money               ledger, hash chain, receipts, spend limits, book checks, credits
 //! ```
 //!
-//! Below all of them sit the infrastructure modules (`db`, `error`, `crypto`, `time`, `ids`,
-//! `json`, `events::outbox`). Nothing here imports `actix_web`, `crate::auth`, `crate::state`
-//! or `crate::config`: what a rule needs from configuration is passed in as a value.
+//! Below every context sit `validate` (input checks) and `states` (the order and product states
+//! several contexts read); below all of them the infrastructure modules (`db`, `error`,
+//! `crypto`, `time`, `ids`, `json`, `events::outbox`). Nothing here imports `actix_web`,
+//! `crate::auth`, `crate::state` or `crate::config`: what a rule needs from configuration is
+//! passed in as a value.
 
 pub mod accounts;
 pub mod aftersales;
 pub mod insight;
 pub mod money;
+pub mod states;
 pub mod trade;
 pub mod validate;

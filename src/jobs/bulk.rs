@@ -6,12 +6,12 @@ use actix_web::web;
 
 use crate::db::run_blocking;
 use crate::domain::trade::bulk;
-use crate::domain::trade::orders::Order;
+use crate::domain::trade::orders::{Order, OrderStatus};
 use crate::state::AppState;
 
 /// Starts delivering a bulk order that was just committed as `processing`, off the request.
 pub fn after_commit(state: &web::Data<AppState>, order: &Order) {
-    if order.status != "processing" || order.topup.is_some() {
+    if order.status != OrderStatus::Processing.as_str() || order.topup.is_some() {
         return;
     }
     let state = state.clone();

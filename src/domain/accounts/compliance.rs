@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::db::schema::{categories, licence_holds, licences, products};
 use crate::db::DbConn;
 use crate::domain::money::chain::record_admin;
+use crate::domain::states::ProductStatus;
 use crate::error::{Error, Result};
 
 /// Who the sweep's changes are recorded as in the audit chain.
@@ -84,7 +85,7 @@ pub fn sweep_lapsed(conn: &mut DbConn, now: i64) -> Result<usize> {
     let candidates: Vec<(String, String)> = products::table
         .inner_join(categories::table)
         .filter(categories::licence_required.eq(true))
-        .filter(products::status.eq("on_sale"))
+        .filter(products::status.eq(ProductStatus::OnSale))
         .select((products::id, products::supplier_id))
         // One lock order for every sweeper, so concurrent instances cannot deadlock.
         .order(products::id.asc())
@@ -111,10 +112,10 @@ pub fn sweep_lapsed(conn: &mut DbConn, now: i64) -> Result<usize> {
         let changed = diesel::update(
             products::table
                 .filter(products::id.eq(&product_id))
-                .filter(products::status.eq("on_sale")),
+                .filter(products::status.eq(ProductStatus::OnSale)),
         )
         .set((
-            products::status.eq("off_sale"),
+            products::status.eq(ProductStatus::OffSale),
             products::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -135,7 +136,7 @@ pub fn sweep_lapsed(conn: &mut DbConn, now: i64) -> Result<usize> {
             SWEEP_ACTOR,
             "product.licence_lapsed",
             "products",
-            json!({ "product_ids": flipped, "status": "off_sale" }),
+            json!({ "product_ids": flipped, "status": ProductStatus::OffSale }),
         )?;
     }
     Ok(flipped.len())
@@ -164,9 +165,12 @@ pub fn restore_held(
         let changed = diesel::update(
             products::table
                 .filter(products::id.eq(&id))
-                .filter(products::status.eq("off_sale")),
+                .filter(products::status.eq(ProductStatus::OffSale)),
         )
-        .set((products::status.eq("on_sale"), products::updated_at.eq(now)))
+        .set((
+            products::status.eq(ProductStatus::OnSale),
+            products::updated_at.eq(now),
+        ))
         .execute(conn)?;
         if changed == 1 {
             restored.push(id);

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{get, Reseller};
 use crate::db::DbConn;
-use crate::domain::money::ledger::{self, Posting, Txn};
+use crate::domain::money::ledger::{self, LedgerAccount, Posting, Txn};
 use crate::domain::validate;
 use crate::error::{Error, Result};
 
@@ -49,7 +49,7 @@ pub fn credit(
             detail: json!({ "memo": memo }),
             postings: vec![
                 Posting::new(ledger::reseller_account(reseller_id), amount),
-                Posting::new(ledger::PLATFORM_FUNDING, -amount),
+                Posting::new(LedgerAccount::PlatformFunding, -amount),
             ],
         },
     );

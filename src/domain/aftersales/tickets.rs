@@ -1,23 +1,25 @@
 //! After-sales tickets. A reseller opens one on its own recent order, naming one card or (with
 //! no card) the whole order; the supplier answers `replace`, `refund` or `contest`; a contested
 //! ticket is decided by an admin; a ticket the supplier leaves unanswered past its SLA is
-//! refunded by a sweep. How a ticket ends is in [`resolve`].
+//! refunded by a sweep. How a ticket ends is in [`resolve`], the reads in [`read`].
 //!
-//! States: `open` → `resolved` (refund | replace) | `contested` → `resolved` | `rejected`.
+//! States ([`TicketStatus`]): `open` → `resolved` (refund | replace) | `contested` → `resolved` | `rejected`.
 //! `awaiting_supplier`: an admin decided `replace` but the product had no stock; the supplier
 //! must deliver a code (or refund) within a fresh SLA.
 //!
 //! One ticket per card, ever: a unique index per card, another per whole-order ticket, and the
 //! order's row lock (PostgreSQL) so a whole-order ticket and a card ticket cannot both be opened.
 
+mod read;
 mod resolve;
 mod settle;
-mod views;
+mod status;
 
+pub use read::{get_for_reseller, list, load, supplier_view, TicketFilter};
 pub use resolve::{
     admin_resolve, any_overdue, expire_overdue, respond, SupplierResponse, TicketDecision,
 };
-pub use views::{get_for_reseller, list, load, supplier_view, TicketFilter};
+pub use status::{TicketStatus, WAITING};
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -28,7 +30,7 @@ use crate::crypto::Vault;
 use crate::db::schema::{cards, orders as orders_t, products, suppliers, tickets};
 use crate::db::DbConn;
 use crate::domain::trade::inventory::DeliveredCard;
-use crate::domain::trade::orders::{self, OrderRow};
+use crate::domain::trade::orders::{self, OrderRow, OrderStatus};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::events::outbox::{self, NewEvent};
 use crate::time::rfc3339;
@@ -40,9 +42,6 @@ pub const REASONS: [&str; 5] = [
     "not_received",
     "other",
 ];
-
-/// Statuses in which the supplier still owes an answer (and the SLA runs).
-pub const WAITING: [&str; 2] = ["open", "awaiting_supplier"];
 
 /// `POST /v1/tickets` body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -113,7 +112,7 @@ pub struct TicketRow {
     pub units: i64,
     pub reason: String,
     pub message: Option<String>,
-    pub status: String,
+    pub status: TicketStatus,
     pub resolution: Option<String>,
     pub response_message: Option<String>,
     pub memo: Option<String>,
@@ -135,7 +134,7 @@ impl TicketRow {
             message: self.message.clone(),
             card_code: None,
             units: self.units,
-            status: self.status.clone(),
+            status: self.status.to_string(),
             resolution: self.resolution.clone(),
             response_message: self.response_message.clone(),
             memo: self.memo.clone(),
@@ -239,7 +238,10 @@ pub fn open(
             ),
         ));
     }
-    if !matches!(order.status.as_str(), "delivered" | "completed") {
+    if !matches!(
+        order.status,
+        OrderStatus::Delivered | OrderStatus::Completed
+    ) {
         return Err(Error::Conflict(format!(
             "this order is {}; only delivered or completed orders take tickets",
             order.status
@@ -279,7 +281,7 @@ pub fn open(
             tickets::units.eq(units),
             tickets::reason.eq(&req.reason),
             tickets::message.eq(&message),
-            tickets::status.eq("open"),
+            tickets::status.eq(TicketStatus::Open),
             tickets::sla_due_at.eq(sla_due_at),
             tickets::created_at.eq(now),
         ))

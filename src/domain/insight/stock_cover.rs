@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use super::forecast;
 use crate::db::schema::products;
 use crate::db::{Db, DbConn};
-use crate::domain::trade::catalog::ProductRow;
+use crate::domain::trade::catalog::{Delivery, ProductRow, ProductStatus};
 use crate::domain::trade::inventory::stock_low::{event, fire, threshold, webhook_url};
 use crate::error::Result;
 
@@ -38,7 +38,7 @@ pub fn expected_units(
     days: f64,
 ) -> Result<Vec<(String, Option<i64>)>> {
     let rows: Vec<ProductRow> = products::table
-        .filter(products::delivery.eq("card"))
+        .filter(products::delivery.eq(Delivery::Card))
         .order(products::id.asc())
         .select(ProductRow::as_select())
         .load(conn)?;
@@ -73,7 +73,7 @@ pub fn apply(
     let expected: HashMap<&str, Option<i64>> =
         expected.iter().map(|(id, u)| (id.as_str(), *u)).collect();
     let rows: Vec<ProductRow> = products::table
-        .filter(products::delivery.eq("card"))
+        .filter(products::delivery.eq(Delivery::Card))
         .order(products::id.asc())
         .select(ProductRow::as_select())
         .load(conn)?;
@@ -90,7 +90,7 @@ pub fn apply(
             done.updated += 1;
         }
         let low = p.stock < threshold(p.cover_units, p.low_stock_threshold);
-        if low && p.stock_low_at.is_none() && p.status == "on_sale" {
+        if low && p.stock_low_at.is_none() && p.status == ProductStatus::OnSale {
             let url = match urls.get(&p.supplier_id) {
                 Some(u) => u.clone(),
                 None => {

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{ledger_entries, resellers};
 use crate::db::DbConn;
-use crate::domain::money::ledger::reseller_account;
+use crate::domain::money::ledger::{reseller_account, LedgerAccount};
 use crate::error::Result;
 
 /// A reseller whose cached balance differs from its ledger.
@@ -52,7 +52,7 @@ pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
                 .execute(conn)?;
         }
         // Sums in i128: a corrupted or hostile ledger must be reported, not overflow.
-        let mut per_account: HashMap<String, i128> = HashMap::new();
+        let mut per_account: HashMap<LedgerAccount, i128> = HashMap::new();
         // Only transactions whose running sum is not zero are kept, so this stays small.
         let mut open_txns: HashMap<i64, i128> = HashMap::new();
         let mut totals: BTreeMap<String, i128> = BTreeMap::new();
@@ -82,7 +82,9 @@ pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
                 if *open == 0 {
                     open_txns.remove(&seq);
                 }
-                if account.starts_with("reseller:") {
+                // Parsed from the text, not loaded as `LedgerAccount`: an account no code
+                // writes (a tampered row) must not fail the whole check.
+                if let Some(account @ LedgerAccount::Reseller(_)) = LedgerAccount::parse(&account) {
                     *per_account.entry(account).or_default() += amount;
                 }
             }
@@ -98,7 +100,7 @@ pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
             let ledger = per_account.remove(&account).unwrap_or(0);
             if ledger != i128::from(balance) {
                 mismatches.push(BalanceMismatch {
-                    account,
+                    account: account.to_string(),
                     balance,
                     ledger: saturate(ledger),
                 });
@@ -108,7 +110,7 @@ pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
         for (account, ledger) in per_account {
             if ledger != 0 {
                 mismatches.push(BalanceMismatch {
-                    account,
+                    account: account.to_string(),
                     balance: 0,
                     ledger: saturate(ledger),
                 });

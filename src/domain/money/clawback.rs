@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::ledger::{Posting, PLATFORM_REVENUE};
+use super::ledger::{LedgerAccount, Posting};
 use crate::db::schema::resellers;
 use crate::db::DbConn;
 use crate::error::{Error, Result};
@@ -13,13 +13,13 @@ use crate::error::{Error, Result};
 /// posting order (buyer first, then ancestors) so this cannot deadlock with a new order.
 /// Costs nothing for an order without commission (no negative reseller line).
 pub fn limit_clawbacks(conn: &mut DbConn, postings: &mut [Posting]) -> Result<()> {
-    let clawback = |p: &Posting| p.amount < 0 && p.account.starts_with("reseller:");
+    let clawback = |p: &Posting| p.amount < 0 && p.account.reseller_id().is_some();
     if !postings.iter().any(clawback) {
         return Ok(());
     }
     let mut shortfall: i64 = 0;
     for p in postings.iter_mut() {
-        let Some(id) = p.account.strip_prefix("reseller:") else {
+        let Some(id) = p.account.reseller_id() else {
             continue;
         };
         let q = resellers::table
@@ -37,7 +37,7 @@ pub fn limit_clawbacks(conn: &mut DbConn, postings: &mut [Posting]) -> Result<()
     if shortfall > 0 {
         let platform = postings
             .iter_mut()
-            .find(|p| p.account == PLATFORM_REVENUE)
+            .find(|p| p.account == LedgerAccount::PlatformRevenue)
             .ok_or_else(|| Error::internal("a clawback without a platform line"))?;
         platform.amount -= shortfall;
     }

@@ -1,40 +1,111 @@
-//! Double-entry ledger. Every money movement is one chained record whose entries sum to zero.
-//! Accounts: `reseller:<id>` (prepaid balance, cached in `resellers.balance`),
-//! `supplier:<id>` (what the platform owes the supplier), `platform:revenue` (margin),
-//! `platform:funding` (money received from outside when an admin credits a balance).
+//! Double-entry ledger. Every money movement is one chained record whose entries sum to zero,
+//! each booked to a [`LedgerAccount`].
+
+use std::borrow::Cow;
+use std::fmt;
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use crate::db::stmt::stmt;
+use crate::db::text::{text_sql, StoredText};
 use crate::db::DbConn;
 use crate::domain::money::chain::{self, Entry, NewRecord};
 use crate::error::{Error, Result};
 
-pub const PLATFORM_REVENUE: &str = "platform:revenue";
-pub const PLATFORM_FUNDING: &str = "platform:funding";
-
-pub fn reseller_account(id: &str) -> String {
-    format!("reseller:{id}")
+/// Where a ledger line books money, stored in `ledger_entries.account` as `reseller:<id>`,
+/// `supplier:<id>`, `platform:revenue` or `platform:funding`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum LedgerAccount {
+    /// A reseller's prepaid balance (cached in `resellers.balance`).
+    Reseller(String),
+    /// What the platform owes the supplier.
+    Supplier(String),
+    /// The platform's margin.
+    PlatformRevenue,
+    /// Money received from outside when an admin credits a balance.
+    PlatformFunding,
 }
 
-pub fn supplier_account(id: &str) -> String {
-    format!("supplier:{id}")
+const RESELLER: &str = "reseller:";
+const SUPPLIER: &str = "supplier:";
+/// The stored text of [`LedgerAccount::PlatformRevenue`], for queries on the raw column (see
+/// [`account_sum`]).
+pub const PLATFORM_REVENUE: &str = "platform:revenue";
+const PLATFORM_FUNDING: &str = "platform:funding";
+
+pub fn reseller_account(id: &str) -> LedgerAccount {
+    LedgerAccount::Reseller(id.to_string())
+}
+
+pub fn supplier_account(id: &str) -> LedgerAccount {
+    LedgerAccount::Supplier(id.to_string())
+}
+
+impl LedgerAccount {
+    /// The account stored as `text`. Whatever follows a party's prefix is its id (even
+    /// nothing), so every row a party prefix starts reads back as that party's account.
+    pub fn parse(text: &str) -> Option<Self> {
+        if let Some(id) = text.strip_prefix(RESELLER) {
+            return Some(LedgerAccount::Reseller(id.to_string()));
+        }
+        if let Some(id) = text.strip_prefix(SUPPLIER) {
+            return Some(LedgerAccount::Supplier(id.to_string()));
+        }
+        match text {
+            PLATFORM_REVENUE => Some(LedgerAccount::PlatformRevenue),
+            PLATFORM_FUNDING => Some(LedgerAccount::PlatformFunding),
+            _ => None,
+        }
+    }
+
+    /// The reseller whose balance this account is.
+    pub fn reseller_id(&self) -> Option<&str> {
+        match self {
+            LedgerAccount::Reseller(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+impl StoredText for LedgerAccount {
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            LedgerAccount::Reseller(_) | LedgerAccount::Supplier(_) => Cow::Owned(self.to_string()),
+            LedgerAccount::PlatformRevenue => Cow::Borrowed(PLATFORM_REVENUE),
+            LedgerAccount::PlatformFunding => Cow::Borrowed(PLATFORM_FUNDING),
+        }
+    }
+
+    fn parse_text(text: &str) -> Option<Self> {
+        Self::parse(text)
+    }
+}
+
+text_sql!(LedgerAccount);
+
+impl fmt::Display for LedgerAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LedgerAccount::Reseller(id) => write!(f, "{RESELLER}{id}"),
+            LedgerAccount::Supplier(id) => write!(f, "{SUPPLIER}{id}"),
+            LedgerAccount::PlatformRevenue => f.write_str(PLATFORM_REVENUE),
+            LedgerAccount::PlatformFunding => f.write_str(PLATFORM_FUNDING),
+        }
+    }
 }
 
 /// One posting of a transaction before it is written.
 #[derive(Debug, Clone)]
 pub struct Posting {
-    pub account: String,
+    pub account: LedgerAccount,
     pub amount: i64,
 }
 
 impl Posting {
-    pub fn new(account: impl Into<String>, amount: i64) -> Self {
-        Posting {
-            account: account.into(),
-            amount,
-        }
+    pub fn new(account: LedgerAccount, amount: i64) -> Self {
+        Posting { account, amount }
     }
 }
 
@@ -60,12 +131,12 @@ pub fn post(conn: &mut DbConn, txn: Txn<'_>) -> Result<i64> {
     }
     let mut entries = Vec::with_capacity(txn.postings.len());
     for p in txn.postings.iter().filter(|p| p.amount != 0) {
-        let balance_after = match p.account.strip_prefix("reseller:") {
+        let balance_after = match p.account.reseller_id() {
             Some(id) => Some(apply_reseller_delta(conn, id, p.amount)?),
             None => None,
         };
         entries.push(Entry {
-            account: p.account.clone(),
+            account: p.account.to_string(),
             amount: p.amount,
             balance_after,
         });
@@ -98,7 +169,7 @@ fn apply_reseller_delta(conn: &mut DbConn, reseller_id: &str, delta: i64) -> Res
     .ok_or(Error::InsufficientBalance)
 }
 
-/// Sum of an account's entries (used by consistency checks).
+/// Sum of the entries of the account stored as `account` (used by consistency checks).
 pub fn account_sum(conn: &mut DbConn, account: &str) -> Result<i64> {
     use crate::db::schema::ledger_entries;
     let amounts: Vec<i64> = ledger_entries::table
@@ -119,7 +190,7 @@ pub fn reverse(
     detail: serde_json::Value,
 ) -> Result<i64> {
     use crate::db::schema::ledger_entries;
-    let lines: Vec<(String, i64, String)> = ledger_entries::table
+    let lines: Vec<(LedgerAccount, i64, String)> = ledger_entries::table
         .filter(ledger_entries::txn_seq.eq(original_seq))
         .order(ledger_entries::id.asc())
         .select((

@@ -17,12 +17,13 @@ use diesel::sql_types::BigInt;
 
 use crate::db::schema::{orders, resellers};
 use crate::db::DbConn;
+use crate::domain::states::OrderStatus;
 use crate::error::{Error, Result};
 
 const DAY_MS: i64 = 86_400_000;
 
 /// Order statuses whose money went back to the reseller.
-const RETURNED: [&str; 2] = ["failed", "refunded"];
+const RETURNED: [OrderStatus; 2] = [OrderStatus::Failed, OrderStatus::Refunded];
 
 /// The caps that apply to one order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 //! (`chain`), signed delivery receipts (`receipts`), daily spend limits checked inside the order
 //! transaction (`limits`) and the books check (`checks`).
 //!
-//! Depends on nothing else in `domain` but `validate`: every other context posts through here.
+//! Depends on nothing else in `domain` but `validate` and `states`: every other context posts
+//! through here.
 
 pub mod chain;
 pub mod checks;

@@ -18,7 +18,7 @@ use crate::db::schema::{cards, orders as orders_t};
 use crate::db::{Db, DbConn};
 use crate::domain::money::receipts::{codes_digest, ReceiptClaims, ReceiptSigner, ISSUER};
 use crate::domain::trade::inventory::{self, DeliveredCard};
-use crate::domain::trade::orders::{self, OrderRow};
+use crate::domain::trade::orders::{self, OrderRow, OrderStatus};
 use crate::error::{Error, Result};
 
 /// True when a card order of `quantity` codes is delivered asynchronously.
@@ -28,7 +28,7 @@ pub fn is_bulk(direct: bool, quantity: i64, threshold: i64) -> bool {
 
 /// A bulk card order still to be delivered: processing without a top-up deadline.
 fn awaiting_delivery(row: &OrderRow) -> bool {
-    row.status == "processing" && row.deadline_at.is_none()
+    row.status == OrderStatus::Processing && row.deadline_at.is_none()
 }
 
 /// Unseals the order's codes and signs its receipt; `None` when it is not awaiting delivery.
@@ -75,11 +75,11 @@ fn mark_delivered(conn: &mut DbConn, order_id: &str, receipt: &str) -> Result<bo
     let changed = diesel::update(
         orders_t::table
             .filter(orders_t::id.eq(order_id))
-            .filter(orders_t::status.eq("processing"))
+            .filter(orders_t::status.eq(OrderStatus::Processing))
             .filter(orders_t::deadline_at.is_null()),
     )
     .set((
-        orders_t::status.eq("delivered"),
+        orders_t::status.eq(OrderStatus::Delivered),
         orders_t::completed_at.eq(now),
         orders_t::receipt.eq(receipt),
     ))

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::db::schema::orders as orders_t;
 use crate::db::DbConn;
 use crate::domain::money::ledger;
-use crate::domain::trade::orders::{self, OrderRow};
+use crate::domain::trade::orders::{self, OrderRow, OrderStatus};
 use crate::error::{Error, Result};
 use crate::events::outbox::{self, NewEvent};
 
@@ -41,7 +41,8 @@ pub fn validate_fields(
     Ok(given.clone())
 }
 
-/// Ends a processing order as completed or failed (refunded). `Conflict` if it is not processing.
+/// Ends a processing order as completed or failed (refunded). `WrongState` if it is not
+/// processing.
 pub fn finish(
     conn: &mut DbConn,
     order_id: &str,
@@ -50,11 +51,15 @@ pub fn finish(
     actor: &str,
 ) -> Result<OrderRow> {
     let now = crate::time::now_ms();
-    let status = if success { "completed" } else { "failed" };
+    let status = if success {
+        OrderStatus::Completed
+    } else {
+        OrderStatus::Failed
+    };
     let changed = diesel::update(
         orders_t::table
             .filter(orders_t::id.eq(order_id))
-            .filter(orders_t::status.eq("processing"))
+            .filter(orders_t::status.eq(OrderStatus::Processing))
             // Bulk card orders are processing too, but never a supplier's to finish.
             .filter(orders_t::deadline_at.is_not_null()),
     )
@@ -65,7 +70,7 @@ pub fn finish(
     ))
     .execute(conn)?;
     if changed == 0 {
-        return Err(Error::Conflict(
+        return Err(Error::WrongState(
             "this order is not awaiting a top-up result".into(),
         ));
     }
@@ -152,7 +157,7 @@ pub fn expire_overdue(conn: &mut DbConn, now: i64, limit: i64) -> Result<usize> 
             "system:topup-timeout",
         ) {
             Ok(_) => n += 1,
-            Err(Error::Conflict(_)) => {} // answered meanwhile
+            Err(Error::WrongState(_)) => {} // answered meanwhile
             Err(e) => return Err(e),
         }
     }

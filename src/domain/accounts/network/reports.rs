@@ -15,11 +15,12 @@ use crate::db::DbConn;
 use crate::domain::accounts::network::ancestors;
 use crate::domain::accounts::{self, Reseller};
 use crate::domain::money::ledger;
+use crate::domain::states::OrderStatus;
 use crate::error::Result;
 use crate::time::rfc3339;
 
 /// Order statuses whose money went back to the buyer.
-const RETURNED: [&str; 2] = ["failed", "refunded"];
+const RETURNED: [OrderStatus; 2] = [OrderStatus::Failed, OrderStatus::Refunded];
 
 /// A direct sub-reseller with its sales and what the caller earned through it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -12,6 +12,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::settle::{covered_cards, in_stock, refund, replace, reseller_url, SuppliedCode};
+use super::TicketStatus::{self, AwaitingSupplier, Contested, Open, Rejected, Resolved};
 use super::{load, notify_supplier, optional_text, TicketRow, WAITING};
 use crate::crypto::Vault;
 use crate::db::schema::tickets;
@@ -43,19 +44,21 @@ pub struct TicketDecision {
     pub memo: Option<String>,
 }
 
-const ADMIN_FROM: [&str; 3] = ["open", "awaiting_supplier", "contested"];
+/// Statuses an admin can decide from.
+const ADMIN_FROM: [TicketStatus; 3] = [Open, AwaitingSupplier, Contested];
 
-/// The one conditional update that decides who ends (or moves) a ticket.
+/// The one conditional update that decides who ends (or moves) a ticket; `WrongState` when the
+/// ticket is no longer in a `from` status.
 fn transition(
     conn: &mut DbConn,
     t: &TicketRow,
-    from: &[&str],
-    to: &str,
+    from: &[TicketStatus],
+    to: TicketStatus,
     resolution: Option<&str>,
     actor: &str,
     now: i64,
 ) -> Result<()> {
-    let finished = matches!(to, "resolved" | "rejected");
+    let finished = to.is_final();
     let changed = diesel::update(
         tickets::table
             .filter(tickets::id.eq(&t.id))
@@ -69,11 +72,11 @@ fn transition(
     ))
     .execute(conn)?;
     if changed == 0 {
-        let status: String = tickets::table
+        let status: TicketStatus = tickets::table
             .find(&t.id)
             .select(tickets::status)
             .first(conn)?;
-        return Err(Error::Conflict(format!(
+        return Err(Error::WrongState(format!(
             "this ticket is {status}; that answer is no longer possible"
         )));
     }
@@ -150,11 +153,11 @@ pub fn respond(
     let actor = format!("supplier:{supplier_id}");
     match req.action.as_str() {
         "refund" => {
-            transition(conn, &t, &WAITING, "resolved", Some("refund"), &actor, now)?;
+            transition(conn, &t, &WAITING, Resolved, Some("refund"), &actor, now)?;
             refund(conn, &t, &actor)?;
         }
         "replace" => {
-            transition(conn, &t, &WAITING, "resolved", Some("replace"), &actor, now)?;
+            transition(conn, &t, &WAITING, Resolved, Some("replace"), &actor, now)?;
             let supplied = req.code.as_deref().map(|code| SuppliedCode {
                 code,
                 secret: req.secret.as_deref(),
@@ -162,7 +165,7 @@ pub fn respond(
             replace(conn, vault, &t, supplied, now)?;
         }
         // Once an admin ordered a replacement, the supplier can no longer contest.
-        "contest" => transition(conn, &t, &["open"], "contested", None, &actor, now)?,
+        "contest" => transition(conn, &t, &[Open], Contested, None, &actor, now)?,
         _ => {
             return Err(Error::invalid(
                 "action",
@@ -192,37 +195,21 @@ pub fn admin_resolve(
     let mut notify = true;
     match req.action.as_str() {
         "refund" => {
-            transition(
-                conn,
-                &t,
-                &ADMIN_FROM,
-                "resolved",
-                Some("refund"),
-                actor,
-                now,
-            )?;
+            transition(conn, &t, &ADMIN_FROM, Resolved, Some("refund"), actor, now)?;
             refund(conn, &t, actor)?;
         }
         "replace" => {
             let needed = covered_cards(conn, &t)?.len() as i64;
             if needed == 0 || in_stock(conn, &t.product_id, needed, now)? {
-                transition(
-                    conn,
-                    &t,
-                    &ADMIN_FROM,
-                    "resolved",
-                    Some("replace"),
-                    actor,
-                    now,
-                )?;
+                transition(conn, &t, &ADMIN_FROM, Resolved, Some("replace"), actor, now)?;
                 replace(conn, vault, &t, None, now)?;
             } else {
                 // No stock to replace from: the supplier must deliver codes (or refund) in time.
                 transition(
                     conn,
                     &t,
-                    &["open", "contested"],
-                    "awaiting_supplier",
+                    &[Open, Contested],
+                    AwaitingSupplier,
                     None,
                     actor,
                     now,
@@ -235,7 +222,7 @@ pub fn admin_resolve(
                 notify = false;
             }
         }
-        "reject" => transition(conn, &t, &ADMIN_FROM, "rejected", None, actor, now)?,
+        "reject" => transition(conn, &t, &ADMIN_FROM, Rejected, None, actor, now)?,
         _ => {
             return Err(Error::invalid(
                 "action",
@@ -287,9 +274,9 @@ pub fn expire_overdue(conn: &mut DbConn, now: i64) -> Result<usize> {
     let mut n = 0;
     for id in due {
         let t = load(conn, &id)?;
-        match transition(conn, &t, &WAITING, "resolved", Some("refund"), actor, now) {
+        match transition(conn, &t, &WAITING, Resolved, Some("refund"), actor, now) {
             Ok(()) => {}
-            Err(Error::Conflict(_)) => continue, // answered meanwhile
+            Err(Error::WrongState(_)) => continue, // answered meanwhile
             Err(e) => return Err(e),
         }
         refund(conn, &t, actor)?;

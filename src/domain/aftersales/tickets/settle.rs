@@ -9,9 +9,9 @@ use super::TicketRow;
 use crate::crypto::Vault;
 use crate::db::schema::{cards, ledger_entries, orders as orders_t, resellers, tickets};
 use crate::db::DbConn;
-use crate::domain::money::ledger::{self, Posting, Txn};
+use crate::domain::money::ledger::{self, LedgerAccount, Posting, Txn};
 use crate::domain::trade::inventory;
-use crate::domain::trade::orders::{self, OrderRow};
+use crate::domain::trade::orders::{self, OrderRow, OrderStatus};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::events::outbox::{self, NewEvent};
 
@@ -45,7 +45,7 @@ pub(super) fn partial_reversal(
     actor: &str,
     detail: serde_json::Value,
 ) -> Result<i64> {
-    let lines: Vec<(String, i64)> = ledger_entries::table
+    let lines: Vec<(LedgerAccount, i64)> = ledger_entries::table
         .filter(ledger_entries::txn_seq.eq(order.ledger_seq))
         .order(ledger_entries::id.asc())
         .select((ledger_entries::account, ledger_entries::amount))
@@ -61,10 +61,10 @@ pub(super) fn partial_reversal(
     if residual != 0 {
         match postings
             .iter_mut()
-            .find(|p| p.account == ledger::PLATFORM_REVENUE)
+            .find(|p| p.account == LedgerAccount::PlatformRevenue)
         {
             Some(p) => p.amount -= residual,
-            None => postings.push(Posting::new(ledger::PLATFORM_REVENUE, -residual)),
+            None => postings.push(Posting::new(LedgerAccount::PlatformRevenue, -residual)),
         }
     }
     ledger::post(
@@ -126,7 +126,7 @@ pub(super) fn refund(conn: &mut DbConn, t: &TicketRow, actor: &str) -> Result<()
     let fully = refunded_units == order.quantity;
     if fully {
         diesel::update(orders_t::table.find(&order.id))
-            .set(orders_t::status.eq("refunded"))
+            .set(orders_t::status.eq(OrderStatus::Refunded))
             .execute(conn)?;
         // Sales analytics count a refunded order against its sale day.
         crate::domain::trade::sales_rollup::record_refund(
@@ -149,7 +149,7 @@ pub(super) fn refund(conn: &mut DbConn, t: &TicketRow, actor: &str) -> Result<()
                 "units": t.units,
                 "amount": amount,
                 "currency": order.currency,
-                "status": if fully { "refunded" } else { order.status.as_str() },
+                "status": if fully { OrderStatus::Refunded } else { order.status },
             }),
         },
     )?;

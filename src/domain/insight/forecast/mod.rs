@@ -18,7 +18,7 @@ use crate::db::schema::products;
 use crate::db::DbConn;
 use crate::domain::insight::analytics::report::SupplierSales;
 use crate::domain::insight::analytics::{self, day_label, day_of, DayRange};
-use crate::domain::trade::catalog::{self, ProductRow};
+use crate::domain::trade::catalog::{self, Delivery, ProductRow};
 use crate::error::Result;
 
 /// Days forecast.
@@ -103,7 +103,7 @@ fn history(sales: &[(i64, i64)], range: DayRange) -> Vec<f64> {
 fn forecast_from(row: &ProductRow, sales: &[(i64, i64)], now_ms: i64) -> (Forecast, Vec<f64>) {
     let series = history(sales, DayRange::trailing(HISTORY_DAYS, now_ms));
     let p = holt_winters::forecast(&series, HORIZON_DAYS);
-    let days_of_cover = if row.delivery == "card" {
+    let days_of_cover = if row.delivery == Delivery::Card {
         cover(row.stock, &p.values).map(|c| round(c, 1))
     } else {
         None
@@ -193,7 +193,7 @@ pub fn for_product(conn: &mut DbConn, product_id: &str, now_ms: i64) -> Result<P
     Ok(ProductForecast {
         product_id: row.id,
         name: row.name,
-        delivery: row.delivery,
+        delivery: row.delivery.to_string(),
         stock: row.stock,
         forecast,
         history,
@@ -220,7 +220,7 @@ pub struct SlowMover {
 pub fn slow_movers(conn: &mut DbConn, now_ms: i64, min_days: f64) -> Result<Vec<SlowMover>> {
     let born_before = now_ms - SLOW_MOVER_MIN_AGE_DAYS * analytics::DAY_MS;
     let rows: Vec<ProductRow> = products::table
-        .filter(products::delivery.eq("card"))
+        .filter(products::delivery.eq(Delivery::Card))
         .filter(products::stock.gt(0))
         .filter(products::created_at.le(born_before))
         .select(ProductRow::as_select())
@@ -240,7 +240,7 @@ pub fn slow_movers(conn: &mut DbConn, now_ms: i64, min_days: f64) -> Result<Vec<
                 sku: r.sku,
                 name: r.name,
                 supplier_id: r.supplier_id,
-                status: r.status,
+                status: r.status.to_string(),
                 stock: r.stock,
             })
         })

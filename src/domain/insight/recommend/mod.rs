@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 use crate::db::schema::{products, resellers};
 use crate::db::DbConn;
 use crate::domain::insight::analytics::{self, day_of, DayRange};
-use crate::domain::trade::catalog::{self, Product};
+use crate::domain::trade::catalog::{self, Product, ProductStatus};
 use crate::error::Result;
 use similar::{Candidates, Sales};
 
@@ -141,7 +141,7 @@ pub fn for_reseller(
         .select(resellers::currency)
         .first(conn)?;
     let eligible: HashSet<String> = products::table
-        .filter(products::status.eq("on_sale"))
+        .filter(products::status.eq(ProductStatus::OnSale))
         .filter(products::currency.eq(&currency))
         .select(products::id)
         .load::<String>(conn)?

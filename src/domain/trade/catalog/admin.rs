@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{admin_view, category_by_name, load, AdminProduct};
+use super::{admin_view, category_by_name, load, AdminProduct, Delivery, ProductStatus};
 use crate::db::schema::{products, suppliers};
 use crate::db::DbConn;
 use crate::domain::money::chain::record_admin;
@@ -54,8 +54,8 @@ fn check_quantities(min: i64, max: i64) -> Result<()> {
     Ok(())
 }
 
-fn check_topup_fields(delivery: &str, fields: &[String]) -> Result<String> {
-    if delivery == "direct" && fields.is_empty() {
+fn check_topup_fields(delivery: Delivery, fields: &[String]) -> Result<String> {
+    if delivery == Delivery::Direct && fields.is_empty() {
         return Err(Error::invalid(
             "topup_fields",
             "direct products must name at least one field",
@@ -76,13 +76,12 @@ pub fn create_product(conn: &mut DbConn, actor: &str, p: &NewProduct) -> Result<
     validate::non_negative("face_value", p.face_value)?;
     validate::non_negative("cost", p.cost)?;
     validate::non_negative("price", p.price)?;
-    if !matches!(p.delivery.as_str(), "card" | "direct") {
-        return Err(Error::invalid("delivery", "must be `card` or `direct`"));
-    }
+    let delivery = Delivery::parse(&p.delivery)
+        .ok_or_else(|| Error::invalid("delivery", "must be `card` or `direct`"))?;
     let currency = validate::currency("currency", p.currency.as_deref().unwrap_or("CNY"))?;
     let (min, max) = (p.min_quantity.unwrap_or(1), p.max_quantity.unwrap_or(100));
     check_quantities(min, max)?;
-    let topup_fields = check_topup_fields(&p.delivery, p.topup_fields.as_deref().unwrap_or(&[]))?;
+    let topup_fields = check_topup_fields(delivery, p.topup_fields.as_deref().unwrap_or(&[]))?;
     let supplier_exists: i64 = suppliers::table
         .filter(suppliers::id.eq(&p.supplier_id))
         .count()
@@ -114,8 +113,8 @@ pub fn create_product(conn: &mut DbConn, actor: &str, p: &NewProduct) -> Result<
             products::cost.eq(p.cost),
             products::price.eq(p.price),
             products::currency.eq(&currency),
-            products::delivery.eq(&p.delivery),
-            products::status.eq("on_sale"),
+            products::delivery.eq(delivery),
+            products::status.eq(ProductStatus::OnSale),
             products::min_quantity.eq(min),
             products::max_quantity.eq(max),
             products::topup_fields.eq(topup_fields),
@@ -188,16 +187,14 @@ pub fn update_product(
         row.price = validate::non_negative("price", v)?;
     }
     if let Some(v) = &p.status {
-        if !matches!(v.as_str(), "on_sale" | "off_sale") {
-            return Err(Error::invalid("status", "must be `on_sale` or `off_sale`"));
-        }
-        row.status = v.clone();
+        row.status = ProductStatus::parse(v)
+            .ok_or_else(|| Error::invalid("status", "must be `on_sale` or `off_sale`"))?;
     }
     row.min_quantity = p.min_quantity.unwrap_or(row.min_quantity);
     row.max_quantity = p.max_quantity.unwrap_or(row.max_quantity);
     check_quantities(row.min_quantity, row.max_quantity)?;
     if let Some(v) = &p.topup_fields {
-        row.topup_fields = check_topup_fields(&row.delivery, v)?;
+        row.topup_fields = check_topup_fields(row.delivery, v)?;
     }
     if let Some(v) = p.low_stock_threshold {
         row.low_stock_threshold = Some(validate::non_negative("low_stock_threshold", v)?);
@@ -212,7 +209,7 @@ pub fn update_product(
             products::face_value.eq(row.face_value),
             products::cost.eq(row.cost),
             products::price.eq(row.price),
-            products::status.eq(&row.status),
+            products::status.eq(row.status),
             products::min_quantity.eq(row.min_quantity),
             products::max_quantity.eq(row.max_quantity),
             products::topup_fields.eq(&row.topup_fields),

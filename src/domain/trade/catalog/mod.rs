@@ -6,6 +6,9 @@
 mod admin;
 mod category;
 
+/// Stored in `products.delivery` and `products.status`; declared with the other shared states
+/// (see `domain::states`).
+pub use crate::domain::states::{Delivery, ProductStatus};
 pub use admin::*;
 pub use category::*;
 
@@ -37,8 +40,8 @@ pub struct ProductRow {
     pub cost: i64,
     pub price: i64,
     pub currency: String,
-    pub delivery: String,
-    pub status: String,
+    pub delivery: Delivery,
+    pub status: ProductStatus,
     pub min_quantity: i64,
     pub max_quantity: i64,
     pub topup_fields: String,
@@ -114,12 +117,12 @@ fn product_view(row: &ProductRow, category: &str, price: i64) -> Product {
         region: row.region.clone(),
         face_value: row.face_value,
         currency: row.currency.clone(),
-        delivery: row.delivery.clone(),
-        status: row.status.clone(),
+        delivery: row.delivery.to_string(),
+        status: row.status.to_string(),
         min_quantity: row.min_quantity,
         max_quantity: row.max_quantity,
         price,
-        stock: if row.delivery == "card" {
+        stock: if row.delivery == Delivery::Card {
             Some(row.stock)
         } else {
             None

@@ -15,7 +15,7 @@ use crate::crypto::Vault;
 use crate::db::schema::{cards, products};
 use crate::db::stmt::stmt;
 use crate::db::DbConn;
-use crate::domain::trade::catalog;
+use crate::domain::trade::catalog::{self, Delivery};
 use crate::error::{Error, Result};
 
 pub const MAX_CARDS_PER_PUSH: usize = 10_000;
@@ -73,7 +73,7 @@ pub fn push(
     if product.supplier_id != supplier_id {
         return Err(Error::NotFound("product"));
     }
-    if product.delivery != "card" {
+    if product.delivery != Delivery::Card {
         return Err(Error::invalid(
             "product_id",
             "direct top-up products hold no card stock",

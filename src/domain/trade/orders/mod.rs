@@ -10,6 +10,9 @@ pub use place::{place, place_order};
 pub use record::announce_delivery;
 pub use sub_reseller::{child_orders, SubResellerOrder};
 
+/// Stored in `orders.status`; declared with the other shared states (see `domain::states`).
+pub use crate::domain::states::OrderStatus;
+
 use std::sync::Arc;
 
 use diesel::prelude::*;
@@ -64,6 +67,7 @@ pub struct Order {
     pub amount: i64,
     pub currency: String,
     /// `delivered`, `processing`, `completed`, `failed` or `refunded`.
+    // The text of an `OrderStatus`: API clients (tests among them) hold it as a `String`.
     pub status: String,
     /// The supplier's message on a finished direct top-up.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,7 +101,7 @@ pub struct OrderRow {
     pub amount: i64,
     pub cost_amount: i64,
     pub currency: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub request_hash: String,
     pub notify_url: Option<String>,
     pub topup: Option<String>,
@@ -126,7 +130,7 @@ impl OrderRow {
             unit_price: self.unit_price,
             amount: self.amount,
             currency: self.currency.clone(),
-            status: self.status.clone(),
+            status: self.status.to_string(),
             result_message: self.result_message.clone(),
             cards,
             topup: self

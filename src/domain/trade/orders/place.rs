@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::idempotency::{find_by_trade_no, replay, request_hash, serialize_trade_no, winner};
 use super::record::{announce_delivery, insert, request_topup};
-use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
+use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, OrderStatus, Placed};
 use crate::crypto::sha256_hex;
 use crate::db::schema::resellers;
 use crate::db::{Db, DbConn};
@@ -17,7 +17,9 @@ use crate::domain::accounts::compliance;
 use crate::domain::money::ledger::{self, Posting, Txn};
 use crate::domain::money::limits;
 use crate::domain::money::receipts::{ReceiptClaims, ISSUER};
-use crate::domain::trade::catalog::{self, ProductRow, MAX_ORDER_QUANTITY};
+use crate::domain::trade::catalog::{
+    self, Delivery, ProductRow, ProductStatus, MAX_ORDER_QUANTITY,
+};
 use crate::domain::trade::inventory::{self, stock_low, DeliveredCard};
 use crate::domain::trade::pricing::quote::quote;
 use crate::domain::trade::sales_rollup::{self, Sale};
@@ -74,7 +76,7 @@ pub fn place(
         return replay(conn, &deps.vault, existing, &hash);
     }
     let product = load_sellable(conn, req)?;
-    let direct = product.delivery == "direct";
+    let direct = product.delivery == Delivery::Direct;
     let topup = topup_fields(&product, req)?;
     let buyer = load_buyer(conn, &ctx.reseller_id, &product)?;
     let quote = quote(conn, &ctx.reseller_id, &product, req.quantity)?;
@@ -133,11 +135,10 @@ pub fn place(
         cost_amount: quote.cost_amount,
         currency: product.currency.clone(),
         status: if direct || bulk {
-            "processing"
+            OrderStatus::Processing
         } else {
-            "delivered"
-        }
-        .into(),
+            OrderStatus::Delivered
+        },
         request_hash: hash,
         notify_url: req.notify_url.clone().or(buyer.notify_url),
         topup: topup
@@ -182,7 +183,7 @@ pub fn place(
 /// The product, if it may be sold now in this quantity: on sale, licensed, within its limits.
 fn load_sellable(conn: &mut DbConn, req: &OrderRequest) -> Result<ProductRow> {
     let product = catalog::load(conn, &req.product_id)?;
-    if product.status != "on_sale" {
+    if product.status != ProductStatus::OnSale {
         return Err(Error::ProductUnavailable("this product is off sale".into()));
     }
     compliance::check_sellable(conn, product.sellable(), crate::time::now_ms())?;
@@ -195,7 +196,7 @@ fn topup_fields(
     product: &ProductRow,
     req: &OrderRequest,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
-    let topup = if product.delivery == "direct" {
+    let topup = if product.delivery == Delivery::Direct {
         let required: Vec<String> = serde_json::from_str(&product.topup_fields).unwrap_or_default();
         Some(topups::validate_fields(&required, req.topup.as_ref())?)
     } else if req.topup.is_some() {
@@ -256,7 +257,7 @@ fn claim_cards(
     now: i64,
     sealed_until_later: bool,
 ) -> Result<Vec<DeliveredCard>> {
-    if product.delivery == "direct" {
+    if product.delivery == Delivery::Direct {
         return Ok(Vec::new());
     }
     let sealed = inventory::claim(conn, &product.id, order_id, quantity, now)?;
@@ -352,7 +353,7 @@ pub async fn place_order(
             .write_async(move |conn| place(conn, &deps, &ctx, &req))
             .await
         {
-            Err(e) if e.is_contention() && attempt < ATTEMPTS => continue,
+            Err(Error::Contention(_)) if attempt < ATTEMPTS => continue,
             Err(Error::RaceLost) => {
                 return db
                     .read_async(move |conn| {

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::OrderRow;
+use super::{OrderRow, OrderStatus};
 use crate::db::schema::{orders, suppliers};
 use crate::db::DbConn;
 use crate::domain::trade::catalog::ProductRow;
@@ -21,7 +21,7 @@ pub fn announce_delivery(conn: &mut DbConn, row: &OrderRow, bulk: bool) -> Resul
         "quantity": row.quantity,
         "amount": row.amount,
         "currency": row.currency,
-        "status": "delivered",
+        "status": OrderStatus::Delivered,
     });
     if bulk {
         data["cards_url"] = json!(format!("/v1/orders/{}/cards", row.id));

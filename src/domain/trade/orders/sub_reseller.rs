@@ -78,7 +78,7 @@ pub fn child_orders(
             unit_price: r.unit_price,
             amount: r.amount,
             currency: r.currency,
-            status: r.status,
+            status: r.status.to_string(),
             created_at: rfc3339(r.created_at),
             completed_at: r.completed_at.map(rfc3339),
         })

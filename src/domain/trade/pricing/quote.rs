@@ -4,7 +4,7 @@
 
 use super::network::NetworkPrices;
 use crate::db::DbConn;
-use crate::domain::money::ledger::{self, Posting};
+use crate::domain::money::ledger::{self, LedgerAccount, Posting};
 use crate::domain::trade::catalog::ProductRow;
 use crate::error::{Error, Result};
 
@@ -39,7 +39,7 @@ pub fn quote(
     ];
     let commission = split.post_commissions(quantity, &mut postings)?;
     postings.push(Posting::new(
-        ledger::PLATFORM_REVENUE,
+        LedgerAccount::PlatformRevenue,
         amount - cost_amount - commission,
     ));
     Ok(Quote {

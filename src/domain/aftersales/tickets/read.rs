@@ -1,4 +1,5 @@
-//! Reading tickets: one by id, as the reseller or the supplier sees it, and filtered lists.
+//! The read side of tickets: one ticket as its reseller, its supplier or the admin sees it, and
+//! the lists.
 
 use diesel::prelude::*;
 
