@@ -226,8 +226,15 @@ impl ResponseError for Error {
         }
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if let Error::RateLimited(secs) = self {
-            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        match self {
+            Error::RateLimited(secs) => {
+                res.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            // Nothing was changed, and the same request (same out_trade_no) is safe to repeat.
+            Error::Unavailable(_) | Error::Contention(_) => {
+                res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
         }
         res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }
@@ -246,9 +253,42 @@ impl From<diesel::result::Error> for Error {
             {
                 Error::Contention(info.message().to_string())
             }
+            // The database went away under the request (a restart, a failover, a dropped
+            // connection): its transaction did not commit, or — lost with the reply — did and
+            // is found again by a retry's idempotency check. Either way a retry is right.
+            De::DatabaseError(kind, ref info)
+                if matches!(kind, DatabaseErrorKind::ClosedConnection)
+                    || connection_lost(info.message()) =>
+            {
+                Error::Unavailable(format!("database connection lost: {}", info.message()))
+            }
+            De::BrokenTransactionManager => {
+                Error::Unavailable("database connection lost mid-transaction".into())
+            }
+            De::RollbackErrorOnCommit { .. } => {
+                Error::Unavailable(format!("database: the commit did not complete: {e}"))
+            }
             other => Error::Internal(format!("database: {other}")),
         }
     }
+}
+
+/// Messages of a database that is gone or going, rather than of a bad query: PostgreSQL's
+/// shutdown and restart (57P01–57P03), libpq's lost socket, SQLite still locked after its
+/// busy timeout.
+fn connection_lost(message: &str) -> bool {
+    const GONE: [&str; 9] = [
+        "terminating connection",
+        "server closed the connection",
+        "no connection to the server",
+        "could not receive data from server",
+        "could not send data to server",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "database is locked",
+    ];
+    GONE.iter().any(|g| message.contains(g))
 }
 
 impl From<r2d2::Error> for Error {

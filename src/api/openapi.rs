@@ -128,6 +128,7 @@ impl Modify for StandardErrors {
                     add(op, "413", "payload_too_large");
                 }
                 add(op, "500", "internal_error");
+                add(op, "503", "unavailable (the database is restarting or unreachable; nothing changed: repeat the same request after Retry-After seconds)");
             }
         }
     }

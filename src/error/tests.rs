@@ -183,3 +183,33 @@ fn concurrency_aborts_are_contention_and_other_failures_internal() {
     let other = db_error(K::Unknown, "disk full");
     assert!(matches!(Error::from(other), Error::Internal(_)));
 }
+
+#[test]
+fn a_database_that_went_away_is_unavailable_with_retry_after() {
+    use diesel::result::DatabaseErrorKind as K;
+    for (kind, message) in [
+        (
+            K::Unknown,
+            "terminating connection due to administrator command",
+        ),
+        (
+            K::ClosedConnection,
+            "server closed the connection unexpectedly",
+        ),
+        (K::Unknown, "the database system is shutting down"),
+        (K::Unknown, "database is locked"),
+    ] {
+        let e = Error::from(db_error(kind, message));
+        assert!(matches!(e, Error::Unavailable(_)), "{message}: {e:?}");
+        let res = e.error_response();
+        assert_eq!(res.status(), 503);
+        assert_eq!(
+            res.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+    }
+    assert!(matches!(
+        Error::from(diesel::result::Error::BrokenTransactionManager),
+        Error::Unavailable(_)
+    ));
+}

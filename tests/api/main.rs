@@ -11,6 +11,7 @@ mod admin;
 mod architecture;
 mod compliance;
 mod crash;
+mod db_outage;
 mod errors;
 mod events;
 mod examples;
