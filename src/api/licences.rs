@@ -3,7 +3,7 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use super::page::{page_query, Page, Paged};
-use crate::api::query::Query;
+use crate::api::query::{status_filter, Query, LICENCE_STATES};
 use crate::auth::Signed;
 use crate::domain::accounts::licences::{self, Licence, LicenceFilter, NewLicence};
 use crate::error::{Problem, Result};
@@ -55,7 +55,7 @@ pub async fn list(
     let after = q.cursor_key()?;
     let filter = LicenceFilter {
         supplier_id: Some(caller.owner_id),
-        status: q.status,
+        status: status_filter(q.status, &LICENCE_STATES)?,
         after,
         limit,
     };

@@ -5,7 +5,7 @@
 use actix_web::{get, post, put, web, HttpResponse};
 
 use super::page::{page_query, Page, PageQuery, Paged};
-use crate::api::query::Query;
+use crate::api::query::{order_states, status_filter, Query};
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::network::{
     self as sub_resellers, CommissionLine, NewSubReseller, SubReseller, TransferRequest,
@@ -161,12 +161,11 @@ pub async fn sub_reseller_orders(
     let q = query.into_inner();
     let limit = q.page_size()?;
     let before = q.cursor_key()?;
+    let status = status_filter(q.status, &order_states())?;
     let id = id.into_inner();
     let rows = state
         .db
-        .read_async(move |c| {
-            orders::child_orders(c, &caller.owner_id, &id, q.status, before, limit)
-        })
+        .read_async(move |c| orders::child_orders(c, &caller.owner_id, &id, status, before, limit))
         .await?;
     Ok(HttpResponse::Ok().json(Page::of(rows, limit, |o| o.id.clone())))
 }

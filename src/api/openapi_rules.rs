@@ -167,7 +167,18 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
         {"type": "string", "format": "date"},
         {"type": "string", "format": "date-time"},
     ]});
+    let orders = json!({"enum": crate::api::query::order_states()});
+    let tickets = json!({"enum": crate::api::query::ticket_states()});
+    let licences = json!({"enum": crate::api::query::LICENCE_STATES});
     vec![
+        ("/v1/orders", "status", orders.clone()),
+        ("/v1/admin/orders", "status", orders.clone()),
+        ("/v1/sub-resellers/{id}/orders", "status", orders),
+        ("/v1/tickets", "status", tickets.clone()),
+        ("/v1/supplier/tickets", "status", tickets.clone()),
+        ("/v1/admin/tickets", "status", tickets),
+        ("/v1/supplier/licences", "status", licences.clone()),
+        ("/v1/admin/licences", "status", licences),
         (
             "/v1/admin/webhooks",
             "status",

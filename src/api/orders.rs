@@ -3,7 +3,7 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use super::page::{page_query, Page, Paged};
-use crate::api::query::Query;
+use crate::api::query::{order_states, status_filter, Query};
 use crate::auth::{Scope, Signed};
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::orders::{
@@ -89,7 +89,7 @@ pub async fn list(
     let filter = OrderFilter {
         reseller_id: Some(caller.owner_id),
         out_trade_no: q.out_trade_no,
-        status: q.status,
+        status: status_filter(q.status, &order_states())?,
         product_id: None,
         before,
         limit,

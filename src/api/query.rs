@@ -48,6 +48,37 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T> {
     })
 }
 
+/// A `?status=` filter checked against the states that exist, so a typo is a 422 naming the
+/// parameter instead of an empty list that looks like "no such orders".
+pub fn status_filter(value: Option<String>, known: &[&str]) -> Result<Option<String>> {
+    match value {
+        Some(v) if !known.contains(&v.as_str()) => Err(Error::invalid(
+            "status",
+            format!("must be one of {}", known.join(", ")),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// The texts of the order states, for [`status_filter`] and the OpenAPI rules.
+pub fn order_states() -> Vec<&'static str> {
+    crate::domain::states::OrderStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect()
+}
+
+/// The texts of the ticket states.
+pub fn ticket_states() -> Vec<&'static str> {
+    crate::domain::aftersales::tickets::TicketStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect()
+}
+
+/// The states of a supplier licence.
+pub const LICENCE_STATES: [&str; 3] = ["pending", "approved", "rejected"];
+
 impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Error = Error;
     type Future = std::future::Ready<Result<Self>>;

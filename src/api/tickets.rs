@@ -3,7 +3,7 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use super::page::{page_query, Page, Paged};
-use crate::api::query::Query;
+use crate::api::query::{status_filter, ticket_states, Query};
 use crate::auth::{Scope, Signed};
 use crate::domain::aftersales::tickets::{self, NewTicket, SupplierResponse, Ticket, TicketFilter};
 use crate::error::{Problem, Result};
@@ -63,7 +63,7 @@ pub async fn list(
     let filter = TicketFilter {
         reseller_id: Some(caller.owner_id),
         order_id: q.order_id,
-        status: q.status,
+        status: status_filter(q.status, &ticket_states())?,
         before,
         limit,
         ..Default::default()
@@ -118,7 +118,7 @@ pub async fn supplier_list(
     let before = q.cursor_key()?;
     let filter = TicketFilter {
         supplier_id: Some(caller.owner_id),
-        status: q.status,
+        status: status_filter(q.status, &ticket_states())?,
         before,
         limit,
         ..Default::default()

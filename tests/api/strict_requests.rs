@@ -109,3 +109,21 @@ async fn signed_answers_carry_rate_limit_headers() {
     assert!(header(&second, "ratelimit-remaining") < left);
     assert!(header(&second, "ratelimit-reset") >= 1);
 }
+
+#[actix_web::test]
+async fn an_unknown_status_filter_is_named_not_an_empty_list() {
+    let app = TestApp::spawn().await;
+    let (_, rc) = app.reseller(None, 0).await;
+    for path in ["/v1/orders?status=bogus", "/v1/tickets?status=bogus"] {
+        let res = rc.send_raw(Method::GET, path, Vec::new()).await.unwrap();
+        assert_eq!(res.status, 422, "{path}");
+        let problem = res.problem().unwrap();
+        assert_eq!(problem.errors[0].field, "status");
+        assert!(problem.detail.contains("delivered") || problem.detail.contains("open"));
+    }
+    let ok = rc
+        .send_raw(Method::GET, "/v1/orders?status=delivered", Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(ok.status, 200);
+}

@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 
 use crate::api::json_body::JsonBody;
 use crate::api::page::{page_query, Page, Paged};
-use crate::api::query::Query;
+use crate::api::query::{status_filter, Query, LICENCE_STATES};
 use crate::auth::AdminSession;
 use crate::domain::accounts::kyc::{self, Kyc, KycDecision};
 use crate::domain::accounts::licences::{self, Licence, LicenceFilter, LicenceReview};
@@ -73,7 +73,7 @@ pub async fn list_licences(
     let after = q.cursor_key()?;
     let filter = LicenceFilter {
         supplier_id: q.supplier_id,
-        status: q.status,
+        status: status_filter(q.status, &LICENCE_STATES)?,
         after,
         limit,
     };

@@ -1,7 +1,7 @@
 use actix_web::{get, web, HttpResponse};
 
 use crate::api::page::{page_query, Page, Paged};
-use crate::api::query::Query;
+use crate::api::query::{order_states, status_filter, Query};
 use crate::auth::AdminSession;
 use crate::domain::trade::orders::{self, Order, OrderFilter};
 use crate::error::Result;
@@ -32,7 +32,7 @@ pub async fn list(
     let filter = OrderFilter {
         reseller_id: q.reseller_id,
         out_trade_no: q.out_trade_no,
-        status: q.status,
+        status: status_filter(q.status, &order_states())?,
         product_id: q.product_id,
         before,
         limit,

@@ -4,7 +4,7 @@ use actix_web::{get, post, web, HttpResponse};
 
 use crate::api::json_body::JsonBody;
 use crate::api::page::{page_query, Page, Paged};
-use crate::api::query::Query;
+use crate::api::query::{status_filter, ticket_states, Query};
 use crate::auth::AdminSession;
 use crate::domain::aftersales::tickets::{self, AdminTicket, TicketDecision, TicketFilter};
 use crate::error::{Problem, Result};
@@ -36,7 +36,7 @@ pub async fn list(
         reseller_id: q.reseller_id,
         supplier_id: q.supplier_id,
         order_id: q.order_id,
-        status: q.status,
+        status: status_filter(q.status, &ticket_states())?,
         before,
         limit,
     };
