@@ -74,8 +74,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .app_data(web::PathConfig::default().error_handler(path_error))
     .app_data(web::PayloadConfig::default().limit(max_body_bytes));
     routes::table(cfg);
-    // The script the `/docs` page loads: an asset, not an API operation, so not in the table
-    // (nor in the document); its path overlaps no other route.
+    // What the `/docs` page loads (its script and icon): assets, not API operations, so not in
+    // the table (nor in the document); their paths overlap no other route.
     cfg.service(system::redoc_js)
+        .service(system::favicon)
         .default_service(web::to(fallback::not_routed));
 }

@@ -24,7 +24,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
 #[openapi(
     info(
         title = "kameng",
-        description = "Headless distribution API for digital goods: suppliers push stock, resellers buy with instant delivery from a prepaid balance. Money is integer minor units. Errors are RFC 9457 problem+json with a stable `code`.",
+        description = "Headless distribution API for digital goods: suppliers push stock, resellers buy with instant delivery from a prepaid balance. Money is integer minor units. Errors are RFC 9457 problem+json with a stable `code`.\n\n# Authentication\n\nResellers and suppliers sign every request with their API key (scheme `signed` below); the operator uses a bearer token from `POST /v1/admin/login` (scheme `admin`).\n\n<!-- ReDoc-Inject: <security-definitions> -->",
         version = "0.1.0"
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::money::receipts::ReceiptClaims, crate::domain::trade::inventory::stock_low::StockLow)),
@@ -50,7 +50,8 @@ impl OpenApi for ApiDoc {
     fn openapi() -> utoipa::openapi::OpenApi {
         let mut doc = Base::openapi();
         super::routes::table(&mut doc);
-        let modifiers: [&dyn Modify; 3] = [&Security, &StandardErrors, &ValidationRules];
+        let modifiers: [&dyn Modify; 4] =
+            [&Security, &StandardErrors, &ValidationRules, &Summaries];
         for modifier in modifiers {
             modifier.modify(&mut doc);
         }
@@ -139,4 +140,89 @@ pub fn spec_json() -> String {
     let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// Sidebar labels: an operation's summary is the first sentence of its doc comment, plain text
+/// (utoipa takes a comment's whole first paragraph, backticks and all, which made the reference
+/// page's sidebar a column of paragraphs). The full text stays, as the description.
+struct Summaries;
+
+/// Longest label kept whole; a longer first sentence is cut at its first clause.
+const LABEL_MAX: usize = 90;
+
+/// The first sentence of `text`, without markup, on one line; a long one cut at its first
+/// clause outside parentheses, else at a word.
+fn label(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let end = flat
+        .match_indices(". ")
+        .map(|(i, _)| i)
+        .find(|&i| flat[i + 2..].starts_with(|c: char| c.is_uppercase()))
+        .unwrap_or(flat.len());
+    let sentence = flat[..end].trim_end_matches('.').replace('`', "");
+    if sentence.len() <= LABEL_MAX {
+        return sentence;
+    }
+    let mut depth = 0i32;
+    for (i, c) in sentence.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ':' | ';' | ',' if depth == 0 && i >= 15 && i <= LABEL_MAX => {
+                return sentence[..i].to_string();
+            }
+            _ => {}
+        }
+    }
+    let cut = sentence[..LABEL_MAX].rfind(' ').unwrap_or(LABEL_MAX);
+    format!("{}…", &sentence[..cut])
+}
+
+impl Modify for Summaries {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let Some(text) = op.summary.clone() else {
+                    continue;
+                };
+                let short = label(&text);
+                if short == text {
+                    continue;
+                }
+                op.description = Some(match op.description.take() {
+                    Some(more) => format!("{text}\n\n{more}"),
+                    None => text,
+                });
+                op.summary = Some(short);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::label;
+
+    #[test]
+    fn a_label_is_the_first_plain_sentence() {
+        assert_eq!(
+            label("Submit details; the account becomes `pending` (202). The details are\nstored."),
+            "Submit details; the account becomes pending (202)"
+        );
+        assert_eq!(
+            label("Liveness: the process answers."),
+            "Liveness: the process answers"
+        );
+        assert_eq!(label("Prices, e.g. 5 CNY. More"), "Prices, e.g. 5 CNY");
+        let long = "Recompute the books from one snapshot: each currency's entries sum to zero, \
+                    each transaction sums to zero";
+        assert_eq!(label(long), "Recompute the books from one snapshot");
+    }
 }

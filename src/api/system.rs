@@ -9,10 +9,22 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 
 const REDOC_JS: &str = include_str!("../../openapi/vendor/redoc.standalone.js");
+const FAVICON: &[u8] = include_bytes!("../../openapi/vendor/favicon.ico");
+
+/// The one outside address the vendored Redoc bundle loads: its footer logo. The page must
+/// load nothing from elsewhere (it is served offline and behind firewalls), so the bundle is
+/// served with that image pointing at our own icon.
+const REDOC_LOGO: &str = "https://cdn.redoc.ly/redoc/logo-mini.svg";
+
+fn redoc_bundle() -> &'static str {
+    static BUNDLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUNDLE.get_or_init(|| REDOC_JS.replace(REDOC_LOGO, "/favicon.ico"))
+}
 
 const DOCS_HTML: &str = r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>kameng API reference</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/favicon.ico">
 <style>body{margin:0;padding:0}</style></head>
 <body><redoc spec-url="/openapi.json" hide-download-button="false"></redoc>
 <script src="/docs/redoc.standalone.js"></script></body></html>"#;
@@ -69,7 +81,15 @@ pub async fn redoc_js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/javascript")
         .insert_header(("Cache-Control", "public, max-age=86400"))
-        .body(REDOC_JS)
+        .body(redoc_bundle())
+}
+
+#[get("/favicon.ico")]
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/x-icon")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(FAVICON)
 }
 
 /// Public keys that verify order receipts (JWKS).

@@ -47,3 +47,48 @@ fn spec_documents_signing_and_every_route() {
         );
     }
 }
+
+/// The reference page loads nothing from outside, has an icon and an Authentication section,
+/// and its sidebar shows short plain labels.
+#[actix_web::test]
+async fn docs_page_is_self_contained_and_readable() {
+    let app = crate::common::TestApp::spawn().await;
+    let get = |path: &str| reqwest::get(format!("{}{path}", app.base));
+    let html = get("/docs").await.unwrap().text().await.unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
+    let js = get("/docs/redoc.standalone.js")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!js.contains("cdn.redoc.ly"));
+    assert!(
+        !js.contains("src:\"http"),
+        "the bundle loads an outside resource"
+    );
+    let icon = get("/favicon.ico").await.unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/x-icon");
+    assert!(icon.bytes().await.unwrap().starts_with(&[0, 0, 1, 0]));
+
+    let spec: serde_json::Value = serde_json::from_str(&kameng::api::openapi::spec_json()).unwrap();
+    let info = spec["info"]["description"].as_str().unwrap();
+    assert!(info.contains("# Authentication"));
+    assert!(info.contains("<!-- ReDoc-Inject: <security-definitions> -->"));
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let summary = op["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty()
+                    && !summary.contains('\n')
+                    && !summary.contains('`')
+                    && summary.len() <= 160,
+                "{method} {path}: {summary:?}"
+            );
+        }
+    }
+}
