@@ -168,7 +168,7 @@ fn label(text: &str) -> String {
         match c {
             '(' => depth += 1,
             ')' => depth -= 1,
-            ':' | ';' | ',' if depth == 0 && i >= 15 && i <= LABEL_MAX => {
+            ':' | ';' | ',' if depth == 0 && (15..=LABEL_MAX).contains(&i) => {
                 return sentence[..i].to_string();
             }
             _ => {}
