@@ -101,36 +101,46 @@ fn add(op: &mut Operation, status: &str, description: &str) {
 
 impl Modify for StandardErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let ops = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for op in ops.into_iter().flatten() {
-                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
-                let has_body = op.request_body.is_some();
-                if secured {
-                    add(op, "401", "unauthorized (missing or invalid credentials, bad signature, stale timestamp) or replayed_request");
-                    add(
-                        op,
-                        "403",
-                        "forbidden (wrong role, suspended account) or insufficient_scope",
-                    );
-                    add(op, "429", "rate_limited (see Retry-After)");
-                }
-                if has_body || !op.parameters.as_ref().is_none_or(|p| p.is_empty()) || secured {
-                    add(op, "400", "invalid_request (malformed JSON or parameters)");
-                    add(op, "422", "invalid_request (a field is missing, of the wrong type or out of range; see `errors`)");
-                }
-                if has_body || path.starts_with("/v1/supplier") || path == "/v1/orders" {
-                    add(op, "413", "payload_too_large");
-                }
-                add(op, "500", "internal_error");
-                add(op, "503", "unavailable (the database is restarting or unreachable; nothing changed: repeat the same request after Retry-After seconds)");
+        for_each_operation(openapi, |path, op| {
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let has_body = op.request_body.is_some();
+            if secured {
+                add(op, "401", "unauthorized (missing or invalid credentials, bad signature, stale timestamp) or replayed_request");
+                add(
+                    op,
+                    "403",
+                    "forbidden (wrong role, suspended account) or insufficient_scope",
+                );
+                add(op, "429", "rate_limited (see Retry-After)");
             }
+            if has_body || !op.parameters.as_ref().is_none_or(|p| p.is_empty()) || secured {
+                add(op, "400", "invalid_request (malformed JSON or parameters)");
+                add(op, "422", "invalid_request (a field is missing, of the wrong type or out of range; see `errors`)");
+            }
+            if has_body || path.starts_with("/v1/supplier") || path == "/v1/orders" {
+                add(op, "413", "payload_too_large");
+            }
+            add(op, "500", "internal_error");
+            add(op, "503", "unavailable (the database is restarting or unreachable; nothing changed: repeat the same request after Retry-After seconds)");
+        });
+    }
+}
+
+/// Calls `f` with every operation of the document and its path (the modifiers' one walk).
+pub(super) fn for_each_operation(
+    openapi: &mut utoipa::openapi::OpenApi,
+    mut f: impl FnMut(&str, &mut Operation),
+) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            f(path, op);
         }
     }
 }
@@ -180,29 +190,20 @@ fn label(text: &str) -> String {
 
 impl Modify for Summaries {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for op in ops.into_iter().flatten() {
-                let Some(text) = op.summary.clone() else {
-                    continue;
-                };
-                let short = label(&text);
-                if short == text {
-                    continue;
-                }
-                op.description = Some(match op.description.take() {
-                    Some(more) => format!("{text}\n\n{more}"),
-                    None => text,
-                });
-                op.summary = Some(short);
+        for_each_operation(openapi, |_, op| {
+            let Some(text) = op.summary.clone() else {
+                return;
+            };
+            let short = label(&text);
+            if short == text {
+                return;
             }
-        }
+            op.description = Some(match op.description.take() {
+                Some(more) => format!("{text}\n\n{more}"),
+                None => text,
+            });
+            op.summary = Some(short);
+        });
     }
 }
 

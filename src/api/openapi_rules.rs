@@ -301,33 +301,24 @@ fn apply(openapi: &mut utoipa::openapi::OpenApi) {
         }
     }
     let query = query_rules();
-    for (path, item) in openapi.paths.paths.iter_mut() {
-        let ops = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ];
-        for op in ops.into_iter().flatten() {
-            for param in op.parameters.iter_mut().flatten() {
-                let is_limit = param.name == "limit"
-                    && matches!(
-                        param.parameter_in,
-                        utoipa::openapi::path::ParameterIn::Query
-                    );
-                let rule = query
-                    .iter()
-                    .find(|(p, n, _)| p == path && *n == param.name)
-                    .map(|r| r.2.clone())
-                    // Page sizes: `?limit=` is 1..=200 on every other list.
-                    .or_else(|| is_limit.then(|| json!({"minimum": 1, "maximum": 200})));
-                if let Some(schema) = param.schema.as_mut() {
-                    edit(schema, rule.as_ref());
-                }
+    super::openapi::for_each_operation(openapi, |path, op| {
+        for param in op.parameters.iter_mut().flatten() {
+            let is_limit = param.name == "limit"
+                && matches!(
+                    param.parameter_in,
+                    utoipa::openapi::path::ParameterIn::Query
+                );
+            let rule = query
+                .iter()
+                .find(|(p, n, _)| *p == path && *n == param.name)
+                .map(|r| r.2.clone())
+                // Page sizes: `?limit=` is 1..=200 on every other list.
+                .or_else(|| is_limit.then(|| json!({"minimum": 1, "maximum": 200})));
+            if let Some(schema) = param.schema.as_mut() {
+                edit(schema, rule.as_ref());
             }
         }
-    }
+    });
 }
 
 impl Modify for ValidationRules {
