@@ -59,6 +59,12 @@ pub async fn list(
         after,
         limit,
     };
+    licence_page(&state, filter).await
+}
+
+/// A page of licences matching `filter` (the supplier's own list and the admin's queue).
+pub(crate) async fn licence_page(state: &AppState, filter: LicenceFilter) -> Result<HttpResponse> {
+    let limit = filter.limit;
     let rows = state
         .db
         .read_async(move |c| licences::list(c, &filter))

@@ -94,6 +94,12 @@ pub async fn list(
         before,
         limit,
     };
+    order_page(&state, filter).await
+}
+
+/// A page of orders matching `filter`, without codes (the reseller's and the admin's lists).
+pub(crate) async fn order_page(state: &AppState, filter: OrderFilter) -> Result<HttpResponse> {
+    let limit = filter.limit;
     let rows = state
         .db
         .read_async(move |c| orders::list(c, &filter))

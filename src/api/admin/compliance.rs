@@ -77,11 +77,7 @@ pub async fn list_licences(
         after,
         limit,
     };
-    let rows = state
-        .db
-        .read_async(move |c| licences::list(c, &filter))
-        .await?;
-    Ok(HttpResponse::Ok().json(Page::of(rows, limit, |l| l.id.clone())))
+    crate::api::licences::licence_page(&state, filter).await
 }
 
 /// Approve or reject a pending licence, or reject (revoke) an approved one. Approval puts back

@@ -3,7 +3,7 @@ use actix_web::{get, web, HttpResponse};
 use crate::api::page::{page_query, Page, Paged};
 use crate::api::query::{order_states, status_filter, Query};
 use crate::auth::AdminSession;
-use crate::domain::trade::orders::{self, Order, OrderFilter};
+use crate::domain::trade::orders::{Order, OrderFilter};
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -37,10 +37,5 @@ pub async fn list(
         before,
         limit,
     };
-    let rows = state
-        .db
-        .read_async(move |c| orders::list(c, &filter))
-        .await?;
-    let views: Vec<Order> = rows.iter().map(|r| r.view(None)).collect();
-    Ok(HttpResponse::Ok().json(Page::of(views, limit, |o| o.id.clone())))
+    crate::api::orders::order_page(&state, filter).await
 }
