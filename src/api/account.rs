@@ -24,7 +24,6 @@ pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpRespo
 }
 
 page_query! {
-    #[limit(undescribed)]
     pub struct LedgerQuery {}
 }
 

@@ -30,10 +30,9 @@ impl<T> Page<T> {
 ///
 /// A macro rather than a shared struct under `#[serde(flatten)]`: serde_urlencoded hands
 /// flattened fields over as strings, so `?limit=5` would be refused ("invalid type: string
-/// \"5\", expected i64"). A leading `#[limit(undescribed)]` leaves `limit` without a
-/// description, as the published document has it on the lists that never had one.
+/// \"5\", expected i64").
 macro_rules! page_query {
-    (@struct [$($limit_doc:tt)*]
+    (
         $(#[$meta:meta])*
         pub struct $name:ident { $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)* }
     ) => {
@@ -42,7 +41,7 @@ macro_rules! page_query {
         #[into_params(parameter_in = Query)]
         pub struct $name {
             $($(#[$field_meta])* pub $field: $ty,)*
-            $($limit_doc)*
+            /// Page size, 1..200 (default 50).
             pub limit: Option<i64>,
             pub cursor: Option<String>,
         }
@@ -52,12 +51,6 @@ macro_rules! page_query {
                 (self.limit, self.cursor.as_deref())
             }
         }
-    };
-    (#[limit(undescribed)] $($item:tt)*) => {
-        $crate::api::page::page_query!(@struct [] $($item)*);
-    };
-    ($($item:tt)*) => {
-        $crate::api::page::page_query!(@struct [#[doc = " Page size, 1..200 (default 50)."]] $($item)*);
     };
 }
 pub(crate) use page_query;

@@ -8,7 +8,6 @@ use crate::error::Result;
 use crate::state::AppState;
 
 page_query! {
-    #[limit(undescribed)]
     pub struct AuditQuery {
         /// `ledger` or `admin`.
         pub kind: Option<String>,

@@ -59,7 +59,6 @@ pub async fn create_product(
 }
 
 page_query! {
-    #[limit(undescribed)]
     pub struct AdminProductQuery {
         pub category: Option<String>,
         pub q: Option<String>,

@@ -8,7 +8,6 @@ use crate::error::Result;
 use crate::state::AppState;
 
 page_query! {
-    #[limit(undescribed)]
     pub struct AdminOrderQuery {
         pub reseller_id: Option<String>,
         pub product_id: Option<String>,

@@ -12,7 +12,6 @@ use crate::events::outbox::{self, AttemptInfo, EventInfo};
 use crate::state::AppState;
 
 page_query! {
-    #[limit(undescribed)]
     pub struct WebhookQuery {
         /// `pending`, `delivered`, `failed` or `skipped`.
         pub status: Option<String>,
