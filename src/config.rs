@@ -126,9 +126,11 @@ impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         let d = Config::default();
         let given_dir = var("KAMENG_DATA_DIR").map(PathBuf::from);
-        let default_location = given_dir.is_none()
-            && var("KAMENG_DATABASE_URL").is_none()
-            && !std::path::Path::new("kameng.db").is_file();
+        // A database an earlier version created in the working directory stays in use (its key
+        // file beside it), so an upgrade does not start on an empty one.
+        let earlier_db = std::path::Path::new("kameng.db").is_file();
+        let default_location =
+            given_dir.is_none() && var("KAMENG_DATABASE_URL").is_none() && !earlier_db;
         let (database_url, data_dir) = match var("KAMENG_DATABASE_URL") {
             Some(url) => {
                 crate::db::open::check_scheme(&url).map_err(|message| ConfigError {
@@ -138,9 +140,7 @@ impl Config {
                 let dir = given_dir.unwrap_or_else(|| default_data_dir(&url));
                 (url, dir)
             }
-            // A database an earlier version created in the working directory stays in use
-            // (its key file beside it), so an upgrade does not start on an empty one.
-            None if std::path::Path::new("kameng.db").is_file() => {
+            None if earlier_db => {
                 let dir = given_dir.unwrap_or_else(|| PathBuf::from("."));
                 ("sqlite://kameng.db".to_string(), dir)
             }

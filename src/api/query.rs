@@ -8,7 +8,8 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, FieldError, Result};
+use crate::auth::signed::field_of;
+use crate::error::{Error, Result};
 
 pub struct Query<T>(pub T);
 
@@ -33,18 +34,7 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let message = crate::redact::serde_message(&e.into_inner().to_string());
-        let missing = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next());
-        let field = match (path.as_str(), missing) {
-            (_, Some(name)) => name.to_string(),
-            (".", None) => "query".to_string(),
-            (p, None) => p.to_string(),
-        };
-        Error::Invalid {
-            detail: format!("{field}: {message}"),
-            errors: vec![FieldError::new(field, message)],
-        }
+        Error::invalid(&field_of(&path, &message, "query"), message)
     })
 }
 

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use super::signing::{self, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use crate::domain::accounts::keys::Scope;
 use crate::domain::accounts::keys::{store as keys, Caller, OwnerKind};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, Result};
 use crate::state::AppState;
 
 /// A verified signed request: who sent it, and a body of type `T` read from exactly the bytes
@@ -85,11 +85,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
             return Error::BadRequest(format!("malformed JSON: {inner}"));
         }
         let message = crate::redact::serde_message(&inner.to_string());
-        let field = field_of(&path, &message);
-        Error::Invalid {
-            detail: format!("{field}: {message}"),
-            errors: vec![FieldError::new(field, message)],
-        }
+        Error::invalid(&field_of(&path, &message, "body"), message)
     })?;
     // Exactly one JSON value: `{…}xx` or `{…}{…}` is not a request (it was taken as the first
     // object, and an order was placed from it).
@@ -102,14 +98,15 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
 }
 
 /// The field an error is about: its path in the document, or for a missing field (which serde
-/// reports at the enclosing object) the missing field's own name under that path.
-fn field_of(path: &str, message: &str) -> String {
+/// reports at the enclosing object) the missing field's own name under that path; `whole` names
+/// the document itself (`body`, `query`). Shared by bodies and query strings.
+pub fn field_of(path: &str, message: &str, whole: &str) -> String {
     let missing = message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next());
     match (path, missing) {
         (".", Some(name)) => name.to_string(),
-        (".", None) => "body".to_string(),
+        (".", None) => whole.to_string(),
         (p, Some(name)) => format!("{p}.{name}"),
         (p, None) => p.to_string(),
     }

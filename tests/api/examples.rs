@@ -9,7 +9,7 @@ use kameng::client::Client;
 use kameng::demo::DemoFile;
 
 use crate::common::{order_req, test_database};
-use crate::process::ServerProcess;
+use crate::process::{free_port, ServerProcess};
 
 fn example(name: &str) -> PathBuf {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_kameng"));
@@ -25,14 +25,6 @@ fn example(name: &str) -> PathBuf {
         assert!(ok.success(), "building the examples failed");
     }
     path
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[actix_web::test]

@@ -8,7 +8,8 @@ pub struct ServerProcess {
     child: Child,
 }
 
-fn free_port() -> u16 {
+/// A port nothing listens on (released again at once).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

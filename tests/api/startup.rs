@@ -60,11 +60,7 @@ fn an_unknown_scheme_is_refused_without_its_password() {
 
 #[test]
 fn an_unreachable_postgres_names_host_and_advice_without_password() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port(); // released again: nothing listens there
+    let port = crate::process::free_port();
     let url = format!("postgres://kameng:hunter2@127.0.0.1:{port}/shop");
     let line = failure(&[("KAMENG_DATABASE_URL", &url)], &[]);
     assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
