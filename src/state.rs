@@ -64,6 +64,16 @@ impl AppState {
         })
     }
 
+    /// Waits until what committed transactions left pending is settled — rollups and stock
+    /// folded, audit records sealed — for readers that need all of it (see `jobs::settle`).
+    pub async fn settled(&self) -> Result<()> {
+        let days = self.config.stock_low_days;
+        self.db
+            .write_async(move |c| crate::jobs::settle::settle(c, days, true))
+            .await?;
+        Ok(())
+    }
+
     /// The shared state registered on the app.
     pub fn from_request(req: &HttpRequest) -> Result<web::Data<AppState>> {
         req.app_data::<web::Data<AppState>>()

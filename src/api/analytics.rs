@@ -37,6 +37,7 @@ pub async fn sales(
     let q = query.into_inner();
     let range = DayRange::parse(q.from.as_deref(), q.to.as_deref(), crate::time::now_ms())?;
     let by = GroupBy::parse(q.group_by.as_deref())?;
+    state.settled().await?;
     let report = state
         .db
         .read_async(move |c| report::reseller_sales(c, &caller.owner_id, range, by))
@@ -77,6 +78,7 @@ pub async fn recommendations(
         return Err(Error::invalid("region", "must be at most 64 characters"));
     }
     let st = state.clone();
+    state.settled().await?;
     let data = state
         .db
         .read_async(move |c| {

@@ -29,11 +29,8 @@ pub async fn push_cards(
     let caller = signed.supplier()?.clone();
     let req = signed.body()?;
     let id = id.into_inner();
-    let st = state.clone();
-    let res = state
-        .db
-        .write_async(move |c| inventory::push(c, &st.vault, &caller.owner_id, &id, &req))
-        .await?;
+    let res =
+        inventory::push_in_slices(&state.db, state.vault.clone(), caller.owner_id, id, req).await?;
     Ok(HttpResponse::Ok().json(res))
 }
 
@@ -74,6 +71,7 @@ pub struct SupplierProduct {
 #[get("/v1/supplier/products")]
 pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
     let caller = signed.supplier()?.clone();
+    state.settled().await?;
     let out = state
         .db
         .read_async(move |c| supplier_products(c, &caller.owner_id, crate::time::now_ms()))

@@ -47,6 +47,46 @@ impl DbConn {
     }
 }
 
+/// Background work exactly one process may do at a time, across instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusive {
+    /// Sealing the audit chain and folding pending sales (`jobs::settle`).
+    Settler,
+}
+
+impl Exclusive {
+    fn key(self) -> i64 {
+        match self {
+            // "kameng" + 1: advisory keys share one space per database.
+            Exclusive::Settler => 0x6b61_6d65_6e67_0001,
+        }
+    }
+}
+
+/// Holds `work`'s lock until the current transaction ends (PostgreSQL: a transaction-level
+/// advisory lock, released by COMMIT, ROLLBACK or the connection dying, so a killed holder
+/// leaves nothing behind). Without `wait`, returns false at once if another holds it. SQLite
+/// needs none: its single writer already runs one such transaction at a time.
+pub fn exclusive(conn: &mut DbConn, work: Exclusive, wait: bool) -> Result<bool> {
+    let DbConn::Pg(c) = conn else {
+        return Ok(true);
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Got {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        got: bool,
+    }
+    let sql = if wait {
+        "SELECT true AS got FROM (SELECT pg_advisory_xact_lock($1)) l"
+    } else {
+        "SELECT pg_try_advisory_xact_lock($1) AS got"
+    };
+    let row: Got = diesel::sql_query(sql)
+        .bind::<diesel::sql_types::BigInt, _>(work.key())
+        .get_result(c)?;
+    Ok(row.got)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -300,6 +340,14 @@ impl Db {
         run_blocking(move || db.write(f)).await
     }
 
+    /// SQLite: runs `f` at the end of every group commit, inside it (see `writer::Epilogue`).
+    /// No-op on PostgreSQL, which has no batches.
+    pub fn at_batch_end(&self, f: writer::Epilogue) {
+        if let Some(writer) = &self.writer {
+            writer.set_epilogue(f);
+        }
+    }
+
     /// Applies pending migrations of this backend (already done by `connect`).
     pub fn migrate(&self) -> Result<()> {
         let mut conn = self.pool.get()?;
@@ -333,6 +381,15 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<()> {
     let res = match conn {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
         DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    res.map_err(|e| Error::internal(format!("migrations: {e}")))
+}
+
+/// Reverts the newest migration (used by the upgrade tests).
+pub fn revert_last_migration(conn: &mut DbConn) -> Result<()> {
+    let res = match conn {
+        DbConn::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConn::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ()),
     };
     res.map_err(|e| Error::internal(format!("migrations: {e}")))
 }

@@ -176,6 +176,7 @@ diesel::table! {
         created_at -> BigInt,
         prev_hash -> Text,
         hash -> Text,
+        pos -> Nullable<BigInt>,
     }
 }
 
@@ -352,6 +353,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pending_sales (id) {
+        id -> BigInt,
+        sale_at -> BigInt,
+        reseller_id -> Text,
+        product_id -> Text,
+        region -> Text,
+        currency -> Text,
+        order_count -> BigInt,
+        units -> BigInt,
+        amount -> BigInt,
+        cost -> BigInt,
+        refunded_count -> BigInt,
+        refunded_units -> BigInt,
+        refunded_amount -> BigInt,
+        refunded_cost -> BigInt,
+        stock_delta -> BigInt,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(products -> suppliers (supplier_id));
 diesel::joinable!(cards -> products (product_id));
@@ -371,6 +392,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     chain_head,
     audit_chain,
+    pending_sales,
     ledger_entries,
     events,
     event_attempts,

@@ -129,6 +129,29 @@ impl<ST: 'static> Query for Stmt<'_, ST> {
 
 impl<Conn, ST> RunQueryDsl<Conn> for Stmt<'_, ST> {}
 
+/// `head` followed by `n` copies of `row` joined by commas, then `tail`: the text of a
+/// multi-row statement, built once per distinct shape and kept for the process so it stays
+/// prepared like any [`stmt`]. Callers bound `n` (a chunk size), so few shapes ever exist.
+pub fn rows_sql(
+    head: &'static str,
+    row: &'static str,
+    n: usize,
+    tail: &'static str,
+) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Shape = (&'static str, usize);
+    static BY_SHAPE: OnceLock<Mutex<HashMap<Shape, &'static str>>> = OnceLock::new();
+    let mut cache = BY_SHAPE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    cache.entry((head, n)).or_insert_with(|| {
+        let sql = format!("{head}{}{tail}", vec![row; n].join(", "));
+        Box::leak(sql.into_boxed_str())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

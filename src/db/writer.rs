@@ -7,7 +7,7 @@
 //! to its savepoint and fails alone, like a job that returns an error.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, OnceLock};
 
 use diesel::connection::TransactionManager;
 use diesel::Connection;
@@ -24,10 +24,13 @@ const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(250);
 
 type Finish = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;
+/// Work the writer does once at the end of every batch, in the batch's transaction.
+pub type Epilogue = Box<dyn Fn(&mut DbConn) -> Result<()> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    epilogue: Arc<OnceLock<Epilogue>>,
 }
 
 impl Writer {
@@ -44,11 +47,19 @@ impl Writer {
         )
         .map_err(|e| Error::Unavailable(e.to_string()))?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let epilogue: Arc<OnceLock<Epilogue>> = Arc::default();
+        let ending = epilogue.clone();
         std::thread::Builder::new()
             .name("kameng-sqlite-writer".into())
-            .spawn(move || run(conn, manager, rx))
+            .spawn(move || run(conn, manager, rx, ending))
             .map_err(Error::internal)?;
-        Ok(Writer { tx })
+        Ok(Writer { tx, epilogue })
+    }
+
+    /// Sets the work done at the end of every batch (once; later calls are ignored): the
+    /// batch's jobs see none of it, their callers hear back after it committed with them.
+    pub fn set_epilogue(&self, f: Epilogue) {
+        let _ = self.epilogue.set(f);
     }
 
     /// Runs `f` in its own savepoint of the next batch; returns once that batch committed.
@@ -118,7 +129,12 @@ fn unwind_to_batch(conn: &mut DbConn) -> diesel::QueryResult<()> {
     Ok(())
 }
 
-fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Job>) {
+fn run(
+    mut conn: DbConn,
+    manager: Manager,
+    rx: mpsc::Receiver<Job>,
+    epilogue: Arc<OnceLock<Epilogue>>,
+) {
     let mut last_checkpoint = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -138,6 +154,12 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Job>) {
                         // The job's reply channel went with it (its caller hears "panicked");
                         // undo what it left open so the rest of the batch still commits.
                         Err(_) => unwind_to_batch(c)?,
+                    }
+                }
+                if let Some(end) = epilogue.get() {
+                    // Its own savepoint: if it fails, the jobs still commit.
+                    if let Err(e) = c.transaction::<_, Error, _>(|c| end(c)) {
+                        tracing::warn!(error = %e, "end-of-batch work failed; retried next batch");
                     }
                 }
                 Ok(())

@@ -5,6 +5,7 @@
 
 pub mod bulk;
 mod housekeeping;
+pub mod settle;
 mod stock_cover;
 mod sweeps;
 
@@ -16,7 +17,8 @@ use actix_web::web;
 use crate::state::AppState;
 
 /// Starts every background job on the current runtime: the event worker, the WAL checkpoint,
-/// the direct top-up deadline and stranded bulk delivery sweeps, the ticket SLA sweep, the
+/// the settler (pending sales, `stock.low`, chain sealing), the direct top-up deadline and
+/// stranded bulk delivery sweeps, the ticket SLA sweep, the
 /// stock cover refresh, and housekeeping (expired nonces, idle rate-limit keys, lapsed
 /// licences).
 pub fn spawn_all(state: web::Data<AppState>) {
@@ -30,6 +32,7 @@ pub fn spawn_all(state: web::Data<AppState>) {
             }
         }
     });
+    settle::spawn(state.clone());
     sweeps::spawn(state.clone());
     stock_cover::spawn(state.clone());
     housekeeping::spawn(state);

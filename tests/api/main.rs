@@ -33,4 +33,5 @@ mod startup;
 mod stock;
 mod stock_low;
 mod strict_requests;
+mod tamper;
 mod tickets;

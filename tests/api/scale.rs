@@ -142,3 +142,112 @@ async fn three_instances_share_one_postgres_database() {
         "an event was sent twice"
     );
 }
+
+/// The settler is killed with SIGKILL in the middle of sealing a long backlog: nothing it did
+/// survives (no record gets a position, no gap, no fork), and another instance seals
+/// everything afterwards. PostgreSQL only, like the test above.
+#[actix_web::test]
+async fn a_settler_killed_mid_seal_leaves_no_gap_and_another_instance_takes_over() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use kameng::db::schema::audit_chain;
+
+    if std::env::var("KAMENG_TEST_DATABASE_URL").map_or(true, |v| v.is_empty()) {
+        eprintln!("multi-instance test needs PostgreSQL (KAMENG_TEST_DATABASE_URL); skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = test_database(dir.path());
+    let key = hex::encode(rand::random::<[u8; 32]>());
+    let env = [("KAMENG_MASTER_KEY", key.as_str())];
+    let a = ServerProcess::start(&db.url, dir.path(), &env).await;
+    let admin = AdminClient::login(&a.base, ADMIN_USER, ADMIN_PASS)
+        .await
+        .unwrap();
+    let s = admin.create_supplier("Acme", None).await.unwrap();
+    let pid = card_product_on(&admin, &s.supplier.id, "SEAL").await;
+    Client::new(&a.base, &s.api_key.key_id, &s.api_key.secret)
+        .push_cards(&pid, &cards("SEAL", 0..20))
+        .await
+        .unwrap();
+    let r = admin.create_reseller("Shop", None, None).await.unwrap();
+    admin.credit(&r.reseller.id, 1_000_000).await.unwrap();
+    let buyer_a = Client::new(&a.base, &r.api_key.key_id, &r.api_key.secret);
+    for i in 0..10 {
+        buyer_a.buy(&pid, 1, &format!("A{i}")).await.unwrap();
+    }
+    assert!(admin.verify_audit().await.unwrap().ok);
+
+    // A backlog the settler seals in one transaction for a few seconds.
+    let mut conn = kameng::db::Manager::new(&db.url).establish().unwrap();
+    let now = kameng::time::now_ms();
+    conn.batch_execute(&format!(
+        "INSERT INTO audit_chain (kind, actor, action, subject, detail, created_at, prev_hash, hash) \
+         SELECT 'admin', 'admin:backlog', 'test.backlog', 'b' || g, '{{}}', {now}, '', '' \
+         FROM generate_series(1, 200000) g"
+    ))
+    .unwrap();
+    let sealed_before: i64 = audit_chain::table
+        .filter(audit_chain::pos.is_not_null())
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    // Kill instance A once its settler holds the lock (mid-transaction).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let held: N = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted",
+        )
+        .get_result(&mut conn)
+        .unwrap();
+        if held.n > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the settler never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    a.kill9();
+    // Its transaction rolls back whole: nothing of the backlog got a position.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let sealed_after_kill: i64 = audit_chain::table
+        .filter(audit_chain::pos.is_not_null())
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(
+        sealed_after_kill, sealed_before,
+        "a killed settler left a partial seal"
+    );
+
+    // Instance B takes over, sells more, and everything ends sealed in one unbroken chain.
+    let b = ServerProcess::start(&db.url, dir.path(), &env).await;
+    let buyer_b = Client::new(&b.base, &r.api_key.key_id, &r.api_key.secret);
+    for i in 0..10 {
+        buyer_b.buy(&pid, 1, &format!("B{i}")).await.unwrap();
+    }
+    let admin_b = AdminClient::login(&b.base, ADMIN_USER, ADMIN_PASS)
+        .await
+        .unwrap();
+    let report = admin_b.verify_audit().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    let total: i64 = audit_chain::table.count().get_result(&mut conn).unwrap();
+    let unsealed: i64 = audit_chain::table
+        .filter(audit_chain::pos.is_null())
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(unsealed, 0);
+    assert_eq!(
+        report.checked, total,
+        "every record has its own position, none skipped"
+    );
+}

@@ -33,10 +33,12 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page::of(rows, limit, |r| r.seq.to_string())))
 }
 
-/// Recompute the whole chain and report the first broken link.
+/// Seal what is committed, then recompute the whole chain and report the first record that
+/// does not hold (edited, deleted, inserted, reordered, or left unsealed too long).
 #[utoipa::path(tag = "admin",
     responses((status = 200, body = VerifyReport)), security(("admin" = [])))]
 #[get("/v1/admin/audit/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: AdminSession) -> Result<HttpResponse> {
+    state.settled().await?;
     Ok(HttpResponse::Ok().json(state.db.read_async(chain::verify).await?))
 }

@@ -45,6 +45,7 @@ pub async fn sales(
         "currency",
         q.currency.as_deref().unwrap_or(DEFAULT_CURRENCY),
     )?;
+    state.settled().await?;
     let report = state
         .db
         .read_async(move |c| report::platform_sales(c, &currency, range, by))
@@ -64,6 +65,7 @@ pub async fn product_forecast(
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = id.into_inner();
+    state.settled().await?;
     let f = state
         .db
         .read_async(move |c| forecast::for_product(c, &id, crate::time::now_ms()))
@@ -95,6 +97,7 @@ pub async fn slow_movers(
             "must be a number of days, 0 or more",
         ));
     }
+    state.settled().await?;
     let list = state
         .db
         .read_async(move |c| forecast::slow_movers(c, crate::time::now_ms(), min_days))

@@ -188,10 +188,7 @@ pub fn withdraw_batch(
             products::updated_at.eq(now),
         ))
         .execute(conn)?;
-    let stock = products::table
-        .find(product_id)
-        .select(products::stock)
-        .first(conn)?;
+    let stock = crate::domain::trade::pending::stock_of(conn, product_id)?;
     record_admin(
         conn,
         actor,

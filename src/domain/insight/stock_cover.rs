@@ -37,11 +37,12 @@ pub fn expected_units(
     now: i64,
     days: f64,
 ) -> Result<Vec<(String, Option<i64>)>> {
-    let rows: Vec<ProductRow> = products::table
+    let mut rows: Vec<ProductRow> = products::table
         .filter(products::delivery.eq(Delivery::Card))
         .order(products::id.asc())
         .select(ProductRow::as_select())
         .load(conn)?;
+    crate::domain::trade::pending::exact_stock(conn, &mut rows)?;
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(CHUNK) {
         let forecasts = forecast::for_products(conn, chunk, now)?;
@@ -72,11 +73,12 @@ pub fn apply(
     };
     let expected: HashMap<&str, Option<i64>> =
         expected.iter().map(|(id, u)| (id.as_str(), *u)).collect();
-    let rows: Vec<ProductRow> = products::table
+    let mut rows: Vec<ProductRow> = products::table
         .filter(products::delivery.eq(Delivery::Card))
         .order(products::id.asc())
         .select(ProductRow::as_select())
         .load(conn)?;
+    crate::domain::trade::pending::exact_stock(conn, &mut rows)?;
     let mut urls: HashMap<String, Option<String>> = HashMap::new();
     for mut p in rows {
         let Some(units) = expected.get(p.id.as_str()).copied() else {

@@ -2,16 +2,34 @@
 //! predecessor's hash; a ledger record's hash also covers its entries, so editing an amount,
 //! deleting a line or reordering records breaks the chain at that point.
 //!
-//! Appends take the `chain_head` row first: on SQLite the single writer already serialises them,
-//! on PostgreSQL the row lock does, so concurrent writers can never fork the chain.
+//! Writing and chaining are two steps, so that no transaction waits for another one's commit
+//! (the chain head used to be a row every order locked until COMMIT, which made two PostgreSQL
+//! instances slower than one). [`append`] inserts a record *unsealed*: an identity (`seq`,
+//! from a sequence) and its fields, no position and no hash. [`seal`] then links committed
+//! records in the order it finds them — gives each the next position (`pos`), its
+//! predecessor's hash and its own — the way a Certificate Transparency log merges entries
+//! within a maximum merge delay. Exactly one sealer runs at a time: SQLite's single writer
+//! seals at the end of every group commit; on PostgreSQL each instance tries every
+//! `SEAL_EVERY` and an advisory lock held for the sealing transaction lets one through. A
+//! sealer killed mid-way rolls back whole, so no gap or fork can be left behind.
+//!
+//! What is detected, by [`verify`]: any edit, deletion, insertion or reordering of a sealed
+//! record or of its ledger lines; a record left unsealed longer than `MAX_SEAL_DELAY_MS` (a
+//! row inserted behind kameng's back with an old date, or a sealer that stopped). Not
+//! detected: a change to a record in the moments before it is sealed (at most `SEAL_EVERY`
+//! plus one sealing transaction), and, as before this design, a rewrite of the whole tail by
+//! someone who can write the database (the chain is unkeyed).
+
+use std::collections::HashMap;
 
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::db::schema::{audit_chain, chain_head, ledger_entries};
-use crate::db::stmt::{stmt, Arg};
+use crate::db::stmt::{rows_sql, stmt, Arg};
 use crate::db::DbConn;
 use crate::error::Result;
 
@@ -41,14 +59,18 @@ pub struct Record {
     pub subject: String,
     pub detail: String,
     pub created_at: i64,
+    /// Empty until the record is sealed.
     pub prev_hash: String,
+    /// Empty until the record is sealed.
     pub hash: String,
+    /// Position in the chain; null until the record is sealed.
+    pub pos: Option<i64>,
 }
 
 /// Hash of one record: its fields (`prev_hash, seq, kind, actor, action, subject, detail,
 /// created_at`) then its entries, each length-prefixed so no two different records serialise
 /// to the same bytes.
-fn record_hash(fields: [&str; 8], entries: &[(String, i64, String)]) -> String {
+pub fn record_hash(fields: [&str; 8], entries: &[(String, i64, String)]) -> String {
     let mut h = Sha256::new();
     let mut put = |part: &str| {
         h.update((part.len() as u64).to_be_bytes());
@@ -65,82 +87,46 @@ fn record_hash(fields: [&str; 8], entries: &[(String, i64, String)]) -> String {
     hex::encode(h.finalize())
 }
 
-/// `INSERT INTO ledger_entries` of `n` rows, built once per `n` and kept for the process, so the
-/// statement stays prepared (see `db::stmt`); one statement keeps PostgreSQL at one round trip
-/// while the chain head is locked.
+/// Ledger lines per INSERT: one statement keeps PostgreSQL at one round trip per record.
 const ENTRIES_PER_INSERT: usize = 16;
 
-fn insert_entries_sql(n: usize) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static BY_ROWS: OnceLock<Mutex<HashMap<usize, &'static str>>> = OnceLock::new();
-    let mut cache = BY_ROWS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    cache.entry(n).or_insert_with(|| {
-        let rows = vec!["(?, ?, ?, ?, ?, ?)"; n].join(", ");
-        let sql = format!(
-            "INSERT INTO ledger_entries \
-             (txn_seq, account, amount, currency, balance_after, created_at) VALUES {rows}"
-        );
-        // At most ENTRIES_PER_INSERT distinct statements are ever built.
-        Box::leak(sql.into_boxed_str())
-    })
-}
+/// How long a committed record may stay unsealed before [`verify`] calls it broken, and how
+/// far before the newest sealed record a sealer still accepts one: a transaction's record is
+/// dated when written and sealed soon after its commit, so one older than this was not
+/// written by a live kameng transaction (or every sealer has stopped).
+pub const MAX_SEAL_DELAY_MS: i64 = 5 * 60 * 1000;
 
-/// Locks the chain tip and returns `(seq, hash)`.
-fn lock_head(conn: &mut DbConn) -> Result<(i64, String)> {
-    let q = chain_head::table
-        .find(1)
-        .select((chain_head::seq, chain_head::hash));
-    Ok(match conn {
-        DbConn::Pg(c) => q.for_update().first(c)?,
-        DbConn::Sqlite(c) => q.first(c)?,
-    })
-}
-
-/// Appends a record (and its ledger entries) to the chain; returns its sequence number.
+/// Appends a record (and its ledger entries), unsealed; returns its sequence number. Takes no
+/// lock and updates no row that another transaction also writes.
 pub fn append(
     conn: &mut DbConn,
     rec: NewRecord<'_>,
     currency: &str,
     entries: &[Entry],
 ) -> Result<i64> {
-    let (head_seq, prev_hash) = lock_head(conn)?;
-    let seq = head_seq + 1;
     let now = crate::time::now_ms();
     let detail = rec.detail.to_string();
-    let hashed: Vec<(String, i64, String)> = entries
-        .iter()
-        .map(|e| (e.account.clone(), e.amount, currency.to_string()))
-        .collect();
-    let hash = record_hash(
-        [
-            &prev_hash,
-            &seq.to_string(),
-            rec.kind,
-            rec.actor,
-            rec.action,
-            rec.subject,
-            &detail,
-            &now.to_string(),
-        ],
-        &hashed,
-    );
-    diesel::insert_into(audit_chain::table)
-        .values((
-            audit_chain::seq.eq(seq),
-            audit_chain::kind.eq(rec.kind),
-            audit_chain::actor.eq(rec.actor),
-            audit_chain::action.eq(rec.action),
-            audit_chain::subject.eq(rec.subject),
-            audit_chain::detail.eq(&detail),
-            audit_chain::created_at.eq(now),
-            audit_chain::prev_hash.eq(&prev_hash),
-            audit_chain::hash.eq(&hash),
-        ))
-        .execute(conn)?;
+    let args: [Arg<'_>; 6] = [
+        rec.kind.into(),
+        rec.actor.into(),
+        rec.action.into(),
+        rec.subject.into(),
+        detail.as_str().into(),
+        now.into(),
+    ];
+    // PostgreSQL numbers records from a sequence; SQLite's single writer takes the next one.
+    let sql = match conn {
+        DbConn::Pg(_) => {
+            "INSERT INTO audit_chain (kind, actor, action, subject, detail, created_at, \
+             prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, '', '') RETURNING seq"
+        }
+        DbConn::Sqlite(_) => {
+            "INSERT INTO audit_chain (seq, kind, actor, action, subject, detail, created_at, \
+             prev_hash, hash) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_chain), \
+             ?, ?, ?, ?, ?, ?, '', '') RETURNING seq"
+        }
+    };
+    let seq: i64 = stmt(sql, args).returning::<BigInt>().get_result(conn)?;
     for chunk in entries.chunks(ENTRIES_PER_INSERT) {
         let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 6);
         for e in chunk {
@@ -153,102 +139,243 @@ pub fn append(
                 now.into(),
             ]);
         }
-        stmt(insert_entries_sql(chunk.len()), args).execute(conn)?;
+        let sql = rows_sql(
+            "INSERT INTO ledger_entries \
+             (txn_seq, account, amount, currency, balance_after, created_at) VALUES ",
+            "(?, ?, ?, ?, ?, ?)",
+            chunk.len(),
+            "",
+        );
+        stmt(sql, args).execute(conn)?;
     }
-    stmt(
-        "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1",
-        [seq.into(), hash.as_str().into()],
-    )
-    .execute(conn)?;
     Ok(seq)
+}
+
+/// Records sealed per round trip of [`seal`].
+const SEAL_CHUNK: usize = 500;
+
+/// Links every committed unsealed record into the chain, oldest identity first; returns how
+/// many. Must run in its own transaction: on PostgreSQL it first takes the sealer's advisory
+/// lock (waiting for it when `wait`, else returning 0 if another sealer holds it).
+pub fn seal(conn: &mut DbConn, wait: bool) -> Result<usize> {
+    if !crate::db::exclusive(conn, crate::db::Exclusive::Settler, wait)? {
+        return Ok(0);
+    }
+    let (mut pos, mut prev_hash) = chain_head::table
+        .find(1)
+        .select((chain_head::seq, chain_head::hash))
+        .first::<(i64, String)>(conn)?;
+    let head_at: Option<i64> = audit_chain::table
+        .filter(audit_chain::pos.eq(pos))
+        .select(audit_chain::created_at)
+        .first(conn)
+        .optional()?;
+    let floor = head_at.map_or(i64::MIN, |at| at - MAX_SEAL_DELAY_MS);
+    let mut sealed = 0;
+    loop {
+        let page: Vec<Record> = audit_chain::table
+            .filter(audit_chain::pos.is_null())
+            .filter(audit_chain::created_at.ge(floor))
+            .order(audit_chain::seq.asc())
+            .limit(SEAL_CHUNK as i64)
+            .select(Record::as_select())
+            .load(conn)?;
+        if page.is_empty() {
+            break;
+        }
+        let mut entries = entries_of(conn, &page)?;
+        let mut links: Vec<(i64, i64, String, String)> = Vec::with_capacity(page.len());
+        for r in &page {
+            pos += 1;
+            let hash = record_hash(
+                fields(&prev_hash, r).each_ref().map(|f| f.as_str()),
+                &entries.remove(&r.seq).unwrap_or_default(),
+            );
+            links.push((
+                r.seq,
+                pos,
+                std::mem::replace(&mut prev_hash, hash.clone()),
+                hash,
+            ));
+        }
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(links.len() * 4);
+        for (seq, pos, prev, hash) in &links {
+            args.extend::<[Arg<'_>; 4]>([(*seq).into(), (*pos).into(), prev.into(), hash.into()]);
+        }
+        // VALUES columns are named column1.. on both backends.
+        let sql = rows_sql(
+            "UPDATE audit_chain SET pos = v.column2, prev_hash = v.column3, hash = v.column4 \
+             FROM (VALUES ",
+            "(?, ?, ?, ?)",
+            links.len(),
+            ") AS v WHERE audit_chain.seq = v.column1",
+        );
+        stmt(sql, args).execute(conn)?;
+        sealed += links.len();
+        if page.len() < SEAL_CHUNK {
+            break;
+        }
+    }
+    if sealed > 0 {
+        stmt(
+            "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1",
+            [pos.into(), prev_hash.as_str().into()],
+        )
+        .execute(conn)?;
+    }
+    Ok(sealed)
+}
+
+/// The hashed fields of a record after `prev_hash`, in hash order.
+fn fields(prev_hash: &str, r: &Record) -> [String; 8] {
+    [
+        prev_hash.to_string(),
+        r.seq.to_string(),
+        r.kind.clone(),
+        r.actor.clone(),
+        r.action.clone(),
+        r.subject.clone(),
+        r.detail.clone(),
+        r.created_at.to_string(),
+    ]
+}
+
+/// A ledger line as the hash covers it: account, amount, currency.
+type HashedLine = (String, i64, String);
+
+/// The ledger lines of `records`, by record, in insertion order.
+fn entries_of(conn: &mut DbConn, records: &[Record]) -> Result<HashMap<i64, Vec<HashedLine>>> {
+    let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+    let rows: Vec<(i64, String, i64, String)> = ledger_entries::table
+        .filter(ledger_entries::txn_seq.eq_any(&seqs))
+        .order((ledger_entries::txn_seq.asc(), ledger_entries::id.asc()))
+        .select((
+            ledger_entries::txn_seq,
+            ledger_entries::account,
+            ledger_entries::amount,
+            ledger_entries::currency,
+        ))
+        .load(conn)?;
+    let mut by_record: HashMap<i64, Vec<HashedLine>> = HashMap::new();
+    for (seq, account, amount, currency) in rows {
+        by_record
+            .entry(seq)
+            .or_default()
+            .push((account, amount, currency));
+    }
+    Ok(by_record)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct VerifyReport {
     pub ok: bool,
+    /// Sealed records whose link and hash hold.
     pub checked: i64,
-    /// Sequence number of the first record whose link or hash does not hold.
+    /// Sequence number (`seq`) of the first record that does not hold: edited, unbalanced,
+    /// out of place, following a deleted one, or left unsealed too long. For records cut off
+    /// the end of the chain, the position the next one should have had.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_broken: Option<i64>,
+    /// That record's position in the chain (`pos`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
+    /// What is wrong with it, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
-/// Recomputes every link from the start, in pages.
+impl VerifyReport {
+    fn broken(checked: i64, seq: Option<i64>, position: Option<i64>, problem: &str) -> Self {
+        VerifyReport {
+            ok: false,
+            checked,
+            first_broken: seq.or(position),
+            position,
+            problem: Some(problem.to_string()),
+        }
+    }
+}
+
+/// Recomputes every link from the start, in chain order and in pages, then looks for records
+/// left unsealed longer than `MAX_SEAL_DELAY_MS`.
 pub fn verify(conn: &mut DbConn) -> Result<VerifyReport> {
     const PAGE: i64 = 2000;
     let mut prev_hash = "0".repeat(64);
-    let mut expected_seq = 1;
+    let mut expected = 1;
     let mut checked = 0;
     loop {
         let page: Vec<Record> = audit_chain::table
-            .filter(audit_chain::seq.ge(expected_seq))
-            .order(audit_chain::seq.asc())
+            .filter(audit_chain::pos.ge(expected))
+            .order(audit_chain::pos.asc())
             .limit(PAGE)
             .select(Record::as_select())
             .load(conn)?;
         if page.is_empty() {
             break;
         }
-        let (lo, hi) = (page[0].seq, page[page.len() - 1].seq);
-        let entries: Vec<(i64, String, i64, String)> = ledger_entries::table
-            .filter(ledger_entries::txn_seq.between(lo, hi))
-            .order((ledger_entries::txn_seq.asc(), ledger_entries::id.asc()))
-            .select((
-                ledger_entries::txn_seq,
-                ledger_entries::account,
-                ledger_entries::amount,
-                ledger_entries::currency,
-            ))
-            .load(conn)?;
-        let mut idx = 0;
+        let mut entries = entries_of(conn, &page)?;
         for r in &page {
-            let mut mine = Vec::new();
-            while idx < entries.len() && entries[idx].0 == r.seq {
-                let (_, a, m, c) = &entries[idx];
-                mine.push((a.clone(), *m, c.clone()));
-                idx += 1;
-            }
-            let sum: i64 = mine.iter().map(|e| e.1).sum();
-            let seq = r.seq.to_string();
-            let at = r.created_at.to_string();
-            let fields = [
-                prev_hash.as_str(),
-                &seq,
-                &r.kind,
-                &r.actor,
-                &r.action,
-                &r.subject,
-                &r.detail,
-                &at,
-            ];
-            let expect = record_hash(fields, &mine);
-            if r.seq != expected_seq || r.prev_hash != prev_hash || r.hash != expect || sum != 0 {
-                return Ok(VerifyReport {
-                    ok: false,
+            let pos = r.pos.unwrap_or_default();
+            let mine = entries.remove(&r.seq).unwrap_or_default();
+            let expect = record_hash(fields(&prev_hash, r).each_ref().map(|f| f.as_str()), &mine);
+            let problem = if pos != expected {
+                Some("the record before this one is missing")
+            } else if r.prev_hash != prev_hash {
+                Some("does not link to the record before it (deleted, inserted or reordered)")
+            } else if r.hash != expect {
+                Some("its fields or ledger lines were changed")
+            } else if mine.iter().map(|e| e.1).sum::<i64>() != 0 {
+                Some("its ledger lines do not sum to zero")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Ok(VerifyReport::broken(
                     checked,
-                    first_broken: Some(expected_seq.min(r.seq)),
-                });
+                    Some(r.seq),
+                    Some(pos),
+                    problem,
+                ));
             }
             checked += 1;
             prev_hash = r.hash.clone();
-            expected_seq += 1;
+            expected += 1;
         }
     }
     // The head must point at the last record, or records were cut off the end.
-    let (head_seq, head_hash) = chain_head::table
+    let (head_pos, head_hash) = chain_head::table
         .find(1)
         .select((chain_head::seq, chain_head::hash))
         .first::<(i64, String)>(conn)?;
-    if head_seq != checked || head_hash != prev_hash {
-        return Ok(VerifyReport {
-            ok: false,
+    if head_pos != checked || head_hash != prev_hash {
+        return Ok(VerifyReport::broken(
             checked,
-            first_broken: Some(checked + 1),
-        });
+            None,
+            Some(checked + 1),
+            "the chain ends before its head: records were removed from its end",
+        ));
+    }
+    let stale: Option<i64> = audit_chain::table
+        .filter(audit_chain::pos.is_null())
+        .filter(audit_chain::created_at.lt(crate::time::now_ms() - MAX_SEAL_DELAY_MS))
+        .order(audit_chain::seq.asc())
+        .select(audit_chain::seq)
+        .first(conn)
+        .optional()?;
+    if let Some(seq) = stale {
+        return Ok(VerifyReport::broken(
+            checked,
+            Some(seq),
+            None,
+            "not sealed in time: inserted behind kameng's back, or no sealer is running",
+        ));
     }
     Ok(VerifyReport {
         ok: true,
         checked,
         first_broken: None,
+        position: None,
+        problem: None,
     })
 }
 

@@ -23,9 +23,18 @@ pub struct BalanceMismatch {
     pub ledger: i64,
 }
 
+/// An order whose row no longer matches its ledger transaction or its signed receipt.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct OrderMismatch {
+    pub order_id: String,
+    /// What differs, in words.
+    pub problem: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct LedgerCheck {
-    /// True when every total is zero, every transaction sums to zero and no balance differs.
+    /// True when every total is zero, every transaction sums to zero, no balance differs and
+    /// every order matches its ledger transaction and receipt.
     pub balanced: bool,
     /// Reseller balances compared with their ledger.
     pub accounts_checked: usize,
@@ -35,6 +44,20 @@ pub struct LedgerCheck {
     pub unbalanced_transactions: Vec<i64>,
     /// Sum of all entries per currency; each is zero when the books balance.
     pub totals: BTreeMap<String, i64>,
+    /// Orders compared with their ledger transaction and receipt (`trade::orders::integrity`).
+    pub orders_checked: usize,
+    /// Orders that differ from them, first 100 by id.
+    pub order_mismatches: Vec<OrderMismatch>,
+}
+
+impl LedgerCheck {
+    /// Adds the orders' check to this one; the books no longer balance if any order differs.
+    pub fn with_orders(mut self, checked: usize, mismatches: Vec<OrderMismatch>) -> Self {
+        self.balanced &= mismatches.is_empty();
+        self.orders_checked = checked;
+        self.order_mismatches = mismatches;
+        self
+    }
 }
 
 const PAGE: i64 = 10_000;
@@ -131,6 +154,8 @@ pub fn check(conn: &mut DbConn) -> Result<LedgerCheck> {
             mismatches,
             unbalanced_transactions,
             totals,
+            orders_checked: 0,
+            order_mismatches: Vec::new(),
         })
     })
 }

@@ -2,8 +2,8 @@
 //! categories, product admin, listings), every price rule in one place (`pricing`: levels,
 //! per-reseller prices, network markups and the quote an order pays), orders and their
 //! idempotency (`orders`), stock (`inventory`: pushes, deduplication, the `stock.low` event),
-//! bulk orders (`bulk`), direct top-ups (`topups`) and the daily sales rollups the order
-//! transaction keeps (`sales_rollup`).
+//! bulk orders (`bulk`), direct top-ups (`topups`), the daily sales rollups (`sales_rollup`)
+//! and the pending counters orders append to instead of sharing a row (`pending`).
 //!
 //! May use `accounts` and `money`.
 
@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod catalog;
 pub mod inventory;
 pub mod orders;
+pub mod pending;
 pub mod pricing;
 pub mod sales_rollup;
 pub mod topups;

@@ -1,10 +1,13 @@
-//! Keeping the sales rollups current: one call per sale and per refund, inside the transaction
-//! that changes the order, so the rollups never disagree with committed orders.
+//! The sales rollups: per reseller, day, product and region (`sales_daily`), and summed along
+//! each dimension per day and month (`sales_rollup`). Orders and refunds append to
+//! `trade::pending`; [`apply`] adds what the settler folds, and [`rebuild`] recomputes both
+//! from the orders.
 
 use diesel::connection::SimpleConnection;
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 
-use crate::db::schema::{sales_daily, sales_rollup};
 use crate::db::stmt::{stmt, Arg};
 use crate::db::DbConn;
 use crate::domain::trade::orders::OrderRow;
@@ -62,82 +65,180 @@ impl Sale<'_> {
     }
 }
 
-/// Adds one sale (an order whose money was taken) to the rollups: two kept-prepared upserts
-/// (see `db::stmt`; diesel would re-prepare an upsert on every order). Call it once per order,
-/// in the transaction that records the order.
-pub fn record_sale(conn: &mut DbConn, sale: &Sale<'_>) -> Result<()> {
-    stmt(
-        "INSERT INTO sales_daily (reseller_id, day, product_id, region, currency, order_count, \
-         units, amount, cost) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) \
-         ON CONFLICT (reseller_id, day, product_id, region) DO UPDATE SET \
-         order_count = sales_daily.order_count + 1, units = sales_daily.units + excluded.units, \
-         amount = sales_daily.amount + excluded.amount, cost = sales_daily.cost + excluded.cost",
+/// What a sale or a refund adds to a rollup row's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub order_count: i64,
+    pub units: i64,
+    pub amount: i64,
+    pub cost: i64,
+    pub refunded_count: i64,
+    pub refunded_units: i64,
+    pub refunded_amount: i64,
+    pub refunded_cost: i64,
+}
+
+impl Tally {
+    pub fn sale(s: &Sale<'_>) -> Self {
+        Tally {
+            order_count: 1,
+            units: s.quantity,
+            amount: s.amount,
+            cost: s.cost_amount,
+            ..Tally::default()
+        }
+    }
+
+    pub fn refund(s: &Sale<'_>) -> Self {
+        Tally {
+            refunded_count: 1,
+            refunded_units: s.quantity,
+            refunded_amount: s.amount,
+            refunded_cost: s.cost_amount,
+            ..Tally::default()
+        }
+    }
+
+    fn add(&mut self, o: &Tally) {
+        self.order_count += o.order_count;
+        self.units += o.units;
+        self.amount += o.amount;
+        self.cost += o.cost;
+        self.refunded_count += o.refunded_count;
+        self.refunded_units += o.refunded_units;
+        self.refunded_amount += o.refunded_amount;
+        self.refunded_cost += o.refunded_cost;
+    }
+
+    fn args(&self) -> [Arg<'static>; 8] {
         [
-            sale.reseller_id.into(),
-            day_of(sale.created_at).into(),
-            sale.product_id.into(),
-            sale.region_key().into(),
-            sale.currency.into(),
-            sale.quantity.into(),
-            sale.amount.into(),
-            sale.cost_amount.into(),
-        ],
-    )
-    .execute(conn)?;
-    let mut args: Vec<Arg<'_>> = Vec::with_capacity(6 * 8);
-    for (dim, period, day, key) in sale.rollup_keys() {
-        args.extend::<[Arg<'_>; 8]>([
+            self.order_count.into(),
+            self.units.into(),
+            self.amount.into(),
+            self.cost.into(),
+            self.refunded_count.into(),
+            self.refunded_units.into(),
+            self.refunded_amount.into(),
+            self.refunded_cost.into(),
+        ]
+    }
+}
+
+impl From<[i64; 8]> for Tally {
+    fn from(c: [i64; 8]) -> Self {
+        Tally {
+            order_count: c[0],
+            units: c[1],
+            amount: c[2],
+            cost: c[3],
+            refunded_count: c[4],
+            refunded_units: c[5],
+            refunded_amount: c[6],
+            refunded_cost: c[7],
+        }
+    }
+}
+
+/// The eight counters of a rollup row, in `Tally::args` order.
+macro_rules! counters {
+    () => {
+        "order_count, units, amount, cost, refunded_count, refunded_units, refunded_amount, \
+         refunded_cost"
+    };
+}
+
+/// `SET` list of an upsert into `$table` that adds the new row's counters to the stored ones.
+macro_rules! add_counters {
+    ($table:literal) => {
+        concat!(
+            "order_count = ",
+            $table,
+            ".order_count + excluded.order_count, ",
+            "units = ",
+            $table,
+            ".units + excluded.units, ",
+            "amount = ",
+            $table,
+            ".amount + excluded.amount, ",
+            "cost = ",
+            $table,
+            ".cost + excluded.cost, ",
+            "refunded_count = ",
+            $table,
+            ".refunded_count + excluded.refunded_count, ",
+            "refunded_units = ",
+            $table,
+            ".refunded_units + excluded.refunded_units, ",
+            "refunded_amount = ",
+            $table,
+            ".refunded_amount + excluded.refunded_amount, ",
+            "refunded_cost = ",
+            $table,
+            ".refunded_cost + excluded.refunded_cost"
+        )
+    };
+}
+
+/// Adds sales and refunds to both rollups, summed first so each rollup row is written once:
+/// kept-prepared upserts (see `db::stmt`). Runs in the settler's transaction (`pending::fold`).
+pub fn apply(conn: &mut DbConn, sales: &[(Sale<'_>, Tally)]) -> Result<()> {
+    let mut daily: HashMap<(&str, i64, &str, &str), (&str, Tally)> = HashMap::new();
+    let mut rollup: HashMap<(&'static str, &'static str, i64, &str, &str), Tally> = HashMap::new();
+    for (sale, tally) in sales {
+        let day = day_of(sale.created_at);
+        daily
+            .entry((sale.reseller_id, day, sale.product_id, sale.region_key()))
+            .or_insert((sale.currency, Tally::default()))
+            .1
+            .add(tally);
+        for (dim, period, day, key) in sale.rollup_keys() {
+            rollup
+                .entry((dim, period, day, key, sale.currency))
+                .or_default()
+                .add(tally);
+        }
+    }
+    for ((reseller_id, day, product_id, region), (currency, t)) in daily {
+        let mut args: Vec<Arg<'_>> = vec![
+            reseller_id.into(),
+            day.into(),
+            product_id.into(),
+            region.into(),
+            currency.into(),
+        ];
+        args.extend(t.args());
+        stmt(
+            concat!(
+                "INSERT INTO sales_daily (reseller_id, day, product_id, region, currency, ",
+                counters!(),
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (reseller_id, day, product_id, region) DO UPDATE SET ",
+                add_counters!("sales_daily")
+            ),
+            args,
+        )
+        .execute(conn)?;
+    }
+    for ((dim, period, day, key, currency), t) in rollup {
+        let mut args: Vec<Arg<'_>> = vec![
             dim.into(),
             period.into(),
             day.into(),
             key.into(),
-            sale.currency.into(),
-            sale.quantity.into(),
-            sale.amount.into(),
-            sale.cost_amount.into(),
-        ]);
-    }
-    stmt(
-        "INSERT INTO sales_rollup (dim, period, day, dim_key, currency, order_count, units, \
-         amount, cost) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?), (?, ?, ?, ?, ?, 1, ?, ?, ?), \
-         (?, ?, ?, ?, ?, 1, ?, ?, ?), (?, ?, ?, ?, ?, 1, ?, ?, ?), (?, ?, ?, ?, ?, 1, ?, ?, ?), \
-         (?, ?, ?, ?, ?, 1, ?, ?, ?) \
-         ON CONFLICT (dim, period, day, dim_key, currency) DO UPDATE SET \
-         order_count = sales_rollup.order_count + excluded.order_count, \
-         units = sales_rollup.units + excluded.units, \
-         amount = sales_rollup.amount + excluded.amount, \
-         cost = sales_rollup.cost + excluded.cost",
-        args,
-    )
-    .execute(conn)?;
-    Ok(())
-}
-
-/// Marks one recorded sale as refunded (the whole order). Call it in the transaction that sets
-/// the order's status to `refunded`; the refund counts against the order's sale day.
-pub fn record_refund(conn: &mut DbConn, sale: &Sale<'_>) -> Result<()> {
-    {
-        use sales_daily as d;
-        let day = day_of(sale.created_at);
-        diesel::update(d::table.find((sale.reseller_id, day, sale.product_id, sale.region_key())))
-            .set((
-                d::refunded_count.eq(d::refunded_count + 1),
-                d::refunded_units.eq(d::refunded_units + sale.quantity),
-                d::refunded_amount.eq(d::refunded_amount + sale.amount),
-                d::refunded_cost.eq(d::refunded_cost + sale.cost_amount),
-            ))
-            .execute(conn)?;
-    }
-    use sales_rollup as r;
-    for (dim, period, day, key) in sale.rollup_keys() {
-        diesel::update(r::table.find((dim, period, day, key, sale.currency)))
-            .set((
-                r::refunded_count.eq(r::refunded_count + 1),
-                r::refunded_units.eq(r::refunded_units + sale.quantity),
-                r::refunded_amount.eq(r::refunded_amount + sale.amount),
-                r::refunded_cost.eq(r::refunded_cost + sale.cost_amount),
-            ))
-            .execute(conn)?;
+            currency.into(),
+        ];
+        args.extend(t.args());
+        stmt(
+            concat!(
+                "INSERT INTO sales_rollup (dim, period, day, dim_key, currency, ",
+                counters!(),
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (dim, period, day, dim_key, currency) DO UPDATE SET ",
+                add_counters!("sales_rollup")
+            ),
+            args,
+        )
+        .execute(conn)?;
     }
     Ok(())
 }

@@ -8,7 +8,8 @@ mod scale;
 
 use kameng::domain::insight::analytics::DAY_MS;
 use kameng::domain::trade::orders::{Buyer, OrderRequest};
-use kameng::domain::trade::sales_rollup::{record_sale, Sale};
+use kameng::domain::trade::pending;
+use kameng::domain::trade::sales_rollup::Sale;
 
 use crate::common::{order_req, TestApp};
 
@@ -47,8 +48,9 @@ pub fn seed_history(app: &TestApp, reseller_id: &str, product_id: &str, price: i
                     amount: u * price,
                     cost_amount: u * price / 2,
                 };
-                record_sale(c, &sale)?;
+                pending::record_sale(c, &sale, 0)?;
             }
+            pending::fold(c, true)?;
             Ok(())
         })
         .unwrap();

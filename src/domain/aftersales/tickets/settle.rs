@@ -129,7 +129,7 @@ pub(super) fn refund(conn: &mut DbConn, t: &TicketRow, actor: &str) -> Result<()
             .set(orders_t::status.eq(OrderStatus::Refunded))
             .execute(conn)?;
         // Sales analytics count a refunded order against its sale day.
-        crate::domain::trade::sales_rollup::record_refund(
+        crate::domain::trade::pending::record_refund(
             conn,
             &crate::domain::trade::sales_rollup::Sale::from(&order),
         )?;

@@ -219,12 +219,13 @@ pub struct SlowMover {
 /// forever), slowest first.
 pub fn slow_movers(conn: &mut DbConn, now_ms: i64, min_days: f64) -> Result<Vec<SlowMover>> {
     let born_before = now_ms - SLOW_MOVER_MIN_AGE_DAYS * analytics::DAY_MS;
-    let rows: Vec<ProductRow> = products::table
+    let mut rows: Vec<ProductRow> = products::table
         .filter(products::delivery.eq(Delivery::Card))
-        .filter(products::stock.gt(0))
         .filter(products::created_at.le(born_before))
         .select(ProductRow::as_select())
         .load(conn)?;
+    crate::domain::trade::pending::exact_stock(conn, &mut rows)?;
+    rows.retain(|r| r.stock > 0);
     let forecasts = for_products(conn, &rows, now_ms)?;
     let mut out: Vec<SlowMover> = rows
         .into_iter()

@@ -165,7 +165,16 @@ fn category_name(conn: &mut DbConn, id: &str) -> Result<String> {
         .first(conn)?)
 }
 
+/// A product with its exact stock.
 pub fn load(conn: &mut DbConn, id: &str) -> Result<ProductRow> {
+    let mut row = load_for_sale(conn, id)?;
+    crate::domain::trade::pending::exact_stock(conn, std::slice::from_mut(&mut row))?;
+    Ok(row)
+}
+
+/// A product as the order path reads it: one query, `stock` without the sales still pending
+/// (the order path does not read it; see `trade::pending`).
+pub fn load_for_sale(conn: &mut DbConn, id: &str) -> Result<ProductRow> {
     products::table
         .find(id)
         .select(ProductRow::as_select())
@@ -213,7 +222,9 @@ pub fn list_rows(conn: &mut DbConn, f: &ProductFilter) -> Result<Vec<ProductRow>
     if let Some(a) = &f.after {
         q = q.filter(products::id.gt(a.clone()));
     }
-    Ok(q.order(products::id.asc()).limit(f.limit + 1).load(conn)?)
+    let mut rows = q.order(products::id.asc()).limit(f.limit + 1).load(conn)?;
+    crate::domain::trade::pending::exact_stock(conn, &mut rows)?;
+    Ok(rows)
 }
 
 pub fn category_names(conn: &mut DbConn) -> Result<HashMap<String, String>> {

@@ -4,8 +4,8 @@
 //!
 //! A forecast reads weeks of rollups, far too much for the order transaction. So
 //! `insight::stock_cover::refresh` runs in the background and stores each product's `cover_units` (the units expected to sell
-//! within the days); the order path compares with the product row it loaded anyway and writes
-//! only when it fires. `stock_low_at` marks the spell as notified; a push that brings the
+//! within the days); the settler, folding the stock orders took (`trade::pending`), compares
+//! each product it lowered and writes only when it fires. `stock_low_at` marks the spell as notified; a push that brings the
 //! stock back to the threshold, or a refresh that finds it there, clears it.
 
 use diesel::dsl::sql;
@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use crate::db::schema::{products, suppliers};
 use crate::db::DbConn;
 use crate::domain::trade::catalog::ProductRow;
+use crate::domain::trade::pending::StockTaken;
 use crate::error::{Error, Result};
 use crate::events::outbox::{self, NewEvent};
 
@@ -102,17 +103,20 @@ pub(crate) fn webhook_url(conn: &mut DbConn, supplier_id: &str) -> Result<Option
         .first(conn)?)
 }
 
-/// In the order transaction, after the order took `quantity` codes from the stock `product`
-/// was loaded with: no query unless this order starts a low spell.
-pub fn on_order(conn: &mut DbConn, product: &ProductRow, quantity: i64, days: f64) -> Result<()> {
-    let stock_after = product.stock - quantity;
-    if product.stock_low_at.is_some()
-        || stock_after >= threshold(product.cover_units, product.low_stock_threshold)
-    {
+/// After the settler folded stock that orders took into the product's counter: starts a low
+/// spell at the first change that left the stock below the threshold, reporting the stock
+/// right after it (no event while a spell is running).
+pub fn on_stock_taken(conn: &mut DbConn, taken: &StockTaken, days: f64) -> Result<()> {
+    let product = crate::domain::trade::catalog::load_for_sale(conn, &taken.product_id)?;
+    let limit = threshold(product.cover_units, product.low_stock_threshold);
+    if product.stock_low_at.is_some() {
         return Ok(());
     }
+    let Some(stock) = taken.stock_after.iter().copied().find(|s| *s < limit) else {
+        return Ok(());
+    };
     let url = webhook_url(conn, &product.supplier_id)?;
-    let low = event(product, stock_after, days);
+    let low = event(&product, stock, days);
     fire(
         conn,
         &product.supplier_id,

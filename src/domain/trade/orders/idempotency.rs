@@ -1,6 +1,10 @@
 //! Idempotency of `POST /v1/orders`: the reseller's `out_trade_no` names one order. A repeat
-//! with the same parameters gets that order back; different parameters are a conflict; and
-//! concurrent repeats wait for each other rather than both claiming cards.
+//! with the same parameters gets that order back; different parameters are a conflict.
+//! Concurrent repeats: SQLite's single writer runs them one after the other, so the later ones
+//! find the first one's order. On PostgreSQL they run side by side (no lock: an advisory lock
+//! per order cost a round trip on every order); the unique index on (reseller, out_trade_no)
+//! makes every one but the first fail at its order insert, roll back whatever it claimed, and
+//! answer with the first one's order (`winner`).
 
 use diesel::prelude::*;
 use serde_json::json;
@@ -51,25 +55,6 @@ pub(super) fn replay(
         order,
         created: false,
     })
-}
-
-/// Makes concurrent requests with one (reseller, out_trade_no) wait for each other, so the
-/// later ones find the first one's order instead of claiming cards they would then release.
-/// SQLite's single writer already does this; on PostgreSQL a transaction-scoped advisory lock.
-pub(super) fn serialize_trade_no(
-    conn: &mut DbConn,
-    reseller_id: &str,
-    out_trade_no: &str,
-) -> Result<()> {
-    if let DbConn::Pg(c) = conn {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(format!("{reseller_id}\n{out_trade_no}").as_bytes());
-        let key = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>(key)
-            .execute(c)?;
-    }
-    Ok(())
 }
 
 /// The order that won an idempotency race, replayed to the loser.

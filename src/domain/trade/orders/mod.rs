@@ -2,6 +2,7 @@
 //! [`place`]; this module holds the types and the read side.
 
 mod idempotency;
+pub mod integrity;
 mod place;
 mod record;
 mod sub_reseller;

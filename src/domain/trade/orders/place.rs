@@ -1,13 +1,18 @@
 //! The order transaction: everything a purchase changes happens in one database transaction,
 //! in the order [`place`] reads — idempotency check, product and quantity rules, the buyer's
 //! balance and currency, the quote (`trade::pricing::quote`), card claim, ledger posting,
-//! spend limits, receipt, order row, sales rollup, outbox event. Any failure rolls all of it
+//! spend limits, receipt, order row, pending sale, outbox event. Any failure rolls all of it
 //! back.
+//!
+//! Scale-out: nothing here locks or updates a row that other resellers' orders also write.
+//! The buyer's own balance row is the one shared row (its own orders queue on it); the chain
+//! record goes in unsealed (`money::chain::seal` links it later), the product's stock counter
+//! and the sales rollups move through `trade::pending`, card claims skip each other's rows.
 
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::idempotency::{find_by_trade_no, replay, request_hash, serialize_trade_no, winner};
+use super::idempotency::{find_by_trade_no, replay, request_hash, winner};
 use super::record::{announce_delivery, insert, request_topup};
 use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, OrderStatus, Placed};
 use crate::crypto::sha256_hex;
@@ -20,9 +25,10 @@ use crate::domain::money::receipts::{ReceiptClaims, ISSUER};
 use crate::domain::trade::catalog::{
     self, Delivery, ProductRow, ProductStatus, MAX_ORDER_QUANTITY,
 };
-use crate::domain::trade::inventory::{self, stock_low, DeliveredCard};
+use crate::domain::trade::inventory::{self, DeliveredCard};
+use crate::domain::trade::pending;
 use crate::domain::trade::pricing::quote::quote;
-use crate::domain::trade::sales_rollup::{self, Sale};
+use crate::domain::trade::sales_rollup::Sale;
 use crate::domain::trade::topups;
 use crate::domain::validate;
 use crate::error::{is_unique_violation, Error, Result};
@@ -71,7 +77,6 @@ pub fn place(
 ) -> Result<Placed> {
     validate_request(req)?;
     let hash = request_hash(req);
-    serialize_trade_no(conn, &ctx.reseller_id, &req.out_trade_no)?;
     if let Some(existing) = find_by_trade_no(conn, &ctx.reseller_id, &req.out_trade_no)? {
         return replay(conn, &deps.vault, existing, &hash);
     }
@@ -154,7 +159,8 @@ pub fn place(
         result_message: None,
     };
     insert_order(conn, &row)?;
-    sales_rollup::record_sale(conn, &Sale::from(&row))?;
+    let stock_taken = if direct { 0 } else { req.quantity };
+    pending::record_sale(conn, &Sale::from(&row), stock_taken)?;
 
     if let Some(deadline) = deadline {
         request_topup(
@@ -165,13 +171,11 @@ pub fn place(
             topup.as_ref(),
             deadline,
         )?;
-    } else if bulk {
-        // `order.delivered` follows from `bulk::deliver`.
-        stock_low::on_order(conn, &product, req.quantity, deps.stock_low_days)?;
-    } else {
+    } else if !bulk {
+        // A bulk order's `order.delivered` follows from `bulk::deliver`.
         announce_delivery(conn, &row, false)?;
-        stock_low::on_order(conn, &product, req.quantity, deps.stock_low_days)?;
     }
+    // `stock.low` is the settler's to send, when it folds the stock this order took.
 
     let cards = (!direct && !bulk).then_some(delivered);
     Ok(Placed {
@@ -182,7 +186,7 @@ pub fn place(
 
 /// The product, if it may be sold now in this quantity: on sale, licensed, within its limits.
 fn load_sellable(conn: &mut DbConn, req: &OrderRequest) -> Result<ProductRow> {
-    let product = catalog::load(conn, &req.product_id)?;
+    let product = catalog::load_for_sale(conn, &req.product_id)?;
     if product.status != ProductStatus::OnSale {
         return Err(Error::ProductUnavailable("this product is off sale".into()));
     }
@@ -260,7 +264,8 @@ fn claim_cards(
     if product.delivery == Delivery::Direct {
         return Ok(Vec::new());
     }
-    let sealed = inventory::claim(conn, &product.id, order_id, quantity, now)?;
+    // The stock counter moves with the order's pending sale (`trade::pending`).
+    let sealed = inventory::claim_cards(conn, &product.id, order_id, quantity, now)?;
     if sealed_until_later {
         return Ok(Vec::new());
     }

@@ -1,0 +1,313 @@
+//! Stock pushes: a supplier's codes checked, deduplicated by keyed hash and stored encrypted.
+//!
+//! A push is prepared before any database work — every code checked, hashed and encrypted —
+//! then stored in slices of [`SLICE`] cards, each its own write. On SQLite each slice is one
+//! job of the writer's group commit, so a 10,000-card push no longer holds the writer for the
+//! whole of it: orders queued meanwhile commit between slices. A slice that fails answers the
+//! push with its error; the slices before it stay stored, and pushing the same request again
+//! is safe (stored codes count as duplicates).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{duplicates, stock_low, CHUNK};
+use crate::crypto::Vault;
+use crate::db::schema::{cards, products};
+use crate::db::{Db, DbConn};
+use crate::domain::trade::catalog::{self, Delivery};
+use crate::error::{Error, Result};
+
+pub const MAX_CARDS_PER_PUSH: usize = 10_000;
+/// Cards stored per write.
+const SLICE: usize = 1_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCard {
+    pub code: String,
+    pub secret: Option<String>,
+    /// RFC 3339; expired cards are never delivered.
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushCards {
+    #[serde(deserialize_with = "crate::json::objects")]
+    pub cards: Vec<NewCard>,
+    /// The supplier's own reference for this batch.
+    pub batch_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Rejected {
+    /// Position in the request's `cards` array.
+    pub index: usize,
+    /// `empty_code`, `too_long`, `invalid_expires_at`, `expired` or `duplicate_elsewhere`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PushResult {
+    pub accepted: usize,
+    /// Codes already stored for this product (in stock or sold) or repeated in the request.
+    pub duplicates: usize,
+    pub rejected: Vec<Rejected>,
+    /// Available stock after the push.
+    pub stock: i64,
+}
+
+/// A card ready to store: keyed hash and encrypted code.
+struct Sealed {
+    index: usize,
+    hash: String,
+    code_enc: String,
+    secret_enc: Option<String>,
+    expires_at: Option<i64>,
+}
+
+/// A push after every check that needs no database.
+struct Prepared {
+    batch_ref: Option<String>,
+    now: i64,
+    fresh: Vec<Sealed>,
+    result: PushResult,
+}
+
+/// Pushes in one transaction (the caller's): for maintenance, the demo and seeding.
+pub fn push(
+    conn: &mut DbConn,
+    vault: &Vault,
+    supplier_id: &str,
+    product_id: &str,
+    req: &PushCards,
+) -> Result<PushResult> {
+    check_target(conn, supplier_id, product_id)?;
+    let mut p = prepare(vault, req)?;
+    for slice in p.fresh.chunks(SLICE) {
+        let stored = store(conn, supplier_id, product_id, slice, &p.batch_ref, p.now)?;
+        p.result.add(stored);
+    }
+    finish(conn, product_id, p.result)
+}
+
+/// Pushes with the codes sealed off the writer and stored in slices (see the module's doc).
+pub async fn push_in_slices(
+    db: &Db,
+    vault: Arc<Vault>,
+    supplier_id: String,
+    product_id: String,
+    req: PushCards,
+) -> Result<PushResult> {
+    let (s, p) = (supplier_id.clone(), product_id.clone());
+    db.read_async(move |c| check_target(c, &s, &p)).await?;
+    let p = crate::db::run_blocking(move || prepare(&vault, &req)).await?;
+    let (batch_ref, now, mut result) = (Arc::new(p.batch_ref), p.now, p.result);
+    let mut fresh = p.fresh;
+    while !fresh.is_empty() {
+        let rest = fresh.split_off(fresh.len().min(SLICE));
+        let slice = std::mem::replace(&mut fresh, rest);
+        let (s, p, b) = (supplier_id.clone(), product_id.clone(), batch_ref.clone());
+        let stored = db
+            .write_async(move |c| store(c, &s, &p, &slice, &b, now))
+            .await?;
+        result.add(stored);
+    }
+    db.write_async(move |c| finish(c, &product_id, result))
+        .await
+}
+
+/// The product exists, is this supplier's, and holds cards.
+fn check_target(conn: &mut DbConn, supplier_id: &str, product_id: &str) -> Result<()> {
+    let product = catalog::load_for_sale(conn, product_id)?;
+    if product.supplier_id != supplier_id {
+        return Err(Error::NotFound("product"));
+    }
+    if product.delivery != Delivery::Card {
+        return Err(Error::invalid(
+            "product_id",
+            "direct top-up products hold no card stock",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks every card, drops repeats within the request, hashes and encrypts the rest.
+fn prepare(vault: &Vault, req: &PushCards) -> Result<Prepared> {
+    if req.cards.is_empty() || req.cards.len() > MAX_CARDS_PER_PUSH {
+        return Err(Error::invalid(
+            "cards",
+            format!("must hold 1..{MAX_CARDS_PER_PUSH} cards"),
+        ));
+    }
+    let batch_ref = req
+        .batch_ref
+        .as_deref()
+        .map(|b| crate::domain::validate::non_empty("batch_ref", b, 128))
+        .transpose()?;
+    let now = crate::time::now_ms();
+    let mut result = PushResult {
+        accepted: 0,
+        duplicates: 0,
+        rejected: Vec::new(),
+        stock: 0,
+    };
+    let mut seen = HashSet::new();
+    let mut fresh = Vec::new();
+    for (index, card) in req.cards.iter().enumerate() {
+        let code = card.code.trim();
+        let mut reason = if code.is_empty() {
+            Some("empty_code")
+        } else if code.len() > 512 || card.secret.as_ref().is_some_and(|s| s.len() > 512) {
+            Some("too_long")
+        } else {
+            None
+        };
+        let expires_at = match card.expires_at.as_deref().map(crate::time::parse_rfc3339) {
+            None => None,
+            Some(None) => {
+                reason = Some("invalid_expires_at");
+                None
+            }
+            Some(Some(t)) if t <= now => {
+                reason = Some("expired");
+                None
+            }
+            Some(Some(t)) => Some(t),
+        };
+        // An unreadable date is reported before a bad code, as it always was.
+        if let Some(reason) = reason {
+            result.rejected.push(Rejected {
+                index,
+                reason: reason.into(),
+            });
+            continue;
+        }
+        let hash = vault.code_hash(code);
+        if !seen.insert(hash.clone()) {
+            result.duplicates += 1;
+            continue;
+        }
+        fresh.push(Sealed {
+            index,
+            hash,
+            code_enc: vault.encrypt_str(code),
+            secret_enc: card.secret.as_deref().map(|s| vault.encrypt_str(s)),
+            expires_at,
+        });
+    }
+    Ok(Prepared {
+        batch_ref,
+        now,
+        fresh,
+        result,
+    })
+}
+
+/// What one stored slice added.
+struct Stored {
+    accepted: usize,
+    duplicates: usize,
+    rejected: Vec<Rejected>,
+}
+
+impl PushResult {
+    fn add(&mut self, s: Stored) {
+        self.accepted += s.accepted;
+        self.duplicates += s.duplicates;
+        self.rejected.extend(s.rejected);
+    }
+}
+
+/// Stores the slice's codes not stored yet (for this product: duplicates; for another one:
+/// rejected and flagged) and raises the stock counter by what it stored.
+fn store(
+    conn: &mut DbConn,
+    supplier_id: &str,
+    product_id: &str,
+    slice: &[Sealed],
+    batch_ref: &Option<String>,
+    now: i64,
+) -> Result<Stored> {
+    let mut existing: HashMap<String, String> = HashMap::new();
+    for chunk in slice.chunks(CHUNK) {
+        let hashes: Vec<&str> = chunk.iter().map(|c| c.hash.as_str()).collect();
+        let rows: Vec<(String, String)> = cards::table
+            .filter(cards::code_hash.eq_any(hashes))
+            .select((cards::code_hash, cards::product_id))
+            .load(conn)?;
+        existing.extend(rows);
+    }
+    let mut stored = Stored {
+        accepted: 0,
+        duplicates: 0,
+        rejected: Vec::new(),
+    };
+    let mut fresh = Vec::new();
+    for card in slice {
+        match existing.get(&card.hash) {
+            Some(p) if p == product_id => stored.duplicates += 1,
+            Some(_) => stored.rejected.push(Rejected {
+                index: card.index,
+                reason: "duplicate_elsewhere".into(),
+            }),
+            None => fresh.push(card),
+        }
+    }
+    duplicates::flag(conn, supplier_id, product_id, &existing, now)?;
+    for chunk in fresh.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|c| {
+                (
+                    cards::product_id.eq(product_id),
+                    cards::supplier_id.eq(supplier_id),
+                    cards::code_hash.eq(c.hash.as_str()),
+                    cards::code_enc.eq(c.code_enc.as_str()),
+                    cards::secret_enc.eq(c.secret_enc.as_deref()),
+                    cards::expires_at.eq(c.expires_at),
+                    cards::batch_ref.eq(batch_ref.as_deref()),
+                    cards::status.eq("available"),
+                    cards::created_at.eq(now),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(cards::table).values(rows);
+        crate::on_backend!(conn, c => insert.execute(c)).map_err(|e| {
+            if crate::error::is_unique_violation(&e) {
+                Error::Conflict(
+                    "a concurrent push stored some of these codes; retry the request".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    stored.accepted = fresh.len();
+    diesel::update(products::table.find(product_id))
+        .set((
+            products::stock.eq(products::stock + stored.accepted as i64),
+            products::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(stored)
+}
+
+/// After the last slice: fresh planner statistics after a large push (PostgreSQL), the low
+/// spell ended if the stock is back, and the stock the answer reports.
+fn finish(conn: &mut DbConn, product_id: &str, mut result: PushResult) -> Result<PushResult> {
+    if let (DbConn::Pg(c), true) = (&mut *conn, result.accepted >= 1_000) {
+        // A large push can change the table's size by orders of magnitude before autovacuum
+        // notices; stale statistics make the planner scan `cards` instead of using the
+        // available-cards index on the order path.
+        diesel::sql_query("ANALYZE cards").execute(c)?;
+    }
+    stock_low::on_restock(conn, product_id)?;
+    result.stock = crate::domain::trade::pending::stock_of(conn, product_id)?;
+    result.rejected.sort_by_key(|r| r.index);
+    Ok(result)
+}

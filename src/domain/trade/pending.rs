@@ -1,0 +1,251 @@
+//! Counters every buyer of a product would otherwise update in its own transaction — the
+//! product's stock counter and the sales rollups — changed by appending a row instead.
+//!
+//! An order inserts one `pending_sales` row (its sale and the stock it took); a refund or a
+//! replacement card inserts one too. Inserts never wait for each other, where updating the
+//! product row serialised every order of a flash sale on one product (and the region rollup
+//! row, every order of a day). The settler (`jobs::settle`) folds pending rows into the
+//! counters: SQLite's writer at the end of every group commit, so readers there never see a
+//! pending row; PostgreSQL every `SETTLE_EVERY` on one instance at a time. Readers of stock
+//! add what is still pending ([`pending_stock`]); analytics folds first.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::db::schema::{pending_sales, products};
+use crate::db::stmt::stmt;
+use crate::db::{exclusive, DbConn, Exclusive};
+use crate::domain::trade::catalog::ProductRow;
+use crate::domain::trade::sales_rollup::{self, Sale, Tally};
+use crate::error::Result;
+
+/// Rows folded per statement round.
+const FOLD_CHUNK: i64 = 5_000;
+
+/// Appends a sale (an order whose money was taken) and the stock it took (`stock_taken`, 0
+/// for direct top-ups).
+pub fn record_sale(conn: &mut DbConn, sale: &Sale<'_>, stock_taken: i64) -> Result<()> {
+    insert(conn, sale, Tally::sale(sale), -stock_taken)
+}
+
+/// Appends the refund of a whole recorded sale; it counts against the order's sale day.
+pub fn record_refund(conn: &mut DbConn, sale: &Sale<'_>) -> Result<()> {
+    insert(conn, sale, Tally::refund(sale), 0)
+}
+
+/// Appends stock taken outside a sale (replacement cards).
+pub fn take_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<()> {
+    let none = Sale {
+        created_at: crate::time::now_ms(),
+        reseller_id: "",
+        product_id,
+        region: None,
+        currency: "",
+        quantity: 0,
+        amount: 0,
+        cost_amount: 0,
+    };
+    insert(conn, &none, Tally::default(), -quantity)
+}
+
+fn insert(conn: &mut DbConn, sale: &Sale<'_>, t: Tally, stock_delta: i64) -> Result<()> {
+    stmt(
+        "INSERT INTO pending_sales (sale_at, reseller_id, product_id, region, currency, \
+         order_count, units, amount, cost, refunded_count, refunded_units, refunded_amount, \
+         refunded_cost, stock_delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            sale.created_at.into(),
+            sale.reseller_id.into(),
+            sale.product_id.into(),
+            sale.region.unwrap_or("").into(),
+            sale.currency.into(),
+            t.order_count.into(),
+            t.units.into(),
+            t.amount.into(),
+            t.cost.into(),
+            t.refunded_count.into(),
+            t.refunded_units.into(),
+            t.refunded_amount.into(),
+            t.refunded_cost.into(),
+            stock_delta.into(),
+        ],
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// A pending row as `DELETE … RETURNING` gives it: the tally as a tuple.
+type Claimed = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    (i64, i64, i64, i64, i64, i64, i64, i64),
+    i64,
+);
+
+/// A pending row as the fold reads it: id, sale_at, reseller, product, region, currency, the
+/// eight tally counters, stock delta.
+type PendingRow = (i64, i64, String, String, String, String, [i64; 8], i64);
+
+/// A product's stock went down in a fold: its stock after each pending change, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockTaken {
+    pub product_id: String,
+    pub stock_after: Vec<i64>,
+}
+
+/// Folds pending rows into the rollups and stock counters, each counter row updated once;
+/// returns the products whose stock went down (for `stock.low`, which reports the stock right
+/// after the change that crossed the threshold, as if each order had updated the counter). Must run in its own
+/// transaction; on PostgreSQL it takes the settler's lock first (waiting when `wait`, else
+/// returning nothing if another instance holds it).
+pub fn fold(conn: &mut DbConn, wait: bool) -> Result<Vec<StockTaken>> {
+    if !exclusive(conn, Exclusive::Settler, wait)? {
+        return Ok(Vec::new());
+    }
+    let mut lowered: Vec<StockTaken> = Vec::new();
+    loop {
+        // Claimed by deleting them: a row committed meanwhile (PostgreSQL numbers rows before
+        // they commit, so it may have a lower id) stays for the next round.
+        type Row = (
+            BigInt,
+            BigInt,
+            Text,
+            Text,
+            Text,
+            Text,
+            (
+                BigInt,
+                BigInt,
+                BigInt,
+                BigInt,
+                BigInt,
+                BigInt,
+                BigInt,
+                BigInt,
+            ),
+            BigInt,
+        );
+        let claimed: Vec<Claimed> = stmt(
+            "DELETE FROM pending_sales WHERE id IN \
+             (SELECT id FROM pending_sales ORDER BY id LIMIT ?) \
+             RETURNING id, sale_at, reseller_id, product_id, region, currency, order_count, \
+             units, amount, cost, refunded_count, refunded_units, refunded_amount, \
+             refunded_cost, stock_delta",
+            [FOLD_CHUNK.into()],
+        )
+        .returning::<Row>()
+        .load(conn)?;
+        if claimed.is_empty() {
+            break;
+        }
+        let rows: Vec<PendingRow> = claimed
+            .into_iter()
+            .map(|(id, at, r, p, g, c, t, d)| {
+                (
+                    id,
+                    at,
+                    r,
+                    p,
+                    g,
+                    c,
+                    [t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7],
+                    d,
+                )
+            })
+            .collect();
+        // Per product, each change in pending order.
+        let mut stock: HashMap<&str, Vec<i64>> = HashMap::new();
+        let mut sales: Vec<(Sale<'_>, Tally)> = Vec::new();
+        for (_, sale_at, reseller_id, product_id, region, currency, tally, stock_delta) in &rows {
+            if *stock_delta != 0 {
+                stock.entry(product_id).or_default().push(*stock_delta);
+            }
+            let tally = Tally::from(*tally);
+            if tally != Tally::default() {
+                let sale = Sale {
+                    created_at: *sale_at,
+                    reseller_id,
+                    product_id,
+                    region: Some(region),
+                    currency,
+                    quantity: 0,
+                    amount: 0,
+                    cost_amount: 0,
+                };
+                sales.push((sale, tally));
+            }
+        }
+        sales_rollup::apply(conn, &sales)?;
+        for (product_id, changes) in &stock {
+            let delta: i64 = changes.iter().sum();
+            let after: Option<i64> = stmt(
+                "UPDATE products SET stock = stock + ? WHERE id = ? RETURNING stock",
+                [delta.into(), (*product_id).into()],
+            )
+            .returning::<BigInt>()
+            .get_result(conn)
+            .optional()?;
+            let Some(after) = after else { continue }; // a deleted product
+            if changes.iter().any(|d| *d < 0) {
+                let mut level = after - delta;
+                let stock_after = changes
+                    .iter()
+                    .map(|d| {
+                        level += d;
+                        level
+                    })
+                    .collect();
+                lowered.push(StockTaken {
+                    product_id: product_id.to_string(),
+                    stock_after,
+                });
+            }
+        }
+        if (rows.len() as i64) < FOLD_CHUNK {
+            break;
+        }
+    }
+    Ok(lowered)
+}
+
+/// Stock still pending per product among `product_ids` (negative: taken, not yet folded).
+pub fn pending_stock(conn: &mut DbConn, product_ids: &[&str]) -> Result<HashMap<String, i64>> {
+    if product_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, i64)> = pending_sales::table
+        .filter(pending_sales::product_id.eq_any(product_ids))
+        .filter(pending_sales::stock_delta.ne(0))
+        .select((pending_sales::product_id, pending_sales::stock_delta))
+        .load(conn)?;
+    let mut by_product = HashMap::new();
+    for (id, delta) in rows {
+        *by_product.entry(id).or_default() += delta;
+    }
+    Ok(by_product)
+}
+
+/// Makes rows loaded from `products` show their exact stock: the counter plus what is pending.
+pub fn exact_stock(conn: &mut DbConn, rows: &mut [ProductRow]) -> Result<()> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let pending = pending_stock(conn, &ids)?;
+    for r in rows {
+        r.stock += pending.get(&r.id).copied().unwrap_or(0);
+    }
+    Ok(())
+}
+
+/// A product's exact stock (see [`exact_stock`]).
+pub fn stock_of(conn: &mut DbConn, product_id: &str) -> Result<i64> {
+    let counter: i64 = products::table
+        .find(product_id)
+        .select(products::stock)
+        .first(conn)?;
+    Ok(counter + pending_stock(conn, &[product_id])?.values().sum::<i64>())
+}
