@@ -36,6 +36,17 @@ pub fn check_sellable(conn: &mut DbConn, product: Sellable<'_>, now: i64) -> Res
         .find(product.category_id)
         .select(categories::licence_required)
         .first(conn)?;
+    check_licence(conn, product, required, now)
+}
+
+/// [`check_sellable`] for a caller that read the category's `licence_required` with the
+/// product (the order path: one round trip less).
+pub fn check_licence(
+    conn: &mut DbConn,
+    product: Sellable<'_>,
+    required: bool,
+    now: i64,
+) -> Result<()> {
     if !required || covered(conn, product.supplier_id, product.id, now)? {
         return Ok(());
     }

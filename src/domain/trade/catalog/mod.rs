@@ -183,6 +183,17 @@ pub fn load_for_sale(conn: &mut DbConn, id: &str) -> Result<ProductRow> {
         .ok_or(Error::NotFound("product"))
 }
 
+/// [`load_for_sale`] with its category's `licence_required`, in the same round trip.
+pub fn load_with_licence_rule(conn: &mut DbConn, id: &str) -> Result<(ProductRow, bool)> {
+    products::table
+        .inner_join(categories::table)
+        .filter(products::id.eq(id))
+        .select((ProductRow::as_select(), categories::licence_required))
+        .first(conn)
+        .optional()?
+        .ok_or(Error::NotFound("product"))
+}
+
 /// Filters of the product lists.
 #[derive(Debug, Default, Clone)]
 pub struct ProductFilter {

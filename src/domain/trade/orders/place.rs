@@ -102,15 +102,8 @@ pub fn place(
         now,
         direct || bulk,
     )?;
-    let ledger_seq = post_payment(conn, ctx, &product, &order_id, req.quantity, quote.postings)?;
-    limits::check_daily_spend(
-        conn,
-        &ctx.reseller_id,
-        &ctx.key_id,
-        &ctx.limits,
-        quote.amount,
-        now,
-    )?;
+    // Signed before the buyer's balance row is locked (by `post_payment`), so that row's
+    // lock, held until COMMIT, does not also wait for the signature.
     let receipt = if bulk {
         String::new() // signed at delivery, over a digest of the codes
     } else {
@@ -125,6 +118,16 @@ pub fn place(
             &delivered,
         )?
     };
+
+    let ledger_seq = post_payment(conn, ctx, &product, &order_id, req.quantity, quote.postings)?;
+    limits::check_daily_spend(
+        conn,
+        &ctx.reseller_id,
+        &ctx.key_id,
+        &ctx.limits,
+        quote.amount,
+        now,
+    )?;
 
     let deadline = direct.then_some(now + deps.topup_timeout_ms);
     let row = OrderRow {
@@ -186,11 +189,16 @@ pub fn place(
 
 /// The product, if it may be sold now in this quantity: on sale, licensed, within its limits.
 fn load_sellable(conn: &mut DbConn, req: &OrderRequest) -> Result<ProductRow> {
-    let product = catalog::load_for_sale(conn, &req.product_id)?;
+    let (product, licence_required) = catalog::load_with_licence_rule(conn, &req.product_id)?;
     if product.status != ProductStatus::OnSale {
         return Err(Error::ProductUnavailable("this product is off sale".into()));
     }
-    compliance::check_sellable(conn, product.sellable(), crate::time::now_ms())?;
+    compliance::check_licence(
+        conn,
+        product.sellable(),
+        licence_required,
+        crate::time::now_ms(),
+    )?;
     Ok(product)
 }
 
