@@ -56,6 +56,10 @@ struct Args {
     /// (comma-separated; setup and the healthz baseline use --url).
     #[arg(long, value_delimiter = ',')]
     spread: Vec<String>,
+    /// During each orders phase, also push a 10,000-card batch every 2 s (stock pushes must
+    /// not stall orders); prints each push's time.
+    #[arg(long)]
+    push_during: bool,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -123,9 +127,27 @@ async fn run(args: &Args) -> Result<bool, BoxError> {
 
     let duration = Duration::from_secs(args.duration);
     let mut rows = Vec::new();
+    let mut pushed_during = 0;
     for &c in &args.concurrency {
         for target in [Target::Orders, Target::Account, Target::Healthz] {
+            let pushes = (args.push_during && target == Target::Orders).then(|| {
+                tokio::spawn(push_during(
+                    fx.supplier.clone(),
+                    fx.product_id.clone(),
+                    format!("{}-{c}", fx.run_id),
+                    duration,
+                ))
+            });
             let result = phase::run(env.clone(), target, c.max(1), duration).await;
+            if let Some(pushes) = pushes {
+                let (cards, secs) = pushes.await??;
+                pushed_during += cards;
+                eprintln!(
+                    "C={c}: {} pushes of 10,000 cards during the orders phase, each {:?} s",
+                    secs.len(),
+                    secs
+                );
+            }
             eprintln!(
                 "C={c} {}: {} ok in {:.1} s",
                 target.label(),
@@ -142,5 +164,42 @@ async fn run(args: &Args) -> Result<bool, BoxError> {
 
     println!();
     report::print_table(&mut rows);
-    report::check(&fx, &rows, stock_before).await
+    report::check(&fx, &rows, stock_before + pushed_during).await
+}
+
+/// Pushes 10,000 fresh cards every 2 s while a phase runs; returns the cards pushed and each
+/// push's time.
+async fn push_during(
+    supplier: kameng::client::Client,
+    product_id: String,
+    tag: String,
+    phase: Duration,
+) -> Result<(i64, Vec<f64>), BoxError> {
+    use kameng::domain::trade::inventory::{NewCard, PushCards};
+    let started = std::time::Instant::now();
+    let (mut pushed, mut secs) = (0, Vec::new());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    while started.elapsed() + Duration::from_secs(2) < phase {
+        let cards = (0..10_000)
+            .map(|i| NewCard {
+                code: format!("{tag}-during-{pushed}-{i}"),
+                secret: None,
+                expires_at: None,
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        let res = supplier
+            .push_cards(
+                &product_id,
+                &PushCards {
+                    cards,
+                    batch_ref: None,
+                },
+            )
+            .await?;
+        secs.push((t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+        pushed += res.accepted as i64;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    Ok((pushed, secs))
 }

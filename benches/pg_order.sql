@@ -18,7 +18,7 @@ UPDATE cards SET status = 'sold', order_id = 'pgb-' || :client_id || '-' || :n, 
 UPDATE resellers SET balance = balance - 100 WHERE id = 'pgb-reseller-' || :r AND balance - 100 >= 0
   RETURNING balance;
 INSERT INTO audit_chain (kind, actor, action, subject, detail, created_at, prev_hash, hash)
-  VALUES ('ledger', 'key:pgb', 'order.purchase', 'pgb-' || :client_id || '-' || :n, '{}', 0, '', '')
+  VALUES ('ledger', 'key-pgb', 'order.purchase', 'pgb-' || :client_id || '-' || :n, '{}', 0, '', '')
   RETURNING seq AS seq \gset
 INSERT INTO ledger_entries (txn_seq, account, amount, currency, balance_after, created_at) VALUES
   (:seq, 'reseller:' || 'pgb-reseller-' || :r, -100, 'CNY', 0, 0),

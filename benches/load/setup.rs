@@ -24,6 +24,8 @@ pub struct Fixture {
     pub product_id: String,
     pub admin: AdminClient,
     pub resellers: Vec<Reseller>,
+    /// The product's supplier, for pushes during a phase (`--push-during`).
+    pub supplier: Client,
 }
 
 pub struct SetupOptions<'a> {
@@ -73,6 +75,7 @@ pub async fn prepare(http: &reqwest::Client, opts: &SetupOptions<'_>) -> Result<
         .await?;
     let product_id = product.product.id.clone();
 
+    // Kept in the fixture for pushes during a phase.
     let supplier_client = Client::with_http(
         http.clone(),
         opts.url,
@@ -142,5 +145,6 @@ pub async fn prepare(http: &reqwest::Client, opts: &SetupOptions<'_>) -> Result<
         product_id,
         admin,
         resellers,
+        supplier: supplier_client,
     })
 }

@@ -184,6 +184,43 @@ async fn failed_orders_change_nothing() {
 }
 
 #[actix_web::test]
+async fn a_retry_gets_its_order_back_after_the_stock_and_balance_it_used_are_gone() {
+    let app = TestApp::spawn().await;
+    let (_, _, p) = app.stocked_product("LAST", 100, 90, 1).await;
+    let (_, client) = app.reseller(None, 100).await;
+    let (first, created) = client
+        .create_order(&order_req(&p.product.id, 1, "ONLY"))
+        .await
+        .unwrap();
+    assert!(created);
+    // Out of stock and out of money now: the retry still answers with the first order.
+    let (again, created) = client
+        .create_order(&order_req(&p.product.id, 1, "ONLY"))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!((again.id, again.cards), (first.id, first.cards));
+    let err = client
+        .create_order(&order_req(&p.product.id, 1, "OTHER"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.code(),
+            Some("out_of_stock") | Some("insufficient_balance")
+        ),
+        "{err}"
+    );
+    let err = client
+        .create_order(&order_req(&p.product.id, 2, "ONLY"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("idempotency_conflict"));
+    assert_eq!(client.account().await.unwrap().balance, 0);
+    app.assert_books_balance().await;
+}
+
+#[actix_web::test]
 async fn same_out_trade_no_returns_the_original_and_different_parameters_conflict() {
     let app = TestApp::spawn().await;
     let (_, _, p) = app.stocked_product("P", 100, 90, 5).await;

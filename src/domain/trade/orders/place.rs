@@ -77,9 +77,9 @@ pub fn place(
 ) -> Result<Placed> {
     validate_request(req)?;
     let hash = request_hash(req);
-    if let Some(existing) = find_by_trade_no(conn, &ctx.reseller_id, &req.out_trade_no)? {
-        return replay(conn, &deps.vault, existing, &hash);
-    }
+    // No lookup of the out_trade_no first (a round trip on every order for the rare retry):
+    // a repeat fails at `insert_order` on the unique index, or earlier on whatever has changed
+    // since (stock, balance), and `place_order` then answers with the first order.
     let product = load_sellable(conn, req)?;
     let direct = product.delivery == Delivery::Direct;
     let topup = topup_fields(&product, req)?;
@@ -373,6 +373,21 @@ pub async fn place_order(
                         winner(conn, &vault, &reseller_id, &out_trade_no, &hash)
                     })
                     .await
+            }
+            // A refused order may be a retry of one placed earlier, refused today for what
+            // changed since (the stock it bought, the balance it spent): the first order wins.
+            // Not for malformed requests (checked before anything else, as before) or an
+            // unavailable database.
+            Err(e) if !matches!(e, Error::Invalid { .. } | Error::Unavailable(_)) => {
+                let earlier = db
+                    .read_async(move |conn| {
+                        match find_by_trade_no(conn, &reseller_id, &out_trade_no)? {
+                            Some(existing) => replay(conn, &vault, existing, &hash).map(Some),
+                            None => Ok(None),
+                        }
+                    })
+                    .await?;
+                return earlier.ok_or(e);
             }
             other => return other,
         }
