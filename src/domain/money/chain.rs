@@ -151,8 +151,10 @@ pub fn append(
     Ok(seq)
 }
 
-/// Records sealed per round trip of [`seal`].
+/// Records [`seal`] reads per round trip.
 const SEAL_CHUNK: usize = 500;
+/// Records one sealing UPDATE links, largest first (the last one must be 1).
+const LINK_SIZES: [usize; 5] = [500, 100, 20, 5, 1];
 
 /// Links every committed unsealed record into the chain, oldest identity first; returns how
 /// many. Must run in its own transaction: on PostgreSQL it first takes the sealer's advisory
@@ -198,19 +200,32 @@ pub fn seal(conn: &mut DbConn, wait: bool) -> Result<usize> {
                 hash,
             ));
         }
-        let mut args: Vec<Arg<'_>> = Vec::with_capacity(links.len() * 4);
-        for (seq, pos, prev, hash) in &links {
-            args.extend::<[Arg<'_>; 4]>([(*seq).into(), (*pos).into(), prev.into(), hash.into()]);
+        let mut rest = links.as_slice();
+        while !rest.is_empty() {
+            // A few fixed statement sizes, so each connection keeps a handful prepared rather
+            // than one per batch size.
+            let n = *LINK_SIZES.iter().find(|n| **n <= rest.len()).unwrap_or(&1);
+            let (now, later) = rest.split_at(n);
+            rest = later;
+            let mut args: Vec<Arg<'_>> = Vec::with_capacity(n * 4);
+            for (seq, pos, prev, hash) in now {
+                args.extend::<[Arg<'_>; 4]>([
+                    (*seq).into(),
+                    (*pos).into(),
+                    prev.into(),
+                    hash.into(),
+                ]);
+            }
+            // VALUES columns are named column1.. on both backends.
+            let sql = rows_sql(
+                "UPDATE audit_chain SET pos = v.column2, prev_hash = v.column3, hash = v.column4 \
+                 FROM (VALUES ",
+                "(?, ?, ?, ?)",
+                n,
+                ") AS v WHERE audit_chain.seq = v.column1",
+            );
+            stmt(sql, args).execute(conn)?;
         }
-        // VALUES columns are named column1.. on both backends.
-        let sql = rows_sql(
-            "UPDATE audit_chain SET pos = v.column2, prev_hash = v.column3, hash = v.column4 \
-             FROM (VALUES ",
-            "(?, ?, ?, ?)",
-            links.len(),
-            ") AS v WHERE audit_chain.seq = v.column1",
-        );
-        stmt(sql, args).execute(conn)?;
         sealed += links.len();
         if page.len() < SEAL_CHUNK {
             break;
