@@ -101,9 +101,9 @@ pub struct StockTaken {
 
 /// Folds pending rows into the rollups and stock counters, each counter row updated once;
 /// returns the products whose stock went down (for `stock.low`, which reports the stock right
-/// after the change that crossed the threshold, as if each order had updated the counter). Must run in its own
-/// transaction; on PostgreSQL it takes the settler's lock first (waiting when `wait`, else
-/// returning nothing if another instance holds it).
+/// after the change that crossed the threshold, as if each order had updated the counter).
+/// Must run in its own transaction; on PostgreSQL it takes the settler's lock first (waiting
+/// when `wait`, else returning nothing if another instance holds it).
 pub fn fold(conn: &mut DbConn, wait: bool) -> Result<Vec<StockTaken>> {
     if !exclusive(conn, Exclusive::Settler, wait)? {
         return Ok(Vec::new());
@@ -144,7 +144,7 @@ pub fn fold(conn: &mut DbConn, wait: bool) -> Result<Vec<StockTaken>> {
         if claimed.is_empty() {
             break;
         }
-        let rows: Vec<PendingRow> = claimed
+        let mut rows: Vec<PendingRow> = claimed
             .into_iter()
             .map(|(id, at, r, p, g, c, t, d)| {
                 (
@@ -159,6 +159,8 @@ pub fn fold(conn: &mut DbConn, wait: bool) -> Result<Vec<StockTaken>> {
                 )
             })
             .collect();
+        // RETURNING promises no order; the stock walk below needs pending order.
+        rows.sort_unstable_by_key(|r| r.0);
         // Per product, each change in pending order.
         let mut stock: HashMap<&str, Vec<i64>> = HashMap::new();
         let mut sales: Vec<(Sale<'_>, Tally)> = Vec::new();
