@@ -189,10 +189,7 @@ pub fn seal(conn: &mut DbConn, wait: bool) -> Result<usize> {
         let mut links: Vec<(i64, i64, String, String)> = Vec::with_capacity(page.len());
         for r in &page {
             pos += 1;
-            let hash = record_hash(
-                fields(&prev_hash, r).each_ref().map(|f| f.as_str()),
-                &entries.remove(&r.seq).unwrap_or_default(),
-            );
+            let hash = hash_of(&prev_hash, r, &entries.remove(&r.seq).unwrap_or_default());
             links.push((
                 r.seq,
                 pos,
@@ -241,18 +238,15 @@ pub fn seal(conn: &mut DbConn, wait: bool) -> Result<usize> {
     Ok(sealed)
 }
 
-/// The hashed fields of a record after `prev_hash`, in hash order.
-fn fields(prev_hash: &str, r: &Record) -> [String; 8] {
-    [
-        prev_hash.to_string(),
-        r.seq.to_string(),
-        r.kind.clone(),
-        r.actor.clone(),
-        r.action.clone(),
-        r.subject.clone(),
-        r.detail.clone(),
-        r.created_at.to_string(),
-    ]
+/// A stored record's hash, linked after `prev_hash`, over the ledger lines it holds.
+fn hash_of(prev_hash: &str, r: &Record, lines: &[HashedLine]) -> String {
+    let (seq, at) = (r.seq.to_string(), r.created_at.to_string());
+    record_hash(
+        [
+            prev_hash, &seq, &r.kind, &r.actor, &r.action, &r.subject, &r.detail, &at,
+        ],
+        lines,
+    )
 }
 
 /// A ledger line as the hash covers it: account, amount, currency.
@@ -332,7 +326,7 @@ pub fn verify(conn: &mut DbConn) -> Result<VerifyReport> {
         for r in &page {
             let pos = r.pos.unwrap_or_default();
             let mine = entries.remove(&r.seq).unwrap_or_default();
-            let expect = record_hash(fields(&prev_hash, r).each_ref().map(|f| f.as_str()), &mine);
+            let expect = hash_of(&prev_hash, r, &mine);
             let problem = if pos != expected {
                 Some("the record before this one is missing")
             } else if r.prev_hash != prev_hash {

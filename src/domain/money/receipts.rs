@@ -51,9 +51,18 @@ pub struct ReceiptClaims {
 
 /// The `codes_digest` of a receipt, from the delivered codes in delivery order.
 pub fn codes_digest<'a>(codes: impl IntoIterator<Item = &'a str>) -> String {
+    digest_of_code_hashes(
+        codes
+            .into_iter()
+            .map(|code| crate::crypto::sha256_hex(code.as_bytes())),
+    )
+}
+
+/// [`codes_digest`] from the codes' hex SHA-256s, for a verifier that holds only those.
+pub fn digest_of_code_hashes(hashes: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     let mut list = String::new();
-    for code in codes {
-        list.push_str(&crate::crypto::sha256_hex(code.as_bytes()));
+    for hash in hashes {
+        list.push_str(hash.as_ref());
         list.push('\n');
     }
     crate::crypto::sha256_hex(list.as_bytes())

@@ -76,8 +76,9 @@ fn insert(conn: &mut DbConn, sale: &Sale<'_>, t: Tally, stock_delta: i64) -> Res
     Ok(())
 }
 
-/// A pending row as `DELETE … RETURNING` gives it: the tally as a tuple.
-type Claimed = (
+/// A pending row as `DELETE … RETURNING` gives it: id, sale_at, reseller, product, region,
+/// currency, the eight tally counters (in `Tally` order), stock delta.
+type PendingRow = (
     i64,
     i64,
     String,
@@ -87,10 +88,6 @@ type Claimed = (
     (i64, i64, i64, i64, i64, i64, i64, i64),
     i64,
 );
-
-/// A pending row as the fold reads it: id, sale_at, reseller, product, region, currency, the
-/// eight tally counters, stock delta.
-type PendingRow = (i64, i64, String, String, String, String, [i64; 8], i64);
 
 /// A product's stock went down in a fold: its stock after each pending change, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +128,7 @@ pub fn fold(conn: &mut DbConn, wait: bool) -> Result<Vec<StockTaken>> {
             ),
             BigInt,
         );
-        let claimed: Vec<Claimed> = stmt(
+        let mut rows: Vec<PendingRow> = stmt(
             "DELETE FROM pending_sales WHERE id IN \
              (SELECT id FROM pending_sales ORDER BY id LIMIT ?) \
              RETURNING id, sale_at, reseller_id, product_id, region, currency, order_count, \
@@ -141,24 +138,9 @@ pub fn fold(conn: &mut DbConn, wait: bool) -> Result<Vec<StockTaken>> {
         )
         .returning::<Row>()
         .load(conn)?;
-        if claimed.is_empty() {
+        if rows.is_empty() {
             break;
         }
-        let mut rows: Vec<PendingRow> = claimed
-            .into_iter()
-            .map(|(id, at, r, p, g, c, t, d)| {
-                (
-                    id,
-                    at,
-                    r,
-                    p,
-                    g,
-                    c,
-                    [t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7],
-                    d,
-                )
-            })
-            .collect();
         // RETURNING promises no order; the stock walk below needs pending order.
         rows.sort_unstable_by_key(|r| r.0);
         // Per product, each change in pending order.

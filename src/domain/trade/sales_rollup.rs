@@ -124,17 +124,17 @@ impl Tally {
     }
 }
 
-impl From<[i64; 8]> for Tally {
-    fn from(c: [i64; 8]) -> Self {
+impl From<(i64, i64, i64, i64, i64, i64, i64, i64)> for Tally {
+    fn from(c: (i64, i64, i64, i64, i64, i64, i64, i64)) -> Self {
         Tally {
-            order_count: c[0],
-            units: c[1],
-            amount: c[2],
-            cost: c[3],
-            refunded_count: c[4],
-            refunded_units: c[5],
-            refunded_amount: c[6],
-            refunded_cost: c[7],
+            order_count: c.0,
+            units: c.1,
+            amount: c.2,
+            cost: c.3,
+            refunded_count: c.4,
+            refunded_units: c.5,
+            refunded_amount: c.6,
+            refunded_cost: c.7,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::db::schema::{audit_chain, cards, ledger_entries, orders};
 use crate::db::DbConn;
 use crate::domain::money::checks::OrderMismatch;
 use crate::domain::money::ledger::reseller_account;
-use crate::domain::money::receipts::{verify_receipt, Jwks};
+use crate::domain::money::receipts::{digest_of_code_hashes, verify_receipt, Jwks};
 use crate::error::Result;
 
 const PAGE: i64 = 500;
@@ -148,7 +148,7 @@ impl Facts {
             return Some("it does not match its signed receipt".into());
         }
         let delivered_match = match &claims.codes_digest {
-            Some(digest) => *digest == digest_of_hashes(codes),
+            Some(digest) => *digest == digest_of_code_hashes(codes),
             None => {
                 let (mut signed, mut held) = (claims.codes.clone(), codes.to_vec());
                 signed.sort_unstable();
@@ -161,14 +161,4 @@ impl Facts {
         }
         None
     }
-}
-
-/// A receipt's `codes_digest` (`money::receipts::codes_digest`) from the codes' hashes.
-fn digest_of_hashes(hashes: &[String]) -> String {
-    let mut list = String::new();
-    for h in hashes {
-        list.push_str(h);
-        list.push('\n');
-    }
-    sha256_hex(list.as_bytes())
 }
