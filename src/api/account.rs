@@ -7,18 +7,25 @@ use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::{self, Reseller};
 use crate::domain::money::statement::{self, StatementLine};
+use crate::domain::trade::sandbox;
 use crate::error::Result;
 use crate::state::AppState;
 
-/// This reseller's account.
+/// This reseller's account. With a sandbox key, `balance` is the sandbox balance.
 #[utoipa::path(tag = "account",
     responses((status = 200, body = Reseller)), security(("signed" = ["account:read"])))]
 #[get("/v1/account")]
 pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
-    let caller = signed.reseller(Scope::AccountRead)?.clone();
+    let caller = signed.reseller_or_sandbox(Scope::AccountRead)?.clone();
     let r = state
         .db
-        .read_async(move |c| accounts::get::<Reseller>(c, &caller.owner_id))
+        .read_async(move |c| {
+            let mut r = accounts::get::<Reseller>(c, &caller.owner_id)?;
+            if caller.sandbox {
+                r.balance = sandbox::orders::balance(c, &caller.owner_id)?;
+            }
+            Ok(r)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(r))
 }

@@ -9,9 +9,12 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 
 use crate::auth::ratelimit::Allowance;
+use crate::auth::signed::SandboxRequest;
 use crate::state::AppState;
 
 pub const REQUEST_ID: &str = "x-request-id";
+/// On every response to a request signed with a sandbox key.
+pub const SANDBOX_HEADER: &str = "x-kameng-sandbox";
 
 /// The request id of the current request (echoed from the client when it is sane).
 #[derive(Debug, Clone)]
@@ -52,6 +55,12 @@ pub async fn observe(
         ] {
             headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
         }
+    }
+    if res.request().extensions().get::<SandboxRequest>().is_some() {
+        res.headers_mut().insert(
+            HeaderName::from_static(SANDBOX_HEADER),
+            HeaderValue::from_static("true"),
+        );
     }
     let route = res
         .request()

@@ -19,6 +19,7 @@ pub mod page;
 pub mod products;
 pub mod query;
 pub mod routes;
+pub mod sandbox;
 pub mod supplier;
 pub mod system;
 pub mod tickets;

@@ -1,4 +1,5 @@
-//! Reseller orders: one-click purchase with instant delivery, and order lookups.
+//! Reseller orders: one-click purchase with instant delivery, and order lookups. A sandbox key
+//! places and reads sandbox orders (`trade::sandbox::orders`) through the same endpoints.
 
 use actix_web::{get, post, web, HttpResponse};
 
@@ -9,6 +10,7 @@ use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::orders::{
     self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest, OrderStatus,
 };
+use crate::domain::trade::sandbox;
 use crate::error::{Problem, Result};
 use crate::state::AppState;
 
@@ -32,8 +34,9 @@ pub async fn create(
     state: web::Data<AppState>,
     signed: Signed<OrderRequest>,
 ) -> Result<HttpResponse> {
-    let caller = signed.reseller(Scope::OrdersWrite)?.clone();
+    let caller = signed.reseller_or_sandbox(Scope::OrdersWrite)?.clone();
     let req = signed.body()?;
+    let caller_sandbox = caller.sandbox;
     let ctx = OrderContext {
         reseller_id: caller.owner_id,
         key_id: caller.key_id,
@@ -49,13 +52,19 @@ pub async fn create(
         bulk_async_threshold: state.config.bulk_async_threshold,
         stock_low_days: state.config.stock_low_days,
     };
-    let placed = orders::place_order(&state.db, deps, ctx, req).await?;
+    let placed = if caller_sandbox {
+        sandbox::orders::place_order(&state.db, state.receipts.clone(), ctx, req).await?
+    } else {
+        orders::place_order(&state.db, deps, ctx, req).await?
+    };
     let mut res = if !placed.created {
         HttpResponse::Ok()
     } else {
         // The commit enqueued an event: let the worker send it now rather than at its next poll.
         state.events_wakeup.notify_one();
-        crate::jobs::bulk::after_commit(&state, &placed.order);
+        if !caller_sandbox {
+            crate::jobs::bulk::after_commit(&state, &placed.order);
+        }
         if placed.order.status == OrderStatus::Processing.as_str() {
             HttpResponse::Accepted()
         } else {
@@ -82,10 +91,27 @@ pub async fn list(
     signed: Signed,
     query: Query<OrderQuery>,
 ) -> Result<HttpResponse> {
-    let caller = signed.reseller(Scope::OrdersRead)?.clone();
+    let caller = signed.reseller_or_sandbox(Scope::OrdersRead)?.clone();
     let q = query.into_inner();
     let limit = q.page_size()?;
     let before = q.cursor_key()?;
+    if caller.sandbox {
+        let status = status_filter(q.status, &order_states())?;
+        let views = state
+            .db
+            .read_async(move |c| {
+                sandbox::orders::list(
+                    c,
+                    &caller.owner_id,
+                    q.out_trade_no.as_deref(),
+                    status.as_deref(),
+                    before.as_deref(),
+                    limit,
+                )
+            })
+            .await?;
+        return Ok(HttpResponse::Ok().json(Page::of(views, limit, |o| o.id.clone())));
+    }
     let filter = OrderFilter {
         reseller_id: Some(caller.owner_id),
         out_trade_no: q.out_trade_no,
@@ -118,12 +144,15 @@ pub async fn get(
     signed: Signed,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let caller = signed.reseller(Scope::OrdersRead)?.clone();
+    let caller = signed.reseller_or_sandbox(Scope::OrdersRead)?.clone();
     let id = id.into_inner();
     let st = state.clone();
     let order = state
         .db
-        .read_async(move |c| orders::get_for_reseller(c, &st.vault, &caller.owner_id, &id))
+        .read_async(move |c| match caller.sandbox {
+            true => sandbox::orders::get(c, &caller.owner_id, &id),
+            false => orders::get_for_reseller(c, &st.vault, &caller.owner_id, &id),
+        })
         .await?;
     Ok(HttpResponse::Ok().json(order))
 }

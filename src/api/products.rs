@@ -1,4 +1,6 @@
-//! Reseller catalogue: products at this reseller's price, with live stock.
+//! Reseller catalogue: products at this reseller's price, with live stock. A sandbox key sees
+//! the sandbox catalogue (`trade::sandbox::catalog`): the same products, stock fixed, plus the
+//! trigger products.
 
 use actix_web::{get, web, HttpResponse};
 
@@ -6,6 +8,7 @@ use super::page::{page_query, Page, Paged};
 use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::trade::catalog::{self, Category, Product, ProductFilter};
+use crate::domain::trade::sandbox;
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -29,7 +32,7 @@ pub async fn list(
     signed: Signed,
     query: Query<ProductQuery>,
 ) -> Result<HttpResponse> {
-    let caller = signed.reseller(Scope::CatalogRead)?.clone();
+    let caller = signed.reseller_or_sandbox(Scope::CatalogRead)?.clone();
     let q = query.into_inner();
     let after = q.cursor_key()?;
     let limit = q.page_size()?;
@@ -43,7 +46,10 @@ pub async fn list(
     };
     let rows = state
         .db
-        .read_async(move |c| catalog::reseller_products(c, &caller.owner_id, &filter))
+        .read_async(move |c| match caller.sandbox {
+            true => sandbox::catalog::products(c, &caller.owner_id, &filter),
+            false => catalog::reseller_products(c, &caller.owner_id, &filter),
+        })
         .await?;
     Ok(HttpResponse::Ok().json(Page::of(rows, limit, |p| p.id.clone())))
 }
@@ -57,11 +63,14 @@ pub async fn get(
     signed: Signed,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let caller = signed.reseller(Scope::CatalogRead)?.clone();
+    let caller = signed.reseller_or_sandbox(Scope::CatalogRead)?.clone();
     let id = id.into_inner();
     let p = state
         .db
-        .read_async(move |c| catalog::reseller_product(c, &caller.owner_id, &id))
+        .read_async(move |c| match caller.sandbox {
+            true => sandbox::catalog::product(c, &caller.owner_id, &id),
+            false => catalog::reseller_product(c, &caller.owner_id, &id),
+        })
         .await?;
     Ok(HttpResponse::Ok().json(p))
 }
@@ -71,7 +80,7 @@ pub async fn get(
     responses((status = 200, body = Vec<Category>)), security(("signed" = ["catalog:read"])))]
 #[get("/v1/categories")]
 pub async fn categories(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
-    signed.reseller(Scope::CatalogRead)?;
+    signed.reseller_or_sandbox(Scope::CatalogRead)?;
     let cats = state.db.read_async(catalog::list_categories).await?;
     Ok(HttpResponse::Ok().json(cats))
 }

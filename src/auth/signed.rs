@@ -35,9 +35,29 @@ pub struct Signed<T = NoBody> {
 /// `Deserialize` type, so such a handler has no [`Signed::body`] to call.
 pub struct NoBody;
 
+/// Marks a request signed with a sandbox key, so its response carries `X-Kameng-Sandbox: true`
+/// (set in `api::middleware::observe`), errors included.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxRequest;
+
 impl<T> Signed<T> {
-    /// The caller as a reseller holding `scope`.
+    /// The caller as a live reseller key holding `scope`. Sandbox keys are refused here: an
+    /// endpoint serves them only by asking [`Signed::reseller_or_sandbox`], so a sandbox key
+    /// can never reach live data through an endpoint that forgot about it.
     pub fn reseller(&self, scope: Scope) -> Result<&Caller> {
+        let caller = self.reseller_or_sandbox(scope)?;
+        if caller.sandbox {
+            return Err(Error::Forbidden(
+                "sandbox keys can call the catalogue, orders, account and sandbox endpoints only"
+                    .into(),
+            ));
+        }
+        Ok(caller)
+    }
+
+    /// The caller as a reseller key holding `scope`, live or sandbox (`caller.sandbox` tells);
+    /// for the endpoints that serve the sandbox world.
+    pub fn reseller_or_sandbox(&self, scope: Scope) -> Result<&Caller> {
         if self.caller.kind != OwnerKind::Reseller {
             return Err(Error::Forbidden(
                 "this endpoint is for reseller keys".into(),
@@ -202,6 +222,9 @@ async fn verify(req: HttpRequest, mut payload: Payload) -> Result<(Caller, Bytes
     };
     if caller.suspended {
         return Err(Error::Forbidden("this account is suspended".into()));
+    }
+    if caller.sandbox {
+        req.extensions_mut().insert(SandboxRequest);
     }
     if let Some(allowance) = state.limits.check_key(&caller.key_id)? {
         req.extensions_mut().insert(allowance);

@@ -260,6 +260,13 @@ impl Client {
 
     // --- supplier ---
 
+    /// `POST /v1/sandbox/reset` (sandbox keys): balance back to 1,000,000, sandbox orders gone.
+    pub async fn reset_sandbox(&self) -> ClientResult<crate::api::sandbox::SandboxReset> {
+        self.send_raw(Method::POST, "/v1/sandbox/reset", Vec::new())
+            .await?
+            .json()
+    }
+
     pub async fn push_cards(&self, product_id: &str, req: &PushCards) -> ClientResult<PushResult> {
         self.call(
             Method::POST,

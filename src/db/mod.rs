@@ -385,13 +385,21 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<()> {
     res.map_err(|e| Error::internal(format!("migrations: {e}")))
 }
 
-/// Reverts the newest migration (used by the upgrade tests).
-pub fn revert_last_migration(conn: &mut DbConn) -> Result<()> {
-    let res = match conn {
-        DbConn::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
-        DbConn::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ()),
-    };
-    res.map_err(|e| Error::internal(format!("migrations: {e}")))
+/// Reverts migrations newest first, down to and including the one whose version is
+/// `version` (`2026-12-12-000001`): an upgrade test starts from the schema before it, however
+/// many migrations came after.
+pub fn revert_through(conn: &mut DbConn, version: &str) -> Result<()> {
+    let plain = |v: &str| v.replace('-', "");
+    loop {
+        let reverted = match conn {
+            DbConn::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+            DbConn::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| Error::internal(format!("migrations: {e}")))?;
+        if plain(&reverted.to_string()) == plain(version) {
+            return Ok(());
+        }
+    }
 }
 
 /// Reverts every migration (used by the round-trip test).

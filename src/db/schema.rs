@@ -56,6 +56,7 @@ diesel::table! {
         daily_spend_limit -> Nullable<BigInt>,
         created_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        sandbox -> Bool,
     }
 }
 
@@ -373,6 +374,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sandbox_accounts (reseller_id) {
+        reseller_id -> Text,
+        balance -> BigInt,
+        reset_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_orders (id) {
+        id -> Text,
+        reseller_id -> Text,
+        key_id -> Text,
+        out_trade_no -> Text,
+        product_id -> Text,
+        sku -> Text,
+        quantity -> BigInt,
+        unit_price -> BigInt,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        request_hash -> Text,
+        notify_url -> Nullable<Text>,
+        topup -> Nullable<Text>,
+        cards -> Nullable<Text>,
+        receipt -> Text,
+        created_at -> BigInt,
+        completed_at -> Nullable<BigInt>,
+        deadline_at -> Nullable<BigInt>,
+        result_message -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sandbox_attempts (reseller_id, out_trade_no) {
+        reseller_id -> Text,
+        out_trade_no -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(products -> suppliers (supplier_id));
 diesel::joinable!(cards -> products (product_id));
@@ -404,4 +446,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     network_product_markups,
     tickets,
     duplicate_flags,
+    sandbox_accounts,
+    sandbox_orders,
+    sandbox_attempts,
 );

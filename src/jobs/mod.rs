@@ -5,6 +5,7 @@
 
 pub mod bulk;
 mod housekeeping;
+mod sandbox;
 pub mod settle;
 mod stock_cover;
 mod sweeps;
@@ -18,7 +19,7 @@ use crate::state::AppState;
 
 /// Starts every background job on the current runtime: the event worker, the WAL checkpoint,
 /// the settler (pending sales, `stock.low`, chain sealing), the direct top-up deadline and
-/// stranded bulk delivery sweeps, the ticket SLA sweep, the
+/// stranded bulk delivery sweeps, the ticket SLA sweep, sandbox top-up answers, the
 /// stock cover refresh, and housekeeping (expired nonces, idle rate-limit keys, lapsed
 /// licences).
 pub fn spawn_all(state: web::Data<AppState>) {
@@ -34,6 +35,7 @@ pub fn spawn_all(state: web::Data<AppState>) {
     });
     settle::spawn(state.clone());
     sweeps::spawn(state.clone());
+    sandbox::spawn(state.clone());
     stock_cover::spawn(state.clone());
     housekeeping::spawn(state);
 }

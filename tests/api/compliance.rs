@@ -20,6 +20,7 @@ pub fn new_key(name: &str, scopes: &[Scope], cap: Option<i64>) -> NewKey {
         name: name.into(),
         scopes: scopes.to_vec(),
         daily_spend_limit: cap,
+        sandbox: false,
     }
 }
 

@@ -26,6 +26,7 @@ mod process;
 mod properties;
 mod readme;
 mod receiver;
+mod sandbox;
 mod scale;
 mod secrets;
 mod signing;

@@ -65,11 +65,12 @@ pub(super) async fn issue_key<A: Account>(
     state: web::Data<AppState>,
     admin: AdminSession,
     id: String,
+    sandbox: bool,
 ) -> Result<HttpResponse> {
     let st = state.clone();
     let key = state
         .db
-        .write_async(move |c| accounts::issue_key::<A>(c, &st.vault, &admin.actor(), &id))
+        .write_async(move |c| accounts::issue_key::<A>(c, &st.vault, &admin.actor(), &id, sandbox))
         .await?;
     Ok(HttpResponse::Created().json(key))
 }

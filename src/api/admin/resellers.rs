@@ -64,16 +64,27 @@ pub async fn update(
     accounts::update::<Reseller>(state, admin, id.into_inner(), body.into_inner()).await
 }
 
-/// Issue an additional key for a reseller (all scopes).
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+/// `?sandbox=true`: issue a sandbox key instead.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct IssueKeyQuery {
+    /// Issue a sandbox key (its requests see the sandbox world only). Default false.
+    pub sandbox: Option<bool>,
+}
+
+/// Issue an additional key for a reseller (all scopes); `?sandbox=true` for a sandbox key.
+#[utoipa::path(tag = "admin", params(("id" = String, Path), IssueKeyQuery),
     responses((status = 201, body = IssuedKey), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[post("/v1/admin/resellers/{id}/keys")]
 pub async fn issue_key(
     state: web::Data<AppState>,
     admin: AdminSession,
     id: web::Path<String>,
+    query: Query<IssueKeyQuery>,
 ) -> Result<HttpResponse> {
-    accounts::issue_key::<Reseller>(state, admin, id.into_inner()).await
+    let sandbox = query.into_inner().sandbox.unwrap_or(false);
+    accounts::issue_key::<Reseller>(state, admin, id.into_inner(), sandbox).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -70,5 +70,5 @@ pub async fn issue_key(
     admin: AdminSession,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    accounts::issue_key::<Supplier>(state, admin, id.into_inner()).await
+    accounts::issue_key::<Supplier>(state, admin, id.into_inner(), false).await
 }

@@ -212,7 +212,16 @@ pub fn create<A: Account>(
         webhook_secret_enc: &vault.encrypt_str(&webhook_secret),
     };
     let detail = A::insert(conn, row, new)?;
-    let api_key = keys::issue(conn, vault, A::OWNER, &id, "default", A::KEY_SCOPES, None)?;
+    let api_key = keys::issue(
+        conn,
+        vault,
+        A::OWNER,
+        &id,
+        "default",
+        A::KEY_SCOPES,
+        None,
+        false,
+    )?;
     let action = format!("{}.create", A::OWNER.as_str());
     record_admin(conn, actor, &action, &id, detail)?;
     Ok(A::created(get(conn, &id)?, api_key, webhook_secret))
@@ -254,29 +263,42 @@ pub fn update<A: Account>(
     get(conn, id)
 }
 
-/// Issues an additional key for an account (rotation: issue new, then revoke old).
+/// Issues an additional key for an account (rotation: issue new, then revoke old); `sandbox`
+/// issues a reseller a sandbox key instead (see `trade::sandbox`).
 pub fn issue_key<A: Account>(
     conn: &mut DbConn,
     vault: &Vault,
     actor: &str,
     owner_id: &str,
+    sandbox: bool,
 ) -> Result<IssuedKey> {
     get::<A>(conn, owner_id)?;
+    if sandbox && A::OWNER != OwnerKind::Reseller {
+        return Err(Error::invalid(
+            "sandbox",
+            "only resellers have sandbox keys",
+        ));
+    }
     let key = keys::issue(
         conn,
         vault,
         A::OWNER,
         owner_id,
-        "admin-issued",
+        if sandbox {
+            "admin-issued-sandbox"
+        } else {
+            "admin-issued"
+        },
         A::KEY_SCOPES,
         None,
+        sandbox,
     )?;
     record_admin(
         conn,
         actor,
         "key.issue",
         &key.key_id,
-        json!({ "owner": format!("{}:{owner_id}", A::OWNER.as_str()) }),
+        json!({ "owner": format!("{}:{owner_id}", A::OWNER.as_str()), "sandbox": sandbox }),
     )?;
     Ok(key)
 }

@@ -14,4 +14,5 @@ pub mod orders;
 pub mod pending;
 pub mod pricing;
 pub mod sales_rollup;
+pub mod sandbox;
 pub mod topups;

@@ -40,6 +40,10 @@ pub struct NewKey {
     /// Most this key may spend per UTC day, in minor units. Required (and at most the caller's
     /// own cap) when the calling key is itself capped.
     pub daily_spend_limit: Option<i64>,
+    /// A sandbox key: its requests see the sandbox world (test balance, synthetic codes,
+    /// trigger products) and never anything live. Default false.
+    #[serde(default)]
+    pub sandbox: bool,
 }
 
 /// A key as its owner sees it. `secret` is present only in the creation response.
@@ -52,6 +56,8 @@ pub struct ApiKey {
     pub name: String,
     pub scopes: Vec<Scope>,
     pub daily_spend_limit: Option<i64>,
+    /// True for a sandbox key.
+    pub sandbox: bool,
     pub created_at: String,
 }
 
@@ -121,21 +127,23 @@ pub fn create(conn: &mut DbConn, vault: &Vault, caller: &Caller, req: &NewKey) -
         &name,
         &scopes,
         req.daily_spend_limit,
+        req.sandbox,
     )?;
     let mut key = load(conn, &issued.key_id)?;
     key.secret = Some(issued.secret);
     Ok(key)
 }
 
-type KeyRow = (String, String, String, Option<i64>, i64);
+type KeyRow = (String, String, String, Option<i64>, i64, bool);
 
-fn view((key_id, name, scopes, daily_spend_limit, created_at): KeyRow) -> ApiKey {
+fn view((key_id, name, scopes, daily_spend_limit, created_at, sandbox): KeyRow) -> ApiKey {
     ApiKey {
         key_id,
         secret: None,
         name,
         scopes: Scope::split(&scopes),
         daily_spend_limit,
+        sandbox,
         created_at: rfc3339(created_at),
     }
 }
@@ -146,6 +154,7 @@ fn columns() -> (
     api_keys::scopes,
     api_keys::daily_spend_limit,
     api_keys::created_at,
+    api_keys::sandbox,
 ) {
     (
         api_keys::key_id,
@@ -153,6 +162,7 @@ fn columns() -> (
         api_keys::scopes,
         api_keys::daily_spend_limit,
         api_keys::created_at,
+        api_keys::sandbox,
     )
 }
 

@@ -36,6 +36,8 @@ pub struct Caller {
     pub scopes: Vec<Scope>,
     pub daily_spend_limit: Option<i64>,
     pub suspended: bool,
+    /// A sandbox key: it sees the sandbox world (`domain::sandbox`) and nothing live.
+    pub sandbox: bool,
 }
 
 pub struct LoadedKey {
@@ -71,6 +73,7 @@ pub fn issue(
     name: &str,
     scopes: &[Scope],
     daily_spend_limit: Option<i64>,
+    sandbox: bool,
 ) -> Result<IssuedKey> {
     let key_id = random_token("kk_", 12);
     let secret = random_token("sk_", 24);
@@ -84,6 +87,7 @@ pub fn issue(
             api_keys::scopes.eq(Scope::join(scopes)),
             api_keys::daily_spend_limit.eq(daily_spend_limit),
             api_keys::created_at.eq(crate::time::now_ms()),
+            api_keys::sandbox.eq(sandbox),
         ))
         .execute(conn)?;
     Ok(IssuedKey { key_id, secret })
@@ -129,7 +133,7 @@ pub fn list(conn: &mut DbConn, kind: OwnerKind, owner_id: &str) -> Result<Vec<Ke
 pub fn load_active(db: &Db, vault: &Vault, key_id: &str) -> Result<LoadedKey> {
     let unknown = || Error::Unauthorized("unknown or revoked key".into());
     db.read(|conn| {
-        let row: Option<(String, String, String, String, Option<i64>)> = api_keys::table
+        let row: Option<(String, String, String, String, Option<i64>, bool)> = api_keys::table
             .find(key_id)
             .filter(api_keys::revoked_at.is_null())
             .select((
@@ -138,10 +142,11 @@ pub fn load_active(db: &Db, vault: &Vault, key_id: &str) -> Result<LoadedKey> {
                 api_keys::secret_enc,
                 api_keys::scopes,
                 api_keys::daily_spend_limit,
+                api_keys::sandbox,
             ))
             .first(conn)
             .optional()?;
-        let Some((kind, owner_id, secret_enc, scopes, limit)) = row else {
+        let Some((kind, owner_id, secret_enc, scopes, limit, sandbox)) = row else {
             return Err(unknown());
         };
         let (kind, status) = match kind.as_str() {
@@ -175,6 +180,7 @@ pub fn load_active(db: &Db, vault: &Vault, key_id: &str) -> Result<LoadedKey> {
                 scopes: Scope::split(&scopes),
                 daily_spend_limit: limit,
                 suspended: status != "active",
+                sandbox,
             },
         })
     })

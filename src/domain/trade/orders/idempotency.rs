@@ -16,7 +16,7 @@ use crate::db::DbConn;
 use crate::error::{Error, Result};
 
 /// The parameters that make two requests "the same" for idempotency.
-pub(super) fn request_hash(req: &OrderRequest) -> String {
+pub(crate) fn request_hash(req: &OrderRequest) -> String {
     let canonical = json!({
         "product_id": req.product_id,
         "quantity": req.quantity,

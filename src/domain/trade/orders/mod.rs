@@ -8,6 +8,9 @@ mod record;
 mod sub_reseller;
 
 pub use place::{place, place_order};
+// The order's own checks, shared with sandbox orders (`trade::sandbox`).
+pub(crate) use idempotency::request_hash;
+pub(crate) use place::{topup_fields, validate_request};
 pub use record::announce_delivery;
 pub use sub_reseller::{child_orders, SubResellerOrder};
 
@@ -86,6 +89,9 @@ pub struct Order {
     /// EdDSA JWT proving this delivery; verify with `/.well-known/jwks.json`. Empty while a
     /// bulk order is `processing`.
     pub receipt: String,
+    /// True on an order placed with a sandbox key (absent on live orders).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -142,6 +148,7 @@ impl OrderRow {
             created_at: rfc3339(self.created_at),
             completed_at: self.completed_at.map(rfc3339),
             receipt: self.receipt.clone(),
+            sandbox: false,
         }
     }
 }

@@ -34,7 +34,7 @@ use crate::domain::validate;
 use crate::error::{is_unique_violation, Error, Result};
 
 /// Checks that need no database, so bad input costs nothing.
-fn validate_request(req: &OrderRequest) -> Result<()> {
+pub(crate) fn validate_request(req: &OrderRequest) -> Result<()> {
     if req.out_trade_no.is_empty()
         || req.out_trade_no.len() > 64
         || !req.out_trade_no.bytes().all(|b| b.is_ascii_graphic())
@@ -204,7 +204,7 @@ fn load_sellable(conn: &mut DbConn, req: &OrderRequest) -> Result<ProductRow> {
 
 /// A direct product's top-up fields, checked against what it requires; card products take none.
 /// Also checks the quantity against the product's limits (after the fields, as it always has).
-fn topup_fields(
+pub(crate) fn topup_fields(
     product: &ProductRow,
     req: &OrderRequest,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
