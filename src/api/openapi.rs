@@ -1,5 +1,15 @@
 //! The OpenAPI document, generated from the handlers' annotations and the route table. The checked-in copy at
 //! `openapi/openapi.json` is compared with this in a test, so the two cannot drift.
+//!
+//! Operation ids are what generated clients name their methods after (`list_products()` in
+//! Python, `createOrder` in a TypeScript wrapper), so each is explicit, unique and camelCase:
+//! verb + audience + resource. The verb is `list`, `get`, `create`, `update` (PATCH), `set`
+//! (PUT of a value), `revoke`, `push`, or the action's own word (`credit`, `redeliver`,
+//! `verify`). The audience is empty for a reseller's operations (the main integrators:
+//! `listProducts`, `createOrder`), `Supplier` for a supplier key's (`pushSupplierCards`) and
+//! `Admin` for the operator's (`listAdminOrders`), so one resource seen by two audiences never
+//! clashes and a generated client reads like the role using it. `tests/api/openapi.rs` checks
+//! every operation has a unique id of that shape, a tag and a summary.
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
@@ -27,6 +37,10 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         description = "Headless distribution API for digital goods: suppliers push stock, resellers buy with instant delivery from a prepaid balance. Money is integer minor units. Errors are RFC 9457 problem+json with a stable `code`.\n\n# Authentication\n\nResellers and suppliers sign every request with their API key (scheme `signed` below); the operator uses a bearer token from `POST /v1/admin/login` (scheme `admin`).\n\n<!-- ReDoc-Inject: <security-definitions> -->",
         version = "0.1.0"
     ),
+    // Relative, so the document is right wherever it is served (behind a proxy, on any port):
+    // clients resolve it against the URL they fetched the document from, and generators take a
+    // base URL when a client is built.
+    servers((url = "/", description = "The server this document is served by")),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::money::receipts::ReceiptClaims, crate::domain::trade::inventory::stock_low::StockLow)),
     tags(
         (name = "catalogue", description = "Products at the caller's price (reseller keys)"),
