@@ -29,7 +29,15 @@ PATH is the path as sent (no host, no query); QUERY the raw query string without
 Timestamps more than 300 s from the server clock are refused (401 `unauthorized`); a nonce reused by the \
 same key within the window is refused (401 `replayed_request`). The scopes listed on an operation are \
 the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
-`X-Kameng-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, t + \".\" + raw body)>`.";
+`X-Kameng-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, t + \".\" + raw body)>`.\n\n\
+OpenAPI has no scheme type for a request HMAC, so this is declared as an API key in the \
+`X-Kameng-Signature` header: a generated client will not compute it. Add a request hook that sets \
+the four headers just before sending, over the exact bytes sent: `examples/python/kameng_signing.py` \
+(an httpx event hook), `examples/typescript/src/signing.ts` (an openapi-fetch middleware), \
+`examples/php/purchase.php` (hash_hmac). Test vector: secret `sk_test_5f2a9c1e7b3d4f60`, \
+`POST /v1/orders`, no query, timestamp `1767225600`, nonce `n0nce-0001`, body \
+`{\"product_id\":\"prd_01\",\"quantity\":1,\"out_trade_no\":\"T1001\"}` → signature \
+`1d03bb7cc72dcc2cc4fb47298867269224f95cb782af0bcbd6ea66c598dff0ff`.";
 
 /// Title, shared schemas and tags: the document without its operations.
 #[derive(OpenApi)]
