@@ -17,7 +17,12 @@ async fn a_listed_product_is_buyable_and_a_refused_one_says_why() {
                 .create_product(&NewProduct {
                     sku: sku.into(),
                     name: sku.into(),
-                    category: if sku == "LICENSED" { "licensed" } else { "steam" }.into(),
+                    category: if sku == "LICENSED" {
+                        "licensed"
+                    } else {
+                        "steam"
+                    }
+                    .into(),
                     supplier_id,
                     face_value: price,
                     cost: price / 2,
@@ -28,7 +33,10 @@ async fn a_listed_product_is_buyable_and_a_refused_one_says_why() {
                 })
                 .await
                 .unwrap();
-            supplier.push_cards(&p.product.id, &cards(sku, 0..2)).await.unwrap();
+            supplier
+                .push_cards(&p.product.id, &cards(sku, 0..2))
+                .await
+                .unwrap();
             p.product.id
         }
     };
@@ -53,7 +61,10 @@ async fn a_listed_product_is_buyable_and_a_refused_one_says_why() {
     let expected = [
         ("OK", None),
         ("USD", Some(("currency_mismatch", "product_unavailable"))),
-        ("DEAR", Some(("insufficient_balance", "insufficient_balance"))),
+        (
+            "DEAR",
+            Some(("insufficient_balance", "insufficient_balance")),
+        ),
         ("OFF", Some(("off_sale", "product_unavailable"))),
         ("LICENSED", Some(("licence_missing", "product_unavailable"))),
         ("EMPTY", Some(("out_of_stock", "out_of_stock"))),
@@ -71,7 +82,10 @@ async fn a_listed_product_is_buyable_and_a_refused_one_says_why() {
         );
         // One product read alone says the same.
         let one = serde_json::to_value(reseller.product(&p.id).await.unwrap()).unwrap();
-        assert_eq!(one["unpurchasable_reason"], json["unpurchasable_reason"], "{sku}");
+        assert_eq!(
+            one["unpurchasable_reason"], json["unpurchasable_reason"],
+            "{sku}"
+        );
 
         let bought = reseller.buy(&p.id, p.min_quantity, &format!("P-{n}")).await;
         match refusal {

@@ -72,11 +72,7 @@ fn covered(conn: &mut DbConn, supplier_id: &str, product_id: &str, now: i64) -> 
 
 /// Of these products, the ids [`check_sellable`] would refuse now, in two queries for the lot
 /// (the catalogue states it per product; see `trade::catalog::purchasable`).
-pub fn unlicensed(
-    conn: &mut DbConn,
-    items: &[Sellable<'_>],
-    now: i64,
-) -> Result<HashSet<String>> {
+pub fn unlicensed(conn: &mut DbConn, items: &[Sellable<'_>], now: i64) -> Result<HashSet<String>> {
     let category_ids: Vec<&str> = items.iter().map(|p| p.category_id).collect();
     let required: HashSet<String> = categories::table
         .filter(categories::id.eq_any(&category_ids))
@@ -102,7 +98,11 @@ pub fn unlicensed(
 }
 
 /// Whether `valid` (from [`valid_licences`]) holds a licence covering this product.
-fn covers(valid: &HashMap<String, Vec<Option<String>>>, supplier_id: &str, product_id: &str) -> bool {
+fn covers(
+    valid: &HashMap<String, Vec<Option<String>>>,
+    supplier_id: &str,
+    product_id: &str,
+) -> bool {
     valid.get(supplier_id).is_some_and(|ps| {
         ps.iter()
             .any(|p| p.as_deref().is_none_or(|p| p == product_id))

@@ -70,6 +70,13 @@ impl ProductRow {
 
 /// A product as a reseller sees it, with this caller's unit price.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "prd_01a2b3c4", "sku": "STEAM-50", "name": "Steam wallet code 50 CNY", "category": "steam",
+    "description": "Adds 50 CNY to a Steam wallet.", "instructions": "Redeem at store.steampowered.com/account/redeemwalletcode",
+    "region": "CN", "face_value": 5000, "currency": "CNY", "delivery": "card", "status": "on_sale",
+    "min_quantity": 1, "max_quantity": 100, "price": 4850, "stock": 120, "topup_fields": [],
+    "purchasable": true, "unpurchasable_reason": null
+}))]
 pub struct Product {
     pub id: String,
     pub sku: String,
@@ -277,7 +284,9 @@ pub fn reseller_products(
 pub fn reseller_product(conn: &mut DbConn, reseller_id: &str, product_id: &str) -> Result<Product> {
     let row = load(conn, product_id)?;
     let cat = category_name(conn, &row.category_id)?;
-    let mut views = reseller_views(conn, reseller_id, std::slice::from_ref(&row), |_| cat.clone())?;
+    let mut views = reseller_views(conn, reseller_id, std::slice::from_ref(&row), |_| {
+        cat.clone()
+    })?;
     views.pop().ok_or(Error::NotFound("product"))
 }
 
