@@ -27,6 +27,17 @@ fn example(name: &str) -> PathBuf {
     path
 }
 
+/// A finished process's stdout, after asserting it exited 0 (else its stdout and stderr).
+fn succeeded(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 #[actix_web::test]
 async fn the_examples_work_against_kameng_demo() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,12 +105,7 @@ async fn the_examples_work_against_kameng_demo() {
         ])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&shop.stdout);
-    assert!(
-        shop.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&shop.stderr)
-    );
+    let text = succeeded(&shop);
     assert!(text.contains("code DEMO-STEAM-100-"), "{text}");
     assert!(
         text.contains("callback: verified order.delivered"),
@@ -148,12 +154,7 @@ async fn the_examples_work_against_kameng_demo() {
         .arg(&csv)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&feed.stdout);
-    assert!(
-        feed.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&feed.stderr)
-    );
+    let text = succeeded(&feed);
     assert!(
         text.contains("pushed 252 codes to DEMO-APPLE-50: 250 accepted, 1 duplicates, 1 rejected"),
         "{text}"
@@ -225,12 +226,7 @@ async fn the_php_example_buys_a_code() {
     .await
     .unwrap()
     .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(stdout.contains("receipt verified"), "{stdout}");
     // The order it printed is this reseller's, delivered and paid.
     let orders = client.orders("").await.unwrap().data;

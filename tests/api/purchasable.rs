@@ -48,12 +48,7 @@ async fn a_listed_product_is_buyable_and_a_refused_one_says_why() {
         .await
         .unwrap();
     stocked("LICENSED", 1_000, None).await;
-    let licensed = app.admin.categories().await.unwrap();
-    let licensed = licensed.iter().find(|c| c.name == "licensed").unwrap();
-    app.admin
-        .update_category(&licensed.id, json!({"licence_required": true}))
-        .await
-        .unwrap();
+    app.require_licence("licensed").await;
     new_card_product(&app.admin, &s.supplier.id, "EMPTY", 1_000, 800).await;
     let (_, reseller) = app.reseller(None, 5_000).await;
 
