@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::state::AppState;
 
 /// This reseller's account. With a sandbox key, `balance` is the sandbox balance.
-#[utoipa::path(tag = "account",
+#[utoipa::path(operation_id = "getAccount", tag = "account",
     responses((status = 200, body = Reseller)), security(("signed" = ["account:read"])))]
 #[get("/v1/account")]
 pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
@@ -35,7 +35,7 @@ page_query! {
 }
 
 /// This reseller's statement, newest first.
-#[utoipa::path(tag = "account", params(LedgerQuery),
+#[utoipa::path(operation_id = "listLedgerEntries", tag = "account", params(LedgerQuery),
     responses((status = 200, body = Page<StatementLine>)), security(("signed" = ["account:read"])))]
 #[get("/v1/account/ledger")]
 pub async fn ledger(

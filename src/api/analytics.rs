@@ -25,7 +25,7 @@ pub struct SalesQuery {
 }
 
 /// This reseller's sales: orders, units, amount and refunds per day, product or buyer region.
-#[utoipa::path(tag = "insight", params(SalesQuery),
+#[utoipa::path(operation_id = "getSalesReport", tag = "insight", params(SalesQuery),
     responses((status = 200, body = ResellerSalesReport)), security(("signed" = ["orders:read"])))]
 #[get("/v1/analytics/sales")]
 pub async fn sales(
@@ -57,7 +57,7 @@ pub struct RecommendationQuery {
 /// Products this reseller does not sell yet, each with the reason it is suggested: what
 /// resellers with similar sales sell well, else what sells in its buyers' regions, else the
 /// platform's bestsellers.
-#[utoipa::path(tag = "insight", params(RecommendationQuery),
+#[utoipa::path(operation_id = "listRecommendations", tag = "insight", params(RecommendationQuery),
     responses((status = 200, body = Page<Recommendation>)), security(("signed" = ["catalog:read"])))]
 #[get("/v1/recommendations")]
 pub async fn recommendations(

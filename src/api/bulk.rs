@@ -14,7 +14,7 @@ use crate::state::AppState;
 
 /// The codes of one of this reseller's orders, in delivery order (the order a bulk receipt's
 /// `codes_digest` covers). 409 `conflict` while a bulk order is still `processing`.
-#[utoipa::path(tag = "orders", params(("id" = String, Path), PageQuery),
+#[utoipa::path(operation_id = "listOrderCards", tag = "orders", params(("id" = String, Path), PageQuery),
     responses((status = 200, body = Page<DeliveredCard>),
         (status = 404, description = "not_found (not this reseller's order)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (a bulk order still processing)", body = Problem, content_type = "application/problem+json")),

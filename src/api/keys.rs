@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// Create a key. The `secret` is in this response only. Needs a key holding every scope; the
 /// new key's scopes must be a subset of the caller's, and its `daily_spend_limit` no higher
 /// than the caller's own (if the caller is capped).
-#[utoipa::path(tag = "account", request_body = NewKey,
+#[utoipa::path(operation_id = "createKey", tag = "account", request_body = NewKey,
     responses(
         (status = 201, body = ApiKey),
         (status = 403, description = "insufficient_scope (the calling key lacks a scope), or forbidden (the new key would be more powerful than the caller)", body = Problem, content_type = "application/problem+json"),
@@ -35,7 +35,7 @@ pub async fn create(state: web::Data<AppState>, signed: Signed<NewKey>) -> Resul
 }
 
 /// This reseller's active keys (never their secrets).
-#[utoipa::path(tag = "account", params(PageQuery),
+#[utoipa::path(operation_id = "listKeys", tag = "account", params(PageQuery),
     responses((status = 200, body = Page<ApiKey>)), security(("signed" = ["account:read"])))]
 #[get("/v1/keys")]
 pub async fn list(
@@ -55,7 +55,7 @@ pub async fn list(
 
 /// Revoke one of this reseller's keys at once (another account's key is 404). Needs a key
 /// holding every scope, and only revokes keys no more powerful than the caller.
-#[utoipa::path(tag = "account", params(("key_id" = String, Path)),
+#[utoipa::path(operation_id = "revokeKey", tag = "account", params(("key_id" = String, Path)),
     responses(
         (status = 204, description = "revoked"),
         (status = 404, body = Problem, content_type = "application/problem+json"),

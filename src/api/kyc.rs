@@ -11,7 +11,7 @@ use crate::state::AppState;
 /// Submit real-name details for review; the account becomes `pending` (202). The details are
 /// stored encrypted and only ever shown masked. Naming the legal person behind the account is
 /// an owner's act, so like key management it needs a key holding every scope.
-#[utoipa::path(tag = "account", request_body = KycRequest,
+#[utoipa::path(operation_id = "submitKyc", tag = "account", request_body = KycRequest,
     responses(
         (status = 202, description = "submitted; an admin reviews it", body = Kyc),
         (status = 409, description = "conflict (already verified)", body = Problem, content_type = "application/problem+json"),
@@ -34,7 +34,7 @@ pub async fn submit(
 }
 
 /// This reseller's real-name verification state, details masked.
-#[utoipa::path(tag = "account",
+#[utoipa::path(operation_id = "getKyc", tag = "account",
     responses((status = 200, body = Kyc)), security(("signed" = ["account:read"])))]
 #[get("/v1/account/kyc")]
 pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {

@@ -12,7 +12,7 @@ use crate::state::AppState;
 /// File a licence (proof of the right to distribute) for one product, or for all of this
 /// supplier's products when `product_id` is omitted. It is `pending` until an admin reviews it;
 /// products in a `licence_required` category sell only under an approved, unexpired licence.
-#[utoipa::path(tag = "supplier", request_body = NewLicence,
+#[utoipa::path(operation_id = "submitSupplierLicence", tag = "supplier", request_body = NewLicence,
     responses(
         (status = 201, body = Licence),
         (status = 404, description = "not_found (product)", body = Problem, content_type = "application/problem+json"),
@@ -41,7 +41,7 @@ page_query! {
 }
 
 /// This supplier's licences, oldest first.
-#[utoipa::path(tag = "supplier", params(LicenceQuery),
+#[utoipa::path(operation_id = "listSupplierLicences", tag = "supplier", params(LicenceQuery),
     responses((status = 200, body = Page<Licence>)), security(("signed" = [])))]
 #[get("/v1/supplier/licences")]
 pub async fn list(

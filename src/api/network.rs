@@ -26,7 +26,7 @@ page_query! {
 
 /// Create a sub-reseller under the calling reseller. Its first API key (all scopes) and webhook
 /// secret are shown only here: hand them over; the sub-reseller should rotate the key.
-#[utoipa::path(tag = "network", request_body = NewSubReseller,
+#[utoipa::path(operation_id = "createSubReseller", tag = "network", request_body = NewSubReseller,
     responses((status = 201, body = ResellerCreated),
         (status = 403, description = "forbidden (this account is at the chain's maximum depth) or insufficient_scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (too many sub-resellers)", body = Problem, content_type = "application/problem+json")),
@@ -56,7 +56,7 @@ pub async fn create_sub_reseller(
 }
 
 /// The caller's direct sub-resellers with their sales and the commission earned through each.
-#[utoipa::path(tag = "network", params(PageQuery),
+#[utoipa::path(operation_id = "listSubResellers", tag = "network", params(PageQuery),
     responses((status = 200, body = Page<SubReseller>)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers")]
 pub async fn list_sub_resellers(
@@ -75,7 +75,7 @@ pub async fn list_sub_resellers(
 }
 
 /// The markups the caller adds for its sub-resellers (0 when never set).
-#[utoipa::path(tag = "network",
+#[utoipa::path(operation_id = "getMarkups", tag = "network",
     responses((status = 200, body = Markups)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers/markups")]
 pub async fn get_markups(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
@@ -90,7 +90,7 @@ pub async fn get_markups(state: web::Data<AppState>, signed: Signed) -> Result<H
 /// Replace the caller's markups: a default in basis points of the caller's own price, and
 /// per-product overrides. A sub-reseller pays the caller's price plus the markup, and the
 /// markup × quantity is credited to the caller in the same transaction as the order.
-#[utoipa::path(tag = "network", request_body = Markups,
+#[utoipa::path(operation_id = "setMarkups", tag = "network", request_body = Markups,
     responses((status = 200, body = Markups)), security(("signed" = ["sub_resellers:write"])))]
 #[put("/v1/sub-resellers/markups")]
 pub async fn put_markups(
@@ -108,7 +108,7 @@ pub async fn put_markups(
 
 /// Move part of the caller's balance to one of its direct sub-resellers (a ledger transaction;
 /// 402 `insufficient_balance` rather than below zero). Not for keys with a daily spend limit.
-#[utoipa::path(tag = "network", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "transferToSubReseller", tag = "network", params(("id" = String, Path)),
     request_body = TransferRequest,
     responses((status = 200, body = TransferResult),
         (status = 402, description = "insufficient_balance", body = Problem, content_type = "application/problem+json"),
@@ -146,7 +146,7 @@ pub async fn transfer_to_sub_reseller(
 
 /// A direct sub-reseller's orders, newest first: amounts and the caller's commission, never
 /// codes, receipts or end-buyer details.
-#[utoipa::path(tag = "network", params(("id" = String, Path), SubOrdersQuery),
+#[utoipa::path(operation_id = "listSubResellerOrders", tag = "network", params(("id" = String, Path), SubOrdersQuery),
     responses((status = 200, body = Page<SubResellerOrder>),
         (status = 404, description = "not_found (not a direct sub-reseller of the caller)", body = Problem, content_type = "application/problem+json")),
     security(("signed" = ["sub_resellers:write"])))]
@@ -172,7 +172,7 @@ pub async fn sub_reseller_orders(
 
 /// The caller's commission statement, newest first: what it earned (and had taken back) on
 /// orders placed below it in the network.
-#[utoipa::path(tag = "network", params(PageQuery),
+#[utoipa::path(operation_id = "getCommissionStatement", tag = "network", params(PageQuery),
     responses((status = 200, body = Page<CommissionLine>)), security(("signed" = ["sub_resellers:write"])))]
 #[get("/v1/sub-resellers/commissions")]
 pub async fn commission_statement(

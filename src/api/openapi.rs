@@ -1,8 +1,20 @@
 //! The OpenAPI document, generated from the handlers' annotations and the route table. The checked-in copy at
 //! `openapi/openapi.json` is compared with this in a test, so the two cannot drift.
+//!
+//! Operation ids are what generated clients name their methods after (`list_products()` in
+//! Python, `createOrder` in a TypeScript wrapper), so each is explicit, unique and camelCase:
+//! verb + audience + resource. The verb is `list`, `get`, `create`, `update` (PATCH), `set`
+//! (PUT of a value), `revoke`, `push`, or the action's own word (`credit`, `redeliver`,
+//! `verify`). The audience is empty for a reseller's operations (the main integrators:
+//! `listProducts`, `createOrder`), `Supplier` for a supplier key's (`pushSupplierCards`) and
+//! `Admin` for the operator's (`listAdminOrders`), so one resource seen by two audiences never
+//! clashes and a generated client reads like the role using it. `tests/api/openapi.rs` checks
+//! every operation has a unique id of that shape, a tag and a summary.
 
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -17,7 +29,15 @@ PATH is the path as sent (no host, no query); QUERY the raw query string without
 Timestamps more than 300 s from the server clock are refused (401 `unauthorized`); a nonce reused by the \
 same key within the window is refused (401 `replayed_request`). The scopes listed on an operation are \
 the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
-`X-Kameng-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, t + \".\" + raw body)>`.";
+`X-Kameng-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, t + \".\" + raw body)>`.\n\n\
+OpenAPI has no scheme type for a request HMAC, so this is declared as an API key in the \
+`X-Kameng-Signature` header: a generated client will not compute it. Add a request hook that sets \
+the four headers just before sending, over the exact bytes sent: `examples/python/kameng_signing.py` \
+(an httpx event hook), `examples/typescript/src/signing.ts` (an openapi-fetch middleware), \
+`examples/php/purchase.php` (hash_hmac). Test vector: secret `sk_test_5f2a9c1e7b3d4f60`, \
+`POST /v1/orders`, no query, timestamp `1767225600`, nonce `n0nce-0001`, body \
+`{\"product_id\":\"prd_01\",\"quantity\":1,\"out_trade_no\":\"T1001\"}` → signature \
+`1d03bb7cc72dcc2cc4fb47298867269224f95cb782af0bcbd6ea66c598dff0ff`.";
 
 /// Title, shared schemas and tags: the document without its operations.
 #[derive(OpenApi)]
@@ -27,6 +47,10 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         description = "Headless distribution API for digital goods: suppliers push stock, resellers buy with instant delivery from a prepaid balance. Money is integer minor units. Errors are RFC 9457 problem+json with a stable `code`.\n\n# Authentication\n\nResellers and suppliers sign every request with their API key (scheme `signed` below); the operator uses a bearer token from `POST /v1/admin/login` (scheme `admin`).\n\n<!-- ReDoc-Inject: <security-definitions> -->",
         version = "0.1.0"
     ),
+    // Relative, so the document is right wherever it is served (behind a proxy, on any port):
+    // clients resolve it against the URL they fetched the document from, and generators take a
+    // base URL when a client is built.
+    servers((url = "/", description = "The server this document is served by")),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::money::receipts::ReceiptClaims, crate::domain::trade::inventory::stock_low::StockLow)),
     tags(
         (name = "catalogue", description = "Products at the caller's price (reseller keys)"),
@@ -50,8 +74,13 @@ impl OpenApi for ApiDoc {
     fn openapi() -> utoipa::openapi::OpenApi {
         let mut doc = Base::openapi();
         super::routes::table(&mut doc);
-        let modifiers: [&dyn Modify; 4] =
-            [&Security, &StandardErrors, &ValidationRules, &Summaries];
+        let modifiers: [&dyn Modify; 5] = [
+            &Security,
+            &StandardErrors,
+            &Public,
+            &ValidationRules,
+            &Summaries,
+        ];
         for modifier in modifiers {
             modifier.modify(&mut doc);
         }
@@ -74,6 +103,21 @@ impl Modify for Security {
         bearer.bearer_format = Some("JWT".into());
         bearer.description = Some("Admin session token from `POST /v1/admin/login`.".into());
         components.add_security_scheme("admin", SecurityScheme::Http(bearer));
+    }
+}
+
+/// Operations that take no credentials (health, documents, admin login) say so with an empty
+/// requirement, `security: [{}]`, rather than by leaving security out, which linters and
+/// generators read as "unknown". Runs after `StandardErrors`, which adds 401/403 only where
+/// credentials are named.
+struct Public;
+
+impl Modify for Public {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for_each_operation(openapi, |_, op| {
+            op.security
+                .get_or_insert_with(|| vec![SecurityRequirement::default()]);
+        });
     }
 }
 

@@ -18,7 +18,7 @@ use crate::state::AppState;
 /// codes than `KAMENG_BULK_ASYNC_THRESHOLD`, default 500): 202 `processing`, then
 /// `order.delivered`, codes from `GET /v1/orders/{id}/cards`. Repeating the same
 /// `out_trade_no` with the same parameters returns the original order (200).
-#[utoipa::path(tag = "orders", request_body = OrderRequest,
+#[utoipa::path(operation_id = "createOrder", tag = "orders", request_body = OrderRequest,
     responses(
         (status = 201, description = "delivered (card products)", body = Order),
         (status = 202, description = "processing (direct top-up, ends completed or failed; or a bulk card order, ends delivered)", body = Order),
@@ -83,7 +83,7 @@ page_query! {
 }
 
 /// This reseller's orders, newest first (codes omitted; fetch one order for its codes).
-#[utoipa::path(tag = "orders", params(OrderQuery),
+#[utoipa::path(operation_id = "listOrders", tag = "orders", params(OrderQuery),
     responses((status = 200, body = Page<Order>)), security(("signed" = ["orders:read"])))]
 #[get("/v1/orders")]
 pub async fn list(
@@ -135,7 +135,7 @@ pub(crate) async fn order_page(state: &AppState, filter: OrderFilter) -> Result<
 }
 
 /// One of this reseller's orders, with its codes.
-#[utoipa::path(tag = "orders", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getOrder", tag = "orders", params(("id" = String, Path)),
     responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("signed" = ["orders:read"])))]
 #[get("/v1/orders/{id}")]

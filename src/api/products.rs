@@ -24,7 +24,7 @@ page_query! {
 }
 
 /// List products at this reseller's price.
-#[utoipa::path(tag = "catalogue", params(ProductQuery),
+#[utoipa::path(operation_id = "listProducts", tag = "catalogue", params(ProductQuery),
     responses((status = 200, body = Page<Product>)), security(("signed" = ["catalog:read"])))]
 #[get("/v1/products")]
 pub async fn list(
@@ -55,7 +55,7 @@ pub async fn list(
 }
 
 /// One product at this reseller's price.
-#[utoipa::path(tag = "catalogue", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getProduct", tag = "catalogue", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")), security(("signed" = ["catalog:read"])))]
 #[get("/v1/products/{id}")]
 pub async fn get(
@@ -76,7 +76,7 @@ pub async fn get(
 }
 
 /// Product categories.
-#[utoipa::path(tag = "catalogue",
+#[utoipa::path(operation_id = "listCategories", tag = "catalogue",
     responses((status = 200, body = Vec<Category>)), security(("signed" = ["catalog:read"])))]
 #[get("/v1/categories")]
 pub async fn categories(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {

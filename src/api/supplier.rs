@@ -15,7 +15,7 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// Push card codes into a product's stock (up to 10,000 a request).
-#[utoipa::path(tag = "supplier", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "pushSupplierCards", tag = "supplier", params(("id" = String, Path)),
     request_body = PushCards,
     responses((status = 200, body = PushResult), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json")),
@@ -66,7 +66,7 @@ pub struct SupplierProduct {
 }
 
 /// This supplier's products with their stock, defect rates, recent sales and sales forecast.
-#[utoipa::path(tag = "supplier",
+#[utoipa::path(operation_id = "listSupplierProducts", tag = "supplier",
     responses((status = 200, body = Vec<SupplierProduct>)), security(("signed" = [])))]
 #[get("/v1/supplier/products")]
 pub async fn products(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
@@ -131,7 +131,7 @@ pub struct SupplierProductPatch {
 }
 
 /// Set the low-stock threshold of one of this supplier's products.
-#[utoipa::path(tag = "supplier", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "updateSupplierProduct", tag = "supplier", params(("id" = String, Path)),
     request_body = SupplierProductPatch,
     responses((status = 200, body = SupplierProductPatch), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("signed" = [])))]

@@ -30,14 +30,14 @@ const DOCS_HTML: &str = r#"<!DOCTYPE html>
 <script src="/docs/redoc.standalone.js"></script></body></html>"#;
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "system", responses((status = 200, description = "alive", body = String)))]
+#[utoipa::path(operation_id = "getHealth", tag = "system", responses((status = 200, description = "alive", body = String)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
 /// Readiness: the database answers.
-#[utoipa::path(tag = "system", responses((status = 200, description = "ready", body = String), (status = 503, description = "database unreachable", body = crate::error::Problem)))]
+#[utoipa::path(operation_id = "getReadiness", tag = "system", responses((status = 200, description = "ready", body = String), (status = 503, description = "database unreachable", body = crate::error::Problem)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     state
@@ -52,7 +52,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
 }
 
 /// Prometheus metrics (text exposition format).
-#[utoipa::path(tag = "system", responses((status = 200, description = "Prometheus text", body = String)))]
+#[utoipa::path(operation_id = "getMetrics", tag = "system", responses((status = 200, description = "Prometheus text", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
@@ -61,14 +61,14 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// This OpenAPI document.
-#[utoipa::path(tag = "system", responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
+#[utoipa::path(operation_id = "getOpenApiDocument", tag = "system", responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 #[get("/openapi.json")]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(super::openapi::ApiDoc::openapi())
 }
 
 /// Human-readable API reference (works offline).
-#[utoipa::path(tag = "system", responses((status = 200, description = "HTML page", content_type = "text/html", body = String)))]
+#[utoipa::path(operation_id = "getApiReference", tag = "system", responses((status = 200, description = "HTML page", content_type = "text/html", body = String)))]
 #[get("/docs")]
 pub async fn docs() -> HttpResponse {
     HttpResponse::Ok()
@@ -93,7 +93,7 @@ pub async fn favicon() -> HttpResponse {
 }
 
 /// Public keys that verify order receipts (JWKS).
-#[utoipa::path(tag = "system", responses((status = 200, body = Jwks)))]
+#[utoipa::path(operation_id = "getJwks", tag = "system", responses((status = 200, body = Jwks)))]
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.receipts.jwks())

@@ -13,7 +13,7 @@ use crate::state::AppState;
 /// it, the whole order. Only within `KAMENG_TICKET_WINDOW` of the order; one ticket per card
 /// (a whole-order ticket is the order's only one). The supplier is told with `ticket.opened`
 /// and must answer before `sla_due_at`, or the ticket is refunded automatically.
-#[utoipa::path(tag = "tickets", request_body = NewTicket,
+#[utoipa::path(operation_id = "createTicket", tag = "tickets", request_body = NewTicket,
     responses(
         (status = 201, body = Ticket),
         (status = 404, description = "not_found (order)", body = Problem, content_type = "application/problem+json"),
@@ -48,7 +48,7 @@ page_query! {
 }
 
 /// This reseller's tickets, newest first (codes omitted; fetch one ticket for them).
-#[utoipa::path(tag = "tickets", params(TicketQuery),
+#[utoipa::path(operation_id = "listTickets", tag = "tickets", params(TicketQuery),
     responses((status = 200, body = Page<Ticket>)), security(("signed" = ["tickets:write"])))]
 #[get("/v1/tickets")]
 pub async fn list(
@@ -77,7 +77,7 @@ pub async fn list(
 }
 
 /// One of this reseller's tickets, with the named card and any replacement cards in plaintext.
-#[utoipa::path(tag = "tickets", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getTicket", tag = "tickets", params(("id" = String, Path)),
     responses((status = 200, body = Ticket), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("signed" = ["tickets:write"])))]
 #[get("/v1/tickets/{id}")]
@@ -104,7 +104,7 @@ page_query! {
 
 /// Tickets on this supplier's goods, newest first, with the named card's code so it can be
 /// checked (`?status=open` is the work queue).
-#[utoipa::path(tag = "supplier", params(SupplierTicketQuery),
+#[utoipa::path(operation_id = "listSupplierTickets", tag = "supplier", params(SupplierTicketQuery),
     responses((status = 200, body = Page<Ticket>)), security(("signed" = [])))]
 #[get("/v1/supplier/tickets")]
 pub async fn supplier_list(
@@ -139,7 +139,7 @@ pub async fn supplier_list(
 /// Answer a ticket on this supplier's goods: `replace` (with a fresh `code`, or from stock
 /// without one), `refund` (the reseller is credited, the supplier payable charged back) or
 /// `contest` (an admin decides). Only one answer ever applies.
-#[utoipa::path(tag = "supplier", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "respondToSupplierTicket", tag = "supplier", params(("id" = String, Path)),
     request_body = SupplierResponse,
     responses(
         (status = 200, body = Ticket),

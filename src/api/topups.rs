@@ -19,7 +19,7 @@ pub struct TopupResult {
 }
 
 /// Report the result of a direct top-up (once; only the product's supplier).
-#[utoipa::path(tag = "supplier", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "reportSupplierTopupResult", tag = "supplier", params(("id" = String, Path)),
     request_body = TopupResult,
     responses((status = 200, body = Order), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the order is not awaiting a result", body = Problem, content_type = "application/problem+json")),

@@ -8,7 +8,7 @@ use crate::events::test_event::{send_test, TestDelivery};
 use crate::state::AppState;
 
 /// Send a signed `webhook.test` event to this reseller's `notify_url` and report the attempt.
-#[utoipa::path(tag = "account",
+#[utoipa::path(operation_id = "sendTestWebhook", tag = "account",
     responses((status = 200, body = TestDelivery),
         (status = 409, description = "conflict (no callback URL is registered)", body = Problem, content_type = "application/problem+json")),
     security(("signed" = ["account:read"])))]
@@ -20,7 +20,7 @@ pub async fn reseller_test(state: web::Data<AppState>, signed: Signed) -> Result
 }
 
 /// Send a signed `webhook.test` event to this supplier's `webhook_url` and report the attempt.
-#[utoipa::path(tag = "supplier",
+#[utoipa::path(operation_id = "sendSupplierTestWebhook", tag = "supplier",
     responses((status = 200, body = TestDelivery),
         (status = 409, description = "conflict (no callback URL is registered)", body = Problem, content_type = "application/problem+json")),
     security(("signed" = [])))]

@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "event_id": "evt_01a2b3c4", "delivered": true, "attempt": {"status_code": 200, "latency_ms": 42, "error": null}
+}))]
 pub struct TestDelivery {
     pub event_id: String,
     /// True when the endpoint answered 2xx.

@@ -228,6 +228,19 @@ impl TestApp {
         (s, sc, p)
     }
 
+    /// Marks the category named `name` `licence_required` (through the admin API).
+    pub async fn require_licence(&self, name: &str) {
+        let categories = self.admin.categories().await.expect("categories");
+        let category = categories
+            .iter()
+            .find(|c| c.name == name)
+            .expect("category");
+        self.admin
+            .update_category(&category.id, serde_json::json!({"licence_required": true}))
+            .await
+            .expect("update category");
+    }
+
     /// Asserts the money invariants straight from the database: every reseller balance equals
     /// the sum of its ledger entries, all entries sum to zero, and the chain verifies.
     pub async fn assert_books_balance(&self) {

@@ -24,6 +24,7 @@ mod openapi;
 mod orders;
 mod process;
 mod properties;
+mod purchasable;
 mod readme;
 mod receiver;
 mod sandbox;

@@ -92,3 +92,62 @@ async fn docs_page_is_self_contained_and_readable() {
         }
     }
 }
+
+/// What generated clients name their methods after: every operation (this branch's and any
+/// merged later) has a unique camelCase `operationId`, a declared tag and a summary; signed
+/// operations name the `signed` scheme, admin ones the `admin` scheme; and the document says
+/// where the server is.
+#[test]
+fn every_operation_is_named_tagged_and_summarised() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&kameng::api::openapi::spec_json()).expect("json");
+    let declared: Vec<&str> = spec["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    // `^[a-z][a-zA-Z0-9]+$`
+    let camel = |id: &str| {
+        id.len() > 1
+            && id.starts_with(|c: char| c.is_ascii_lowercase())
+            && id.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let at = format!("{} {path}", method.to_uppercase());
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(camel(id), "{at}: operationId {id:?} is not camelCase");
+            if let Some(other) = seen.insert(id.to_string(), at.clone()) {
+                panic!("operationId {id} is used by both {other} and {at}");
+            }
+            let tags = op["tags"].as_array().map(Vec::as_slice).unwrap_or_default();
+            assert!(!tags.is_empty(), "{at} has no tag");
+            for tag in tags {
+                let tag = tag.as_str().unwrap_or_default();
+                assert!(declared.contains(&tag), "{at}: tag {tag} is not declared");
+            }
+            assert!(
+                !op["summary"].as_str().unwrap_or_default().is_empty(),
+                "{at} has no summary"
+            );
+            let schemes: Vec<&str> = op["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_object())
+                .flat_map(|s| s.keys().map(String::as_str))
+                .collect();
+            if path == "/v1/admin/login" {
+                assert!(schemes.is_empty(), "{at} takes no credentials");
+            } else if path.starts_with("/v1/admin/") {
+                assert_eq!(schemes, ["admin"], "{at} must name the admin scheme");
+            } else if path.starts_with("/v1/") {
+                assert_eq!(schemes, ["signed"], "{at} must name the signed scheme");
+            }
+        }
+    }
+    assert!(seen.contains_key("createOrder") && seen.contains_key("pushSupplierCards"));
+    assert_eq!(spec["servers"][0]["url"], "/");
+}

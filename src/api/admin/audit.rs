@@ -15,7 +15,7 @@ page_query! {
 }
 
 /// The hash-chained audit trail (ledger transactions and admin actions), newest first.
-#[utoipa::path(tag = "admin", params(AuditQuery),
+#[utoipa::path(operation_id = "listAdminAuditRecords", tag = "admin", params(AuditQuery),
     responses((status = 200, body = Page<Record>)), security(("admin" = [])))]
 #[get("/v1/admin/audit")]
 pub async fn list(
@@ -35,7 +35,7 @@ pub async fn list(
 
 /// Seal what is committed, then recompute the whole chain and report the first record that
 /// does not hold (edited, deleted, inserted, reordered, or left unsealed too long).
-#[utoipa::path(tag = "admin",
+#[utoipa::path(operation_id = "verifyAdminAuditChain", tag = "admin",
     responses((status = 200, body = VerifyReport)), security(("admin" = [])))]
 #[get("/v1/admin/audit/verify")]
 pub async fn verify(state: web::Data<AppState>, _admin: AdminSession) -> Result<HttpResponse> {

@@ -22,7 +22,7 @@ pub struct LoginResponse {
 }
 
 /// Exchange an admin's username and password for a session token.
-#[utoipa::path(tag = "admin", request_body = LoginRequest,
+#[utoipa::path(operation_id = "loginAdmin", tag = "admin", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json")))]
 #[post("/v1/admin/login")]

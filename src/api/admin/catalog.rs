@@ -14,7 +14,7 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// All categories.
-#[utoipa::path(tag = "admin", responses((status = 200, body = Vec<Category>)), security(("admin" = [])))]
+#[utoipa::path(operation_id = "listAdminCategories", tag = "admin", responses((status = 200, body = Vec<Category>)), security(("admin" = [])))]
 #[get("/v1/admin/categories")]
 pub async fn list_categories(
     state: web::Data<AppState>,
@@ -24,7 +24,7 @@ pub async fn list_categories(
 }
 
 /// Rename a category or mark it `licence_required`.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = CategoryPatch,
+#[utoipa::path(operation_id = "updateAdminCategory", tag = "admin", params(("id" = String, Path)), request_body = CategoryPatch,
     responses((status = 200, body = Category), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (another category has this name)", body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
@@ -43,7 +43,7 @@ pub async fn update_category(
 }
 
 /// Create a product (`category` by name; unknown names are created).
-#[utoipa::path(tag = "admin", request_body = NewProduct,
+#[utoipa::path(operation_id = "createAdminProduct", tag = "admin", request_body = NewProduct,
     responses((status = 201, body = AdminProduct), (status = 409, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[post("/v1/admin/products")]
 pub async fn create_product(
@@ -68,7 +68,7 @@ page_query! {
 }
 
 /// List products with cost and base price.
-#[utoipa::path(tag = "admin", params(AdminProductQuery),
+#[utoipa::path(operation_id = "listAdminProducts", tag = "admin", params(AdminProductQuery),
     responses((status = 200, body = Page<AdminProduct>)), security(("admin" = [])))]
 #[get("/v1/admin/products")]
 pub async fn list_products(
@@ -95,7 +95,7 @@ pub async fn list_products(
 }
 
 /// One product with cost and base price.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getAdminProduct", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = AdminProduct), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[get("/v1/admin/products/{id}")]
 pub async fn get_product(
@@ -111,7 +111,7 @@ pub async fn get_product(
 }
 
 /// Change a product's price, status and the rest.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = ProductPatch,
+#[utoipa::path(operation_id = "updateAdminProduct", tag = "admin", params(("id" = String, Path)), request_body = ProductPatch,
     responses((status = 200, body = AdminProduct), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[patch("/v1/admin/products/{id}")]
 pub async fn update_product(
@@ -135,7 +135,7 @@ pub struct LevelRequest {
 }
 
 /// Create or change a price level.
-#[utoipa::path(tag = "admin", params(("name" = String, Path)), request_body = LevelRequest,
+#[utoipa::path(operation_id = "setAdminLevelDiscount", tag = "admin", params(("name" = String, Path)), request_body = LevelRequest,
     responses((status = 200, body = Level)), security(("admin" = [])))]
 #[put("/v1/admin/levels/{name}")]
 pub async fn put_level(
@@ -153,7 +153,7 @@ pub async fn put_level(
 }
 
 /// All price levels.
-#[utoipa::path(tag = "admin", responses((status = 200, body = Vec<Level>)), security(("admin" = [])))]
+#[utoipa::path(operation_id = "listAdminLevels", tag = "admin", responses((status = 200, body = Vec<Level>)), security(("admin" = [])))]
 #[get("/v1/admin/levels")]
 pub async fn list_levels(state: web::Data<AppState>, _admin: AdminSession) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.db.read_async(pricing::book::list_levels).await?))

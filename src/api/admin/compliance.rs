@@ -13,7 +13,7 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// A reseller's real-name submission, masked (the admin sees no more than the reseller does).
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getAdminResellerKyc", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = Kyc), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
 #[get("/v1/admin/resellers/{id}/kyc")]
@@ -31,7 +31,7 @@ pub async fn get_kyc(
 }
 
 /// Decide a pending real-name submission: `verified` lifts the unverified daily limit.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "decideAdminResellerKyc", tag = "admin", params(("id" = String, Path)),
     request_body = KycDecision,
     responses((status = 200, body = Kyc), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (nothing pending)", body = Problem, content_type = "application/problem+json")),
@@ -60,7 +60,7 @@ page_query! {
 }
 
 /// Suppliers' licences, oldest first (`?status=pending` is the review queue).
-#[utoipa::path(tag = "admin", params(AdminLicenceQuery),
+#[utoipa::path(operation_id = "listAdminLicences", tag = "admin", params(AdminLicenceQuery),
     responses((status = 200, body = Page<Licence>)), security(("admin" = [])))]
 #[get("/v1/admin/licences")]
 pub async fn list_licences(
@@ -82,7 +82,7 @@ pub async fn list_licences(
 
 /// Approve or reject a pending licence, or reject (revoke) an approved one. Approval puts back
 /// on sale the products the licence sweep had taken off for want of it.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "reviewAdminLicence", tag = "admin", params(("id" = String, Path)),
     request_body = LicenceReview,
     responses((status = 200, body = Licence), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (already decided, or expired)", body = Problem, content_type = "application/problem+json")),

@@ -30,7 +30,7 @@ pub struct PlatformSalesQuery {
 
 /// Platform sales: GMV, supplier cost, margin, refunds and refund rate, grouped, with the top
 /// products and resellers.
-#[utoipa::path(tag = "admin", params(PlatformSalesQuery),
+#[utoipa::path(operation_id = "getAdminSalesReport", tag = "admin", params(PlatformSalesQuery),
     responses((status = 200, body = PlatformSalesReport)), security(("admin" = [])))]
 #[get("/v1/admin/analytics/sales")]
 pub async fn sales(
@@ -55,7 +55,7 @@ pub async fn sales(
 
 /// A product's expected daily sales for the next 14 days (additive Holt-Winters with a weekly
 /// season over the last 12 weeks) and the days its stock lasts.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getAdminProductForecast", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = ProductForecast), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
 #[get("/v1/admin/products/{id}/forecast")]
@@ -82,7 +82,7 @@ pub struct SlowMoverQuery {
 
 /// Card products (on the platform for two weeks or more) whose stock would last more than
 /// `min_days` at the forecast rate, or that are not expected to sell at all; slowest first.
-#[utoipa::path(tag = "admin", params(SlowMoverQuery),
+#[utoipa::path(operation_id = "listAdminSlowMovers", tag = "admin", params(SlowMoverQuery),
     responses((status = 200, body = Vec<SlowMover>)), security(("admin" = [])))]
 #[get("/v1/admin/products/slow-movers")]
 pub async fn slow_movers(

@@ -6,7 +6,7 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// Revoke any API key at once.
-#[utoipa::path(tag = "admin", params(("key_id" = String, Path)),
+#[utoipa::path(operation_id = "revokeAdminKey", tag = "admin", params(("key_id" = String, Path)),
     responses((status = 204, description = "revoked"), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[delete("/v1/admin/keys/{key_id}")]
 pub async fn revoke(

@@ -12,7 +12,7 @@ use crate::state::AppState;
 /// transaction sums to zero, and each reseller's balance equals the sum of its entries; then
 /// compare every order with its ledger transaction and its signed receipt.
 /// Reads only; safe on a live system (the chain itself: `GET /v1/admin/audit/verify`).
-#[utoipa::path(tag = "admin",
+#[utoipa::path(operation_id = "checkAdminLedger", tag = "admin",
     responses((status = 200, body = LedgerCheck)), security(("admin" = [])))]
 #[get("/v1/admin/ledger/check")]
 pub async fn check(state: web::Data<AppState>, _admin: AdminSession) -> Result<HttpResponse> {

@@ -17,7 +17,7 @@ page_query! {
 }
 
 /// All orders, newest first (codes are never listed).
-#[utoipa::path(tag = "admin", params(AdminOrderQuery),
+#[utoipa::path(operation_id = "listAdminOrders", tag = "admin", params(AdminOrderQuery),
     responses((status = 200, body = Page<Order>)), security(("admin" = [])))]
 #[get("/v1/admin/orders")]
 pub async fn list(

@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 /// A product's defect rate overall and per batch (cards ticketed and then refunded or
 /// replaced ÷ cards delivered), with each batch's unsold and withdrawn cards.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getAdminProductQuality", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = ProductQuality), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
 #[get("/v1/admin/products/{id}/quality")]
@@ -31,7 +31,7 @@ pub async fn product_quality(
 
 /// Withdraw a batch: its unsold cards leave stock (status `withdrawn`); sold ones stay with
 /// their orders. Audited.
-#[utoipa::path(tag = "admin",
+#[utoipa::path(operation_id = "withdrawAdminBatch", tag = "admin",
     params(("id" = String, Path), ("batch_ref" = String, Path)),
     responses((status = 200, body = Withdrawal), (status = 404, description = "not_found (product or batch)", body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
@@ -60,7 +60,7 @@ page_query! {
 
 /// Pushes of codes another product already held (rejected as `duplicate_elsewhere`), newest
 /// first: one flag per code per attempt.
-#[utoipa::path(tag = "admin", params(DuplicateQuery),
+#[utoipa::path(operation_id = "listAdminDuplicates", tag = "admin", params(DuplicateQuery),
     responses((status = 200, body = Page<DuplicateFlag>)), security(("admin" = [])))]
 #[get("/v1/admin/duplicates")]
 pub async fn list_duplicates(

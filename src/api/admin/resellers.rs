@@ -15,7 +15,7 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// Onboard a reseller; its first API key and webhook secret are shown only here.
-#[utoipa::path(tag = "admin", request_body = NewReseller,
+#[utoipa::path(operation_id = "createAdminReseller", tag = "admin", request_body = NewReseller,
     responses((status = 201, body = ResellerCreated)), security(("admin" = [])))]
 #[post("/v1/admin/resellers")]
 pub async fn create(
@@ -27,7 +27,7 @@ pub async fn create(
 }
 
 /// List resellers.
-#[utoipa::path(tag = "admin", params(PageQuery),
+#[utoipa::path(operation_id = "listAdminResellers", tag = "admin", params(PageQuery),
     responses((status = 200, body = Page<Reseller>)), security(("admin" = [])))]
 #[get("/v1/admin/resellers")]
 pub async fn list(
@@ -39,7 +39,7 @@ pub async fn list(
 }
 
 /// One reseller.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getAdminReseller", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = Reseller), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[get("/v1/admin/resellers/{id}")]
 pub async fn get(
@@ -52,7 +52,7 @@ pub async fn get(
 
 /// Update a reseller (name, level, notify URL, `status: suspended|active`, `parent_id` to
 /// re-parent or detach a sub-reseller).
-#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = ResellerPatch,
+#[utoipa::path(operation_id = "updateAdminReseller", tag = "admin", params(("id" = String, Path)), request_body = ResellerPatch,
     responses((status = 200, body = Reseller), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[patch("/v1/admin/resellers/{id}")]
 pub async fn update(
@@ -74,7 +74,7 @@ pub struct IssueKeyQuery {
 }
 
 /// Issue an additional key for a reseller (all scopes); `?sandbox=true` for a sandbox key.
-#[utoipa::path(tag = "admin", params(("id" = String, Path), IssueKeyQuery),
+#[utoipa::path(operation_id = "issueAdminResellerKey", tag = "admin", params(("id" = String, Path), IssueKeyQuery),
     responses((status = 201, body = IssuedKey), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[post("/v1/admin/resellers/{id}/keys")]
 pub async fn issue_key(
@@ -101,7 +101,7 @@ pub struct BalanceResponse {
 }
 
 /// Credit a reseller's prepaid balance (or correct it with a negative amount).
-#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = CreditRequest,
+#[utoipa::path(operation_id = "creditAdminReseller", tag = "admin", params(("id" = String, Path)), request_body = CreditRequest,
     responses((status = 200, body = BalanceResponse), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[post("/v1/admin/resellers/{id}/credit")]
 pub async fn credit(
@@ -133,7 +133,7 @@ pub struct PriceRequest {
 }
 
 /// Set a per-reseller price for one product (overrides the level discount).
-#[utoipa::path(tag = "admin",
+#[utoipa::path(operation_id = "setAdminResellerPrice", tag = "admin",
     params(("id" = String, Path), ("product_id" = String, Path)), request_body = PriceRequest,
     responses((status = 200, body = PriceRequest), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[put("/v1/admin/resellers/{id}/prices/{product_id}")]

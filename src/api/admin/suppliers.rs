@@ -13,7 +13,7 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// Onboard a supplier; its first API key and webhook secret are shown only here.
-#[utoipa::path(tag = "admin", request_body = NewSupplier,
+#[utoipa::path(operation_id = "createAdminSupplier", tag = "admin", request_body = NewSupplier,
     responses((status = 201, body = SupplierCreated)), security(("admin" = [])))]
 #[post("/v1/admin/suppliers")]
 pub async fn create(
@@ -25,7 +25,7 @@ pub async fn create(
 }
 
 /// List suppliers.
-#[utoipa::path(tag = "admin", params(PageQuery),
+#[utoipa::path(operation_id = "listAdminSuppliers", tag = "admin", params(PageQuery),
     responses((status = 200, body = Page<Supplier>)), security(("admin" = [])))]
 #[get("/v1/admin/suppliers")]
 pub async fn list(
@@ -37,7 +37,7 @@ pub async fn list(
 }
 
 /// One supplier.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getAdminSupplier", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = Supplier), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[get("/v1/admin/suppliers/{id}")]
 pub async fn get(
@@ -49,7 +49,7 @@ pub async fn get(
 }
 
 /// Update a supplier (name, webhook URL, `status: suspended|active`).
-#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = SupplierPatch,
+#[utoipa::path(operation_id = "updateAdminSupplier", tag = "admin", params(("id" = String, Path)), request_body = SupplierPatch,
     responses((status = 200, body = Supplier), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[patch("/v1/admin/suppliers/{id}")]
 pub async fn update(
@@ -62,7 +62,7 @@ pub async fn update(
 }
 
 /// Issue an additional key for a supplier (rotate: issue, deploy, then revoke the old one).
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "issueAdminSupplierKey", tag = "admin", params(("id" = String, Path)),
     responses((status = 201, body = IssuedKey), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[post("/v1/admin/suppliers/{id}/keys")]
 pub async fn issue_key(

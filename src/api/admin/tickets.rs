@@ -21,7 +21,7 @@ page_query! {
 }
 
 /// All tickets, newest first (no codes).
-#[utoipa::path(tag = "admin", params(AdminTicketQuery),
+#[utoipa::path(operation_id = "listAdminTickets", tag = "admin", params(AdminTicketQuery),
     responses((status = 200, body = Page<AdminTicket>)), security(("admin" = [])))]
 #[get("/v1/admin/tickets")]
 pub async fn list(
@@ -49,7 +49,7 @@ pub async fn list(
 }
 
 /// One ticket.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getAdminTicket", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = AdminTicket), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]
 #[get("/v1/admin/tickets/{id}")]
@@ -65,7 +65,7 @@ pub async fn get(
 /// Decide a ticket (normally a contested one; an admin may also step in before the supplier
 /// answers): `refund`, `replace` (from stock; with no stock the ticket goes back to the supplier
 /// as `awaiting_supplier` with a fresh SLA) or `reject`. The reseller gets `ticket.resolved`.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "resolveAdminTicket", tag = "admin", params(("id" = String, Path)),
     request_body = TicketDecision,
     responses(
         (status = 200, body = AdminTicket),

@@ -19,7 +19,7 @@ page_query! {
 }
 
 /// Outbound events and their delivery state, newest first.
-#[utoipa::path(tag = "admin", params(WebhookQuery),
+#[utoipa::path(operation_id = "listAdminWebhookDeliveries", tag = "admin", params(WebhookQuery),
     responses((status = 200, body = Page<EventInfo>)), security(("admin" = [])))]
 #[get("/v1/admin/webhooks")]
 pub async fn list(
@@ -53,7 +53,7 @@ pub struct EventDetail {
 }
 
 /// One event with every delivery attempt (status code, latency, error).
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getAdminWebhookDelivery", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = EventDetail), (status = 404, body = Problem, content_type = "application/problem+json")), security(("admin" = [])))]
 #[get("/v1/admin/webhooks/{id}")]
 pub async fn get(
@@ -66,7 +66,7 @@ pub async fn get(
 }
 
 /// Queue an event for a fresh round of delivery attempts.
-#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "redeliverAdminWebhook", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, body = EventInfo), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "conflict (the event has no endpoint to deliver to)", body = Problem, content_type = "application/problem+json")),
     security(("admin" = [])))]

@@ -36,6 +36,11 @@ pub struct Supplier {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = resellers)]
+#[schema(example = json!({
+    "id": "rsl_01a2b3c4", "name": "Example Shop", "level": "default", "balance": 95150, "currency": "CNY",
+    "notify_url": "https://shop.example.com/kameng/callback", "kyc_status": "verified", "status": "active",
+    "parent_id": null, "created_at": "2026-11-01T00:00:00Z"
+}))]
 pub struct Reseller {
     pub id: String,
     pub name: String,

@@ -70,6 +70,45 @@ fn covered(conn: &mut DbConn, supplier_id: &str, product_id: &str, now: i64) -> 
     Ok(n > 0)
 }
 
+/// Of these products, the ids [`check_sellable`] would refuse now, in two queries for the lot
+/// (the catalogue states it per product; see `trade::catalog::purchasable`).
+pub fn unlicensed(conn: &mut DbConn, items: &[Sellable<'_>], now: i64) -> Result<HashSet<String>> {
+    let category_ids: Vec<&str> = items.iter().map(|p| p.category_id).collect();
+    let required: HashSet<String> = categories::table
+        .filter(categories::id.eq_any(&category_ids))
+        .filter(categories::licence_required.eq(true))
+        .select(categories::id)
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let needing: Vec<&Sellable<'_>> = items
+        .iter()
+        .filter(|p| required.contains(p.category_id))
+        .collect();
+    if needing.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let suppliers: Vec<String> = needing.iter().map(|p| p.supplier_id.to_string()).collect();
+    let valid = valid_licences(conn, &suppliers, now)?;
+    Ok(needing
+        .into_iter()
+        .filter(|p| !covers(&valid, p.supplier_id, p.id))
+        .map(|p| p.id.to_string())
+        .collect())
+}
+
+/// Whether `valid` (from [`valid_licences`]) holds a licence covering this product.
+fn covers(
+    valid: &HashMap<String, Vec<Option<String>>>,
+    supplier_id: &str,
+    product_id: &str,
+) -> bool {
+    valid.get(supplier_id).is_some_and(|ps| {
+        ps.iter()
+            .any(|p| p.as_deref().is_none_or(|p| p == product_id))
+    })
+}
+
 /// Valid licences of these suppliers: supplier → covered product ids (`None` = all of them).
 fn valid_licences(
     conn: &mut DbConn,
@@ -113,11 +152,7 @@ pub fn sweep_lapsed(conn: &mut DbConn, now: i64) -> Result<usize> {
     let valid = valid_licences(conn, &suppliers, now)?;
     let mut flipped = Vec::new();
     for (product_id, supplier_id) in candidates {
-        let ok = valid.get(&supplier_id).is_some_and(|ps| {
-            ps.iter()
-                .any(|p| p.as_deref().is_none_or(|p| p == product_id))
-        });
-        if ok {
+        if covers(&valid, &supplier_id, &product_id) {
             continue;
         }
         let changed = diesel::update(

@@ -1,7 +1,6 @@
 //! Licences: filing, review, enforcement at order time, lapse and the off-sale sweep.
 
 use kameng::domain::accounts::licences::NewLicence;
-use serde_json::json;
 
 use super::admin_audit;
 use crate::common::{cards, TestApp};
@@ -26,12 +25,7 @@ async fn licences_gate_sales_in_licence_required_categories_and_lapse_takes_prod
     // Nothing needs a licence yet.
     reseller.buy(&p1.product.id, 1, "L-0").await.unwrap();
     assert_eq!(sweep(&app).unwrap(), 0);
-    let steam = app.admin.categories().await.unwrap();
-    let steam = steam.iter().find(|c| c.name == "steam").unwrap();
-    app.admin
-        .update_category(&steam.id, json!({"licence_required": true}))
-        .await
-        .unwrap();
+    app.require_licence("steam").await;
 
     // Unlicensed: not orderable, and the sweep takes all three products off sale.
     let err = reseller.buy(&p1.product.id, 1, "L-1").await.unwrap_err();

@@ -32,6 +32,9 @@ pub const MAX_ACTIVE_KEYS: i64 = 100;
 /// `POST /v1/keys` body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "telegram-bot", "scopes": ["catalog:read", "orders:read", "orders:write"], "daily_spend_limit": 100000
+}))]
 pub struct NewKey {
     /// What the key is for, e.g. `telegram-bot`.
     pub name: String,
@@ -48,6 +51,11 @@ pub struct NewKey {
 
 /// A key as its owner sees it. `secret` is present only in the creation response.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[schema(example = json!({
+    "key_id": "kk_4f1c2a9e", "secret": "sk_7d0e5b3a9c1f4e2d", "name": "telegram-bot",
+    "scopes": ["catalog:read", "orders:read", "orders:write"], "daily_spend_limit": 100000,
+    "created_at": "2026-12-01T08:00:00Z"
+}))]
 pub struct ApiKey {
     pub key_id: String,
     /// Shown once, when the key is created; sign requests with it.

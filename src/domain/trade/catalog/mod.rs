@@ -5,12 +5,14 @@
 
 mod admin;
 mod category;
+mod purchasable;
 
 /// Stored in `products.delivery` and `products.status`; declared with the other shared states
 /// (see `domain::states`).
 pub use crate::domain::states::{Delivery, ProductStatus};
 pub use admin::*;
 pub use category::*;
+pub use purchasable::{Buyer, Purchasability, Unpurchasable};
 
 use std::collections::HashMap;
 
@@ -18,7 +20,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::schema::{categories, products};
+use crate::db::schema::{categories, products, resellers};
 use crate::db::DbConn;
 use crate::domain::accounts::compliance::Sellable;
 use crate::domain::trade::pricing::network::NetworkPrices;
@@ -68,6 +70,13 @@ impl ProductRow {
 
 /// A product as a reseller sees it, with this caller's unit price.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "prd_01a2b3c4", "sku": "STEAM-50", "name": "Steam wallet code 50 CNY", "category": "steam",
+    "description": "Adds 50 CNY to a Steam wallet.", "instructions": "Redeem at store.steampowered.com/account/redeemwalletcode",
+    "region": "CN", "face_value": 5000, "currency": "CNY", "delivery": "card", "status": "on_sale",
+    "min_quantity": 1, "max_quantity": 100, "price": 4850, "stock": 120, "topup_fields": [],
+    "purchasable": true, "unpurchasable_reason": null
+}))]
 pub struct Product {
     pub id: String,
     pub sku: String,
@@ -91,6 +100,11 @@ pub struct Product {
     pub stock: Option<i64>,
     /// For direct products: what the buyer must supply.
     pub topup_fields: Vec<String>,
+    /// Whether an order of `min_quantity` would be accepted now (for the admin: by a buyer
+    /// with enough balance in the product's currency). Stock can still run out meanwhile.
+    pub purchasable: bool,
+    /// Why not, when `purchasable` is false; null otherwise.
+    pub unpurchasable_reason: Option<Unpurchasable>,
 }
 
 /// A product as the admin sees it: the base price plus cost and ownership.
@@ -106,7 +120,12 @@ pub struct AdminProduct {
     pub updated_at: String,
 }
 
-fn product_view(row: &ProductRow, category: &str, price: i64) -> Product {
+fn product_view(
+    row: &ProductRow,
+    category: &str,
+    price: i64,
+    unpurchasable: Option<Unpurchasable>,
+) -> Product {
     Product {
         id: row.id.clone(),
         sku: row.sku.clone(),
@@ -128,13 +147,16 @@ fn product_view(row: &ProductRow, category: &str, price: i64) -> Product {
             None
         },
         topup_fields: serde_json::from_str(&row.topup_fields).unwrap_or_default(),
+        purchasable: unpurchasable.is_none(),
+        unpurchasable_reason: unpurchasable,
     }
 }
 
 pub fn admin_view(conn: &mut DbConn, row: &ProductRow) -> Result<AdminProduct> {
     let cat = category_name(conn, &row.category_id)?;
+    let rules = Purchasability::load(conn, std::slice::from_ref(row))?;
     Ok(AdminProduct {
-        product: product_view(row, &cat, row.price),
+        product: product_view(row, &cat, row.price, rules.reason(row, row.price, None)),
         cost: row.cost,
         supplier_id: row.supplier_id.clone(),
         category_id: row.category_id.clone(),
@@ -253,26 +275,47 @@ pub fn reseller_products(
     f: &ProductFilter,
 ) -> Result<Vec<Product>> {
     let rows = list_rows(conn, f)?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    // The same prices the order quote charges (sub-resellers see their parent's markups).
-    let prices = NetworkPrices::load(conn, reseller_id, &ids)?;
     let names = category_names(conn)?;
-    rows.iter()
-        .map(|r| {
-            Ok(product_view(
-                r,
-                names.get(&r.category_id).map(String::as_str).unwrap_or(""),
-                prices.unit_price(r)?,
-            ))
-        })
-        .collect()
+    reseller_views(conn, reseller_id, &rows, |id| {
+        names.get(id).cloned().unwrap_or_default()
+    })
 }
 
 pub fn reseller_product(conn: &mut DbConn, reseller_id: &str, product_id: &str) -> Result<Product> {
     let row = load(conn, product_id)?;
-    let prices = NetworkPrices::load(conn, reseller_id, std::slice::from_ref(&row.id))?;
     let cat = category_name(conn, &row.category_id)?;
-    Ok(product_view(&row, &cat, prices.unit_price(&row)?))
+    let mut views = reseller_views(conn, reseller_id, std::slice::from_ref(&row), |_| {
+        cat.clone()
+    })?;
+    views.pop().ok_or(Error::NotFound("product"))
+}
+
+/// Rows as this reseller sees them: at the price the order quote charges (sub-resellers see
+/// their parent's markups) and whether it could buy each now.
+fn reseller_views(
+    conn: &mut DbConn,
+    reseller_id: &str,
+    rows: &[ProductRow],
+    category: impl Fn(&str) -> String,
+) -> Result<Vec<Product>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let prices = NetworkPrices::load(conn, reseller_id, &ids)?;
+    let rules = Purchasability::load(conn, rows)?;
+    let (currency, balance): (String, i64) = resellers::table
+        .find(reseller_id)
+        .select((resellers::currency, resellers::balance))
+        .first(conn)?;
+    let buyer = Buyer {
+        currency: &currency,
+        balance,
+    };
+    rows.iter()
+        .map(|r| {
+            let price = prices.unit_price(r)?;
+            let reason = rules.reason(r, price, Some(&buyer));
+            Ok(product_view(r, &category(&r.category_id), price, reason))
+        })
+        .collect()
 }
 
 /// A supplier sets when `stock.low` fires for one of its own products.

@@ -36,6 +36,13 @@ pub struct NewCard {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "cards": [
+        {"code": "STEAM-7F3K-9QX2-L8PA", "secret": "4821", "expires_at": "2027-12-31T23:59:59Z"},
+        {"code": "STEAM-2M8D-4HV6-Q1ZT", "secret": null, "expires_at": null}
+    ],
+    "batch_ref": "2026-12-01-a"
+}))]
 pub struct PushCards {
     #[serde(deserialize_with = "crate::json::objects")]
     pub cards: Vec<NewCard>,
@@ -52,6 +59,9 @@ pub struct Rejected {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "accepted": 2, "duplicates": 0, "rejected": [], "stock": 122
+}))]
 pub struct PushResult {
     pub accepted: usize,
     /// Codes already stored for this product (in stock or sold) or repeated in the request.

@@ -45,6 +45,10 @@ pub struct Buyer {
 /// `POST /v1/orders` body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "product_id": "prd_01a2b3c4", "quantity": 1, "out_trade_no": "SHOP-1001",
+    "notify_url": "https://shop.example.com/kameng/callback", "buyer": {"id": "customer-42", "region": "CN"}
+}))]
 pub struct OrderRequest {
     pub product_id: String,
     pub quantity: i64,
@@ -61,6 +65,13 @@ pub struct OrderRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "ord_01a2b3c4", "reseller_id": "rsl_01a2b3c4", "out_trade_no": "SHOP-1001",
+    "product_id": "prd_01a2b3c4", "quantity": 1, "unit_price": 4850, "amount": 4850, "currency": "CNY",
+    "status": "delivered", "cards": [{"code": "STEAM-7F3K-9QX2-L8PA", "secret": "4821", "expires_at": null}],
+    "created_at": "2026-12-01T08:00:00Z", "completed_at": "2026-12-01T08:00:00Z",
+    "receipt": "eyJhbGciOiJFZERTQSIsImtpZCI6InJjcHQtMSJ9.eyJpc3MiOiJrYW1lbmcifQ.c2lnbmF0dXJl"
+}))]
 pub struct Order {
     pub id: String,
     pub reseller_id: String,

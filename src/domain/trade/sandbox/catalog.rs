@@ -45,6 +45,9 @@ pub fn trigger_product(t: Trigger, currency: &str) -> Product {
         } else {
             Vec::new()
         },
+        // Priced in the caller's own currency, on sale, never licensed: always buyable.
+        purchasable: true,
+        unpurchasable_reason: None,
     }
 }
 
