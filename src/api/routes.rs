@@ -14,8 +14,8 @@ use actix_web::web;
 use utoipa::__dev::{SchemaReferences, Tags};
 
 use super::{
-    account, admin, analytics, bulk, keys, kyc, licences, network, orders, products, supplier,
-    system, tickets, topups, webhooks,
+    account, admin, analytics, bulk, claims, keys, kyc, licences, network, orders, products,
+    supplier, system, tickets, topups, webhooks,
 };
 
 /// A handler with both an actix route and an OpenAPI operation: a function carrying
@@ -80,6 +80,11 @@ pub fn table(to: &mut impl RouteSink) {
         .route(orders::list)
         .route(orders::get)
         .route(bulk::order_cards)
+        .route(claims::list)
+        .route(claims::revoke)
+        // gift links' holders (unsigned)
+        .route(claims::get)
+        .route(claims::redeem)
         .route(account::get)
         .route(account::ledger)
         .route(kyc::submit)

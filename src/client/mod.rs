@@ -238,6 +238,9 @@ impl Client {
             notify_url: None,
             topup: None,
             buyer: None,
+            delivery_mode: Default::default(),
+            claim_ttl_days: None,
+            recipients: None,
         };
         Ok(self.create_order(&req).await?.0)
     }

@@ -373,6 +373,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    claims (id) {
+        id -> Text,
+        order_id -> Text,
+        reseller_id -> Text,
+        product_id -> Text,
+        card_id -> BigInt,
+        token_hash -> Text,
+        status -> Text,
+        recipient_ref -> Nullable<Text>,
+        recipient_name -> Nullable<Text>,
+        recipient_contact -> Nullable<Text>,
+        expires_at -> BigInt,
+        created_at -> BigInt,
+        claimed_at -> Nullable<BigInt>,
+        ended_at -> Nullable<BigInt>,
+        refund_seq -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(products -> suppliers (supplier_id));
 diesel::joinable!(cards -> products (product_id));
@@ -404,4 +424,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     network_product_markups,
     tickets,
     duplicate_flags,
+    claims,
 );

@@ -1,6 +1,6 @@
 //! Deadline sweeps, every second: direct top-ups whose supplier never answered are failed and
 //! refunded, bulk deliveries stranded by a restart are finished, after-sales tickets past
-//! their SLA are refunded.
+//! their SLA are refunded, gift links past their expiry are ended and refunded.
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use actix_web::web;
 
 use super::every;
 use crate::domain::aftersales::tickets;
+use crate::domain::trade::claims;
 use crate::domain::trade::topups;
 use crate::state::AppState;
 
@@ -20,10 +21,44 @@ pub fn spawn(state: web::Data<AppState>) {
             super::bulk::sweep_stranded(&st).await;
         }
     });
+    let st = state.clone();
     every(Duration::from_secs(1), move || {
-        let st = state.clone();
+        let st = st.clone();
         async move { expire_tickets(&st).await }
     });
+    every(Duration::from_secs(1), move || {
+        let st = state.clone();
+        async move { expire_claims(&st).await }
+    });
+}
+
+/// Gift links past their expiry, a batch a round: a read first (an idle instance never takes
+/// the SQLite writer); each end is a conditional flip, safe with several instances.
+async fn expire_claims(state: &web::Data<AppState>) {
+    let now = crate::time::now_ms();
+    match state.db.read_async(move |c| claims::any_due(c, now)).await {
+        Ok(false) => return,
+        Ok(true) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "gift link expiry check failed");
+            return;
+        }
+    }
+    match state
+        .db
+        .write_async(move |c| claims::expire_due(c, now, 100))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(
+                claims = n,
+                "gift links expired; their cards and money returned"
+            );
+            state.events_wakeup.notify_one();
+        }
+        Err(e) => tracing::warn!(error = %e, "gift link expiry sweep failed"),
+    }
 }
 
 async fn expire_topups(state: &web::Data<AppState>) {
