@@ -48,8 +48,7 @@ async fn guarded<T>(
         (status = 200, body = PublicClaim, example = json!({"status": "unclaimed", "product_name": "Steam 100", "face_value": 10000, "currency": "CNY", "expires_at": "2027-01-01T00:00:00Z", "claimed_at": null})),
         (status = 404, description = "not_found (unknown token; counts towards the lockout)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited (too many requests, or too many unknown tokens, from this IP)", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(()))]
+    ))]
 #[get("/v1/claims/{token}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -77,8 +76,7 @@ pub async fn get(
         (status = 404, description = "not_found (unknown token; counts towards the lockout)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "already_claimed (redeemed before; the code is not shown again), or conflict (expired or revoked)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(()))]
+    ))]
 #[post("/v1/claims/{token}/redeem")]
 pub async fn redeem(
     state: web::Data<AppState>,
