@@ -6,10 +6,8 @@ mod guard;
 mod recipients;
 
 use kameng::client::{fetch_jwks, verify_receipt, ClaimHolder, Client};
-use kameng::domain::money::checks::LedgerCheck;
 use kameng::domain::trade::claims::DeliveryMode;
 use kameng::domain::trade::orders::{Order, OrderRequest};
-use reqwest::Method;
 use sha2::{Digest, Sha256};
 
 use crate::common::{order_req, TestApp};
@@ -23,19 +21,9 @@ pub fn links_req(product_id: &str, quantity: i64, out_trade_no: &str) -> OrderRe
     }
 }
 
-/// The admin's books check: balances, transactions, and every order against its receipt.
-pub async fn books(app: &TestApp) -> LedgerCheck {
-    app.admin
-        .send(Method::GET, "/v1/admin/ledger/check", None)
-        .await
-        .unwrap()
-        .json()
-        .unwrap()
-}
-
 /// Asserts the books check and the audit chain are clean.
 pub async fn assert_books_clean(app: &TestApp) {
-    let report = books(app).await;
+    let report = crate::ledger_check::check(app).await;
     assert!(report.balanced, "{report:?}");
     assert!(report.order_mismatches.is_empty(), "{report:?}");
     app.assert_books_balance().await;
@@ -193,6 +181,12 @@ async fn revoking_a_link_returns_card_and_price_once() {
     holder.redeem(&tokens[0]).await.unwrap();
     let late = client.revoke_claim(&order.id, &links[0].claim_id).await;
     assert_eq!(late.unwrap_err().code(), Some("already_claimed"));
+
+    // No ticket either: it would refund the revoked unit a second time.
+    let ticket = client
+        .open_ticket(&crate::tickets::new_ticket(&order.id, None))
+        .await;
+    assert_eq!(ticket.unwrap_err().code(), Some("conflict"));
 
     // Only the buyer's own order's links.
     let (_, other) = app.reseller(None, 0).await;
