@@ -15,7 +15,10 @@
 //! measures the limiter.
 
 #[path = "load/setup.rs"]
-#[expect(dead_code, reason = "the load tool's fixture; this bench reads part of it")]
+#[expect(
+    dead_code,
+    reason = "the load tool's fixture; this bench reads part of it"
+)]
 mod setup;
 
 use std::collections::HashSet;
