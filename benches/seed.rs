@@ -137,6 +137,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     notify_url: None,
                     topup: None,
                     buyer: None,
+                    delivery_mode: Default::default(),
+                    claim_ttl_days: None,
+                    recipients: None,
                 };
                 orders::place(c, &deps, &ctx, &req)?;
             }

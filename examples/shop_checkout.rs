@@ -153,6 +153,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         notify_url: None,
         topup: None,
         buyer: None,
+        delivery_mode: Default::default(),
+        claim_ttl_days: None,
+        recipients: None,
     };
     let (order, created) = match place_with_retry(&client, flaky.as_ref(), &req).await {
         Ok(ok) => ok,

@@ -31,6 +31,14 @@ pub struct Config {
     pub rate_limit_per_key: u32,
     /// `KAMENG_LOGIN_RATE_LIMIT`: admin login attempts per minute per client IP; 0 = off.
     pub login_rate_limit_per_min: u32,
+    /// `KAMENG_CLAIM_RATE_LIMIT`: requests per second per client IP to the unsigned gift-link
+    /// endpoints (`/v1/claims/...`), burst 2×; default 20; 0 = off.
+    pub claim_rate_limit_per_ip: u32,
+    /// `KAMENG_CLAIM_LOCKOUT_MISSES`: unknown gift-link tokens one client IP may try within
+    /// `KAMENG_CLAIM_LOCKOUT_SECS` before it is refused (429) for that long; default 20 in
+    /// 600 s; 0 = off.
+    pub claim_lockout_misses: u32,
+    pub claim_lockout_secs: u64,
     /// `KAMENG_ADMIN_TOKEN_TTL` seconds, default 8 h.
     pub admin_token_ttl: Duration,
     /// `KAMENG_DB_POOL_SIZE`, default 16.
@@ -82,6 +90,9 @@ impl Default for Config {
             max_body_bytes: 8 * 1024 * 1024,
             rate_limit_per_key: 100,
             login_rate_limit_per_min: 20,
+            claim_rate_limit_per_ip: 20,
+            claim_lockout_misses: 20,
+            claim_lockout_secs: 600,
             admin_token_ttl: Duration::from_secs(8 * 3600),
             db_pool_size: 16,
             workers: std::thread::available_parallelism()
@@ -186,6 +197,9 @@ impl Config {
             max_body_bytes: parse("KAMENG_MAX_BODY_BYTES", d.max_body_bytes)?,
             rate_limit_per_key: parse("KAMENG_RATE_LIMIT_PER_KEY", d.rate_limit_per_key)?,
             login_rate_limit_per_min: parse("KAMENG_LOGIN_RATE_LIMIT", d.login_rate_limit_per_min)?,
+            claim_rate_limit_per_ip: parse("KAMENG_CLAIM_RATE_LIMIT", d.claim_rate_limit_per_ip)?,
+            claim_lockout_misses: parse("KAMENG_CLAIM_LOCKOUT_MISSES", d.claim_lockout_misses)?,
+            claim_lockout_secs: parse("KAMENG_CLAIM_LOCKOUT_SECS", d.claim_lockout_secs)?,
             admin_token_ttl: Duration::from_secs(parse("KAMENG_ADMIN_TOKEN_TTL", 8 * 3600u64)?),
             db_pool_size: parse("KAMENG_DB_POOL_SIZE", d.db_pool_size)?,
             workers: parse("KAMENG_WORKERS", d.workers)?,

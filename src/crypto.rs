@@ -1,7 +1,8 @@
 //! Secrets at rest. One 32-byte master key (from `KAMENG_MASTER_KEY`, or generated into the data
 //! directory on first start) is expanded with HKDF into independent keys: AES-256-GCM for
 //! stored secrets (API key secrets, webhook secrets, card codes), an HMAC key for the
-//! searchable hash of card codes, and the HMAC key of admin session tokens.
+//! searchable hash of card codes, the HMAC key of admin session tokens, and the HMAC key gift
+//! link tokens are derived with.
 
 use std::path::Path;
 
@@ -21,6 +22,7 @@ pub struct Vault {
     cipher: Aes256Gcm,
     code_hash_key: [u8; 32],
     admin_jwt_key: [u8; 32],
+    claim_token_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Vault {
@@ -45,6 +47,7 @@ impl Vault {
             cipher: Aes256Gcm::new(&enc.into()),
             code_hash_key: derive(master, "kameng/code-hash/v1"),
             admin_jwt_key: derive(master, "kameng/admin-jwt/v1"),
+            claim_token_key: derive(master, "kameng/claim-token/v1"),
         }
     }
 
@@ -114,6 +117,16 @@ impl Vault {
             <Hmac<Sha256> as Mac>::new_from_slice(&self.code_hash_key).expect("any key length");
         mac.update(code.as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The bearer token of a gift link: HMAC of the claim's id, 192 bits. Derived rather than
+    /// stored, so the buyer can list its links again while the database holds only their
+    /// SHA-256 (a database reader cannot redeem, and nothing needs decrypting per link).
+    pub fn claim_token(&self, claim_id: &str) -> String {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.claim_token_key).expect("any key length");
+        mac.update(claim_id.as_bytes());
+        format!("gl_{}", hex::encode(&mac.finalize().into_bytes()[..24]))
     }
 
     pub fn admin_jwt_key(&self) -> &[u8] {

@@ -63,6 +63,10 @@ pub enum Error {
     ProductUnavailable(String),
     #[error("this out_trade_no was already used with different parameters")]
     IdempotencyConflict,
+    /// A gift link redeemed (or revoked after redemption) a second time: the code went to
+    /// whoever redeemed it first and is not shown again.
+    #[error("this gift link has already been redeemed")]
+    AlreadyClaimed,
     #[error("{0}")]
     Conflict(String),
     /// Internal: a concurrent transaction committed the same idempotency key first.
@@ -156,6 +160,7 @@ impl Error {
             Error::IdempotencyConflict => {
                 shown(S::CONFLICT, "idempotency_conflict", "Idempotency conflict")
             }
+            Error::AlreadyClaimed => shown(S::CONFLICT, "already_claimed", "Already claimed"),
             Error::Conflict(_) | Error::RaceLost | Error::WrongState(_) => {
                 shown(S::CONFLICT, "conflict", "Conflict")
             }

@@ -52,7 +52,12 @@ impl AppState {
             })?;
         }
         Ok(AppState {
-            limits: RateLimits::new(config.rate_limit_per_key, config.login_rate_limit_per_min),
+            limits: RateLimits::new(config.rate_limit_per_key, config.login_rate_limit_per_min)
+                .with_claim_limits(
+                    config.claim_rate_limit_per_ip,
+                    config.claim_lockout_misses,
+                    std::time::Duration::from_secs(config.claim_lockout_secs),
+                ),
             nonces: NonceStore::for_backend(db.backend()),
             metrics: Metrics::new(),
             events_wakeup: Arc::new(tokio::sync::Notify::new()),

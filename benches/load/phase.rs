@@ -113,6 +113,9 @@ async fn drive(
                     notify_url: None,
                     topup: None,
                     buyer: None,
+                    delivery_mode: Default::default(),
+                    claim_ttl_days: None,
+                    recipients: None,
                 };
                 match client.create_order(&req).await {
                     Ok((order, true)) => {

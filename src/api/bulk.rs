@@ -13,11 +13,12 @@ use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// The codes of one of this reseller's orders, in delivery order (the order a bulk receipt's
-/// `codes_digest` covers). 409 `conflict` while a bulk order is still `processing`.
+/// `codes_digest` covers). 409 `conflict` while a bulk order is still `processing`, and for a
+/// gift-link order (its codes go only to whoever redeems its links).
 #[utoipa::path(operation_id = "listOrderCards", tag = "orders", params(("id" = String, Path), PageQuery),
     responses((status = 200, body = Page<DeliveredCard>),
         (status = 404, description = "not_found (not this reseller's order)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "conflict (a bulk order still processing)", body = Problem, content_type = "application/problem+json")),
+        (status = 409, description = "conflict (a bulk order still processing, or a gift-link order)", body = Problem, content_type = "application/problem+json")),
     security(("signed" = ["orders:read"])))]
 #[get("/v1/orders/{id}/cards")]
 pub async fn order_cards(

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod analytics;
 pub mod bulk;
+pub mod claims;
 pub mod fallback;
 pub mod json_body;
 pub mod keys;

@@ -55,6 +55,7 @@ the four headers just before sending, over the exact bytes sent: `examples/pytho
     tags(
         (name = "catalogue", description = "Products at the caller's price (reseller keys)"),
         (name = "orders", description = "Purchases with instant delivery (reseller keys)"),
+        (name = "claims", description = "Gift links: a card handed to someone other than the buyer. The holder's side is unsigned (the token is the credential); the buyer's side takes reseller keys"),
         (name = "account", description = "Balance and statement (reseller keys)"),
         (name = "network", description = "Sub-resellers, markups and commission (reseller keys with `sub_resellers:write`)"),
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),

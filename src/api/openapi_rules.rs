@@ -35,6 +35,11 @@ fn property_rules() -> Vec<(&'static str, &'static str, Value)> {
             "out_trade_no",
             json!({"pattern": "^[!-~]{1,64}$"}),
         ),
+        (
+            "OrderRequest",
+            "claim_ttl_days",
+            json!({"minimum": 1, "maximum": crate::domain::trade::claims::MAX_TTL_DAYS}),
+        ),
         ("NewProduct", "face_value", non_negative.clone()),
         ("NewProduct", "cost", non_negative.clone()),
         ("NewProduct", "price", non_negative.clone()),

@@ -14,7 +14,8 @@ use actix_web::web;
 use utoipa::__dev::{SchemaReferences, Tags};
 
 use super::{
-    account, admin, analytics, bulk, keys, kyc, licences, network, orders, products, sandbox,
+    account, admin, analytics, bulk, claims, keys, kyc, licences, network, orders, products,
+    sandbox,
     supplier, system, tickets, topups, webhooks,
 };
 
@@ -80,6 +81,11 @@ pub fn table(to: &mut impl RouteSink) {
         .route(orders::list)
         .route(orders::get)
         .route(bulk::order_cards)
+        .route(claims::list)
+        .route(claims::revoke)
+        // gift links' holders (unsigned)
+        .route(claims::get)
+        .route(claims::redeem)
         .route(account::get)
         .route(account::ledger)
         .route(kyc::submit)

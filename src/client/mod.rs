@@ -2,12 +2,14 @@
 //! signing built in. The integration tests, the examples and the load tool all use it.
 
 mod admin;
+mod claims;
 mod compliance;
 mod insight;
 mod network;
 mod tickets;
 
 pub use admin::AdminClient;
+pub use claims::ClaimHolder;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -137,6 +139,19 @@ impl Client {
         ts: &str,
         nonce: &str,
     ) -> ClientResult<RawResponse> {
+        self.send_signed_with(method, path_and_query, body, (ts, nonce), &[])
+            .await
+    }
+
+    /// Like [`Client::send_signed`] with extra (unsigned) headers, such as `Accept`.
+    pub async fn send_signed_with(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Vec<u8>,
+        (ts, nonce): (&str, &str),
+        headers: &[(&str, &str)],
+    ) -> ClientResult<RawResponse> {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
@@ -149,6 +164,9 @@ impl Client {
             .header(HEADER_TIMESTAMP, ts)
             .header(HEADER_NONCE, nonce)
             .header(HEADER_SIGNATURE, sig);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if !body.is_empty() {
             req = req.header("content-type", "application/json").body(body);
         }
@@ -238,6 +256,9 @@ impl Client {
             notify_url: None,
             topup: None,
             buyer: None,
+            delivery_mode: Default::default(),
+            claim_ttl_days: None,
+            recipients: None,
         };
         Ok(self.create_order(&req).await?.0)
     }

@@ -412,6 +412,22 @@ diesel::table! {
         reseller_id -> Text,
         out_trade_no -> Text,
         created_at -> BigInt,
+    claims (id) {
+        id -> Text,
+        order_id -> Text,
+        reseller_id -> Text,
+        product_id -> Text,
+        card_id -> BigInt,
+        token_hash -> Text,
+        status -> Text,
+        recipient_ref -> Nullable<Text>,
+        recipient_name -> Nullable<Text>,
+        recipient_contact -> Nullable<Text>,
+        expires_at -> BigInt,
+        created_at -> BigInt,
+        claimed_at -> Nullable<BigInt>,
+        ended_at -> Nullable<BigInt>,
+        refund_seq -> Nullable<BigInt>,
     }
 }
 
@@ -449,4 +465,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sandbox_accounts,
     sandbox_orders,
     sandbox_attempts,
+    claims,
 );

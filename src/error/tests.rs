@@ -72,6 +72,13 @@ fn every_variant_renders_as_before() {
             "Idempotency conflict",
             "this out_trade_no was already used with different parameters",
         ),
+        (
+            Error::AlreadyClaimed,
+            409,
+            "already_claimed",
+            "Already claimed",
+            "this gift link has already been redeemed",
+        ),
         (Error::Conflict(s("c")), 409, "conflict", "Conflict", "c"),
         (
             Error::RaceLost,

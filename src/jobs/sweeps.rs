@@ -1,14 +1,17 @@
 //! Deadline sweeps, every second: direct top-ups whose supplier never answered are failed and
 //! refunded, bulk deliveries stranded by a restart are finished, after-sales tickets past
-//! their SLA are refunded.
+//! their SLA are refunded, gift links past their expiry are ended and refunded.
 
 use std::time::Duration;
 
 use actix_web::web;
 
 use super::every;
+use crate::db::DbConn;
 use crate::domain::aftersales::tickets;
+use crate::domain::trade::claims;
 use crate::domain::trade::topups;
+use crate::error::Result;
 use crate::state::AppState;
 
 pub fn spawn(state: web::Data<AppState>) {
@@ -20,9 +23,14 @@ pub fn spawn(state: web::Data<AppState>) {
             super::bulk::sweep_stranded(&st).await;
         }
     });
+    let st = state.clone();
+    every(Duration::from_secs(1), move || {
+        let st = st.clone();
+        async move { expire_tickets(&st).await }
+    });
     every(Duration::from_secs(1), move || {
         let st = state.clone();
-        async move { expire_tickets(&st).await }
+        async move { expire_claims(&st).await }
     });
 }
 
@@ -42,32 +50,53 @@ async fn expire_topups(state: &web::Data<AppState>) {
     }
 }
 
-/// A read first, so an idle instance never takes the (SQLite) writer; the refund itself is a
-/// conditional update, safe with several instances.
+/// After-sales tickets past their SLA are refunded.
 async fn expire_tickets(state: &web::Data<AppState>) {
     let now = crate::time::now_ms();
-    match state
-        .db
-        .read_async(move |c| tickets::any_overdue(c, now))
-        .await
-    {
+    read_then_write(
+        state,
+        "tickets past their SLA were refunded",
+        move |c| tickets::any_overdue(c, now),
+        move |c| tickets::expire_overdue(c, now),
+    )
+    .await
+}
+
+/// Gift links past their expiry, a batch a round: cards back to stock, money back to buyers.
+async fn expire_claims(state: &web::Data<AppState>) {
+    let now = crate::time::now_ms();
+    read_then_write(
+        state,
+        "gift links expired; their cards and money returned",
+        move |c| claims::any_due(c, now),
+        move |c| claims::expire_due(c, now, 100),
+    )
+    .await
+}
+
+/// One round of a sweep whose work is rarely due: a read first, so an idle instance never
+/// takes the (SQLite) writer; then the work, conditional updates safe with several instances.
+/// `done` is logged with how many rows it ended; the event worker is woken for their events.
+async fn read_then_write(
+    state: &web::Data<AppState>,
+    done: &'static str,
+    due: impl FnOnce(&mut DbConn) -> Result<bool> + Send + 'static,
+    work: impl FnOnce(&mut DbConn) -> Result<usize> + Send + 'static,
+) {
+    match state.db.read_async(due).await {
         Ok(false) => return,
         Ok(true) => {}
         Err(e) => {
-            tracing::warn!(error = %e, "ticket SLA check failed");
+            tracing::warn!(error = %e, sweep = done, "sweep check failed");
             return;
         }
     }
-    match state
-        .db
-        .write_async(move |c| tickets::expire_overdue(c, now))
-        .await
-    {
+    match state.db.write_async(work).await {
         Ok(0) => {}
         Ok(n) => {
-            tracing::info!(tickets = n, "tickets past their SLA were refunded");
+            tracing::info!(rows = n, "{done}");
             state.events_wakeup.notify_one();
         }
-        Err(e) => tracing::warn!(error = %e, "ticket SLA sweep failed"),
+        Err(e) => tracing::warn!(error = %e, sweep = done, "sweep failed"),
     }
 }

@@ -297,6 +297,9 @@ pub fn order_req(
         notify_url: None,
         topup: None,
         buyer: None,
+        delivery_mode: Default::default(),
+        claim_ttl_days: None,
+        recipients: None,
     }
 }
 

@@ -39,6 +39,13 @@ fn allowed(method: &str, path: &str) -> Option<&'static str> {
         ("GET", "/v1/products/{id}") => {
             Some("shared catalogue: every reseller may read every product at its own price")
         }
+        ("GET", "/v1/claims/{token}") | ("POST", "/v1/claims/{token}/redeem") => Some(
+            "unsigned: the gift link's token is the credential, whoever holds it (tests/api/claims)",
+        ),
+        ("DELETE", "/v1/orders/{id}/claims/{claim_id}") => Some(
+            "needs a gift-link order; another reseller's revoke is not_found in \
+             claims::revoking_a_link_returns_card_and_price_once",
+        ),
         _ => None,
     }
 }
@@ -78,6 +85,7 @@ fn probe(method: &str, path: &str, fx: &Fixtures) -> Option<Probe> {
     Some(match (method, path) {
         ("GET", "/v1/orders/{id}") => p(Reseller, vec![("id", &fx.order_id)], None),
         ("GET", "/v1/orders/{id}/cards") => p(Reseller, vec![("id", &fx.order_id)], None),
+        ("GET", "/v1/orders/{id}/claims") => p(Reseller, vec![("id", &fx.order_id)], None),
         ("GET", "/v1/tickets/{id}") => p(Reseller, vec![("id", &fx.ticket_id)], None),
         ("DELETE", "/v1/keys/{key_id}") => p(Reseller, vec![("key_id", &fx.key_id)], None),
         ("GET", "/v1/sub-resellers/{id}/orders") => {

@@ -8,7 +8,8 @@ use reqwest::Method;
 
 use crate::common::TestApp;
 
-async fn check(app: &TestApp) -> LedgerCheck {
+/// `GET /v1/admin/ledger/check` as the admin.
+pub async fn check(app: &TestApp) -> LedgerCheck {
     app.admin
         .send(Method::GET, "/v1/admin/ledger/check", None)
         .await

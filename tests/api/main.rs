@@ -9,6 +9,7 @@ mod common;
 mod abuse;
 mod admin;
 mod architecture;
+mod claims;
 mod compliance;
 mod crash;
 mod db_outage;

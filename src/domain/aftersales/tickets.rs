@@ -247,6 +247,14 @@ pub fn open(
             order.status
         )));
     }
+    // A gift link's code reaches its holder, not the buyer, and an unclaimed link is refunded
+    // by revoking it: a ticket would refund the order a second time.
+    if crate::domain::trade::claims::is_claim_order(conn, &order.id)? {
+        return Err(Error::Conflict(
+            "a gift-link order takes no tickets; revoke an unclaimed link instead              (DELETE /v1/orders/{id}/claims/{claim_id})"
+                .into(),
+        ));
+    }
     let existing: Vec<Option<i64>> = tickets::table
         .filter(tickets::order_id.eq(&order.id))
         .select(tickets::card_id)

@@ -221,3 +221,66 @@ pub fn reverse(
         },
     )
 }
+
+/// The purchase a refund of some of its units reverses.
+pub struct Purchase<'a> {
+    /// Its ledger transaction.
+    pub seq: i64,
+    /// Units it bought.
+    pub quantity: i64,
+    /// The order the refund is about (the new transaction's subject).
+    pub subject: &'a str,
+    pub currency: &'a str,
+}
+
+/// Refunds `units` of a purchase (tickets, expired or revoked gift links). All of them, when
+/// nothing was refunded before: the purchase is reversed outright ([`reverse`]). Fewer: each
+/// line of the purchase scaled by units/quantity (reseller credited unit price × units,
+/// supplier payable charged cost × units, margin reversed); any rounding remainder lands on
+/// platform revenue. Returns the new transaction's sequence.
+pub fn refund_units(
+    conn: &mut DbConn,
+    purchase: Purchase<'_>,
+    units: i64,
+    action: &str,
+    actor: &str,
+    detail: serde_json::Value,
+) -> Result<i64> {
+    use crate::db::schema::ledger_entries;
+    if units == purchase.quantity {
+        return reverse(conn, purchase.seq, action, actor, purchase.subject, detail);
+    }
+    let lines: Vec<(LedgerAccount, i64)> = ledger_entries::table
+        .filter(ledger_entries::txn_seq.eq(purchase.seq))
+        .order(ledger_entries::id.asc())
+        .select((ledger_entries::account, ledger_entries::amount))
+        .load(conn)?;
+    let scale = |amount: i64| {
+        (i128::from(amount) * i128::from(units) / i128::from(purchase.quantity.max(1))) as i64
+    };
+    let mut postings: Vec<Posting> = lines
+        .into_iter()
+        .map(|(account, amount)| Posting::new(account, -scale(amount)))
+        .collect();
+    let residual: i64 = postings.iter().map(|p| p.amount).sum();
+    if residual != 0 {
+        match postings
+            .iter_mut()
+            .find(|p| p.account == LedgerAccount::PlatformRevenue)
+        {
+            Some(p) => p.amount -= residual,
+            None => postings.push(Posting::new(LedgerAccount::PlatformRevenue, -residual)),
+        }
+    }
+    post(
+        conn,
+        Txn {
+            action,
+            actor,
+            subject: purchase.subject,
+            currency: purchase.currency,
+            detail,
+            postings,
+        },
+    )
+}

@@ -153,6 +153,11 @@ pub fn cards_page(
             "this order is still being delivered; its codes follow with order.delivered".into(),
         ));
     }
+    if crate::domain::trade::claims::is_claim_order(conn, order_id)? {
+        return Err(Error::Conflict(
+            "this order was delivered as gift links; a code is shown only to who redeems it".into(),
+        ));
+    }
     let mut q = cards::table
         .filter(cards::order_id.eq(order_id))
         .order(cards::id.asc())

@@ -37,6 +37,16 @@ pub fn record_refund(conn: &mut DbConn, sale: &Sale<'_>) -> Result<()> {
 
 /// Appends stock taken outside a sale (replacement cards).
 pub fn take_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<()> {
+    stock_change(conn, product_id, -quantity)
+}
+
+/// Appends stock given back outside a refund of a whole sale (a gift link's card, returned
+/// unclaimed).
+pub fn return_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<()> {
+    stock_change(conn, product_id, quantity)
+}
+
+fn stock_change(conn: &mut DbConn, product_id: &str, delta: i64) -> Result<()> {
     let none = Sale {
         created_at: crate::time::now_ms(),
         reseller_id: "",
@@ -47,7 +57,7 @@ pub fn take_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<
         amount: 0,
         cost_amount: 0,
     };
-    insert(conn, &none, Tally::default(), -quantity)
+    insert(conn, &none, Tally::default(), delta)
 }
 
 fn insert(conn: &mut DbConn, sale: &Sale<'_>, t: Tally, stock_delta: i64) -> Result<()> {

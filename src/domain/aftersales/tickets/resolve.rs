@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::settle::{covered_cards, in_stock, refund, replace, reseller_url, SuppliedCode};
+use super::settle::{covered_cards, in_stock, refund, replace, SuppliedCode};
 use super::TicketStatus::{self, AwaitingSupplier, Contested, Open, Rejected, Resolved};
 use super::{load, notify_supplier, optional_text, TicketRow, WAITING};
 use crate::crypto::Vault;
@@ -87,7 +87,7 @@ fn transition(
 fn notify_resolved(conn: &mut DbConn, ticket_id: &str) -> Result<TicketRow> {
     let t = load(conn, ticket_id)?;
     let order = orders::load(conn, &t.order_id)?;
-    let url = reseller_url(conn, &order)?;
+    let url = orders::callback_url(conn, &order)?;
     outbox::enqueue(
         conn,
         NewEvent {

@@ -7,11 +7,11 @@ use serde_json::json;
 
 use super::TicketRow;
 use crate::crypto::Vault;
-use crate::db::schema::{cards, ledger_entries, orders as orders_t, resellers, tickets};
+use crate::db::schema::{cards, ledger_entries, orders as orders_t, tickets};
 use crate::db::DbConn;
-use crate::domain::money::ledger::{self, LedgerAccount, Posting, Txn};
+use crate::domain::money::ledger;
 use crate::domain::trade::inventory;
-use crate::domain::trade::orders::{self, OrderRow, OrderStatus};
+use crate::domain::trade::orders::{self, OrderStatus};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::events::outbox::{self, NewEvent};
 
@@ -35,51 +35,6 @@ pub(super) fn mark_defective(conn: &mut DbConn, ids: &[i64]) -> Result<()> {
     Ok(())
 }
 
-/// Posts the reversal of `units` of the order's purchase: each line of the original transaction
-/// scaled by units/quantity (reseller credited unit_price × units, supplier payable charged
-/// cost × units, margin reversed); any rounding remainder lands on platform revenue.
-pub(super) fn partial_reversal(
-    conn: &mut DbConn,
-    order: &OrderRow,
-    units: i64,
-    actor: &str,
-    detail: serde_json::Value,
-) -> Result<i64> {
-    let lines: Vec<(LedgerAccount, i64)> = ledger_entries::table
-        .filter(ledger_entries::txn_seq.eq(order.ledger_seq))
-        .order(ledger_entries::id.asc())
-        .select((ledger_entries::account, ledger_entries::amount))
-        .load(conn)?;
-    let scale = |amount: i64| {
-        (i128::from(amount) * i128::from(units) / i128::from(order.quantity.max(1))) as i64
-    };
-    let mut postings: Vec<Posting> = lines
-        .into_iter()
-        .map(|(account, amount)| Posting::new(account, -scale(amount)))
-        .collect();
-    let residual: i64 = postings.iter().map(|p| p.amount).sum();
-    if residual != 0 {
-        match postings
-            .iter_mut()
-            .find(|p| p.account == LedgerAccount::PlatformRevenue)
-        {
-            Some(p) => p.amount -= residual,
-            None => postings.push(Posting::new(LedgerAccount::PlatformRevenue, -residual)),
-        }
-    }
-    ledger::post(
-        conn,
-        Txn {
-            action: "ticket.refund",
-            actor,
-            subject: &order.id,
-            currency: &order.currency,
-            detail,
-            postings,
-        },
-    )
-}
-
 /// Returns the money for the ticket's units through the ledger, marks the cards defective, and
 /// the order `refunded` once every unit is; `order.refunded` to the reseller.
 pub(super) fn refund(conn: &mut DbConn, t: &TicketRow, actor: &str) -> Result<()> {
@@ -99,19 +54,19 @@ pub(super) fn refund(conn: &mut DbConn, t: &TicketRow, actor: &str) -> Result<()
         ));
     }
     let detail = json!({ "ticket_id": t.id, "units": t.units });
-    // Covering every unit means nothing was refunded before: reverse the purchase outright.
-    let seq = if t.units == order.quantity {
-        ledger::reverse(
-            conn,
-            order.ledger_seq,
-            "ticket.refund",
-            actor,
-            &order.id,
-            detail,
-        )?
-    } else {
-        partial_reversal(conn, &order, t.units, actor, detail)?
-    };
+    let seq = ledger::refund_units(
+        conn,
+        ledger::Purchase {
+            seq: order.ledger_seq,
+            quantity: order.quantity,
+            subject: &order.id,
+            currency: &order.currency,
+        },
+        t.units,
+        "ticket.refund",
+        actor,
+        detail,
+    )?;
     let credited: Vec<i64> = ledger_entries::table
         .filter(ledger_entries::txn_seq.eq(seq))
         .filter(ledger_entries::account.eq(ledger::reseller_account(&order.reseller_id)))
@@ -134,7 +89,7 @@ pub(super) fn refund(conn: &mut DbConn, t: &TicketRow, actor: &str) -> Result<()
             &crate::domain::trade::sales_rollup::Sale::from(&order),
         )?;
     }
-    let url = reseller_url(conn, &order)?;
+    let url = orders::callback_url(conn, &order)?;
     outbox::enqueue(
         conn,
         NewEvent {
@@ -241,15 +196,4 @@ pub(super) fn in_stock(conn: &mut DbConn, product_id: &str, needed: i64, now: i6
         .select(cards::id)
         .load(conn)?;
     Ok(ids.len() as i64 >= needed)
-}
-
-/// Where the reseller's events for this order go: the order's URL, else the account's.
-pub(super) fn reseller_url(conn: &mut DbConn, order: &OrderRow) -> Result<Option<String>> {
-    if order.notify_url.is_some() {
-        return Ok(order.notify_url.clone());
-    }
-    Ok(resellers::table
-        .find(&order.reseller_id)
-        .select(resellers::notify_url)
-        .first(conn)?)
 }

@@ -13,17 +13,24 @@ use super::{with_cards, OrderRequest, OrderRow, Placed};
 use crate::crypto::{sha256_hex, Vault};
 use crate::db::schema::orders;
 use crate::db::DbConn;
+use crate::domain::trade::claims::DeliveryMode;
 use crate::error::{Error, Result};
 
 /// The parameters that make two requests "the same" for idempotency.
 pub(crate) fn request_hash(req: &OrderRequest) -> String {
-    let canonical = json!({
+    let mut canonical = json!({
         "product_id": req.product_id,
         "quantity": req.quantity,
         "notify_url": req.notify_url,
         "topup": req.topup,
         "buyer": req.buyer,
     });
+    // Only gift-link orders add their fields, so a code order hashes as it always has.
+    if req.delivery_mode == DeliveryMode::ClaimLinks {
+        canonical["delivery_mode"] = json!(req.delivery_mode);
+        canonical["claim_ttl_days"] = json!(req.claim_ttl_days);
+        canonical["recipients"] = json!(req.recipients);
+    }
     sha256_hex(canonical.to_string().as_bytes())
 }
 

@@ -10,11 +10,12 @@ use diesel::prelude::*;
 
 use super::OrderRow;
 use crate::crypto::{sha256_hex, Vault};
-use crate::db::schema::{audit_chain, cards, ledger_entries, orders};
+use crate::db::schema::{audit_chain, cards, claims, ledger_entries, orders};
 use crate::db::DbConn;
 use crate::domain::money::checks::OrderMismatch;
 use crate::domain::money::ledger::reseller_account;
 use crate::domain::money::receipts::{digest_of_code_hashes, verify_receipt, Jwks};
+use crate::domain::trade::claims::ClaimStatus;
 use crate::error::Result;
 
 const PAGE: i64 = 500;
@@ -91,13 +92,28 @@ impl Facts {
         {
             *lines.entry((seq, account)).or_default() += amount;
         }
-        let mut codes: HashMap<String, Vec<String>> = HashMap::new();
-        for (order_id, code_enc) in cards::table
+        // An order's cards: those it still holds, and those gift links gave back to stock
+        // (the claim keeps the card; the receipt still names its code). By card id, which is
+        // delivery order.
+        let mut held: Vec<(String, i64, String)> = cards::table
             .filter(cards::order_id.eq_any(&ids))
-            .order(cards::id.asc())
-            .select((cards::order_id.assume_not_null(), cards::code_enc))
-            .load::<(String, String)>(conn)?
-        {
+            .select((
+                cards::order_id.assume_not_null(),
+                cards::id,
+                cards::code_enc,
+            ))
+            .load(conn)?;
+        held.extend(
+            claims::table
+                .inner_join(cards::table.on(cards::id.eq(claims::card_id)))
+                .filter(claims::order_id.eq_any(&ids))
+                .filter(claims::status.eq_any([ClaimStatus::Expired, ClaimStatus::Revoked]))
+                .select((claims::order_id, cards::id, cards::code_enc))
+                .load::<(String, i64, String)>(conn)?,
+        );
+        held.sort_unstable_by_key(|h| h.1);
+        let mut codes: HashMap<String, Vec<String>> = HashMap::new();
+        for (order_id, _, code_enc) in held {
             let code = vault.decrypt_string(&code_enc)?;
             codes
                 .entry(order_id)

@@ -11,7 +11,7 @@ pub use place::{place, place_order};
 // The order's own checks, shared with sandbox orders (`trade::sandbox`).
 pub(crate) use idempotency::request_hash;
 pub(crate) use place::{topup_fields, validate_request};
-pub use record::announce_delivery;
+pub use record::{announce_delivery, callback_url};
 pub use sub_reseller::{child_orders, SubResellerOrder};
 
 /// Stored in `orders.status`; declared with the other shared states (see `domain::states`).
@@ -28,6 +28,7 @@ use crate::db::schema::orders;
 use crate::db::DbConn;
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::money::receipts::ReceiptSigner;
+use crate::domain::trade::claims::{self, ClaimLink, DeliveryMode, Recipient};
 use crate::domain::trade::inventory::{self, DeliveredCard};
 use crate::error::{Error, Result};
 use crate::time::rfc3339;
@@ -62,6 +63,16 @@ pub struct OrderRequest {
     #[schema(nullable)]
     #[serde(default, deserialize_with = "crate::json::optional_object")]
     pub buyer: Option<Buyer>,
+    /// `codes` (default): the codes in the response. `claim_links` (card products): one gift
+    /// link per card instead, in `claims`; whoever holds a link redeems its code once.
+    #[serde(default)]
+    pub delivery_mode: DeliveryMode,
+    /// Days the gift links stay redeemable (1..365, default 30); then each unclaimed card
+    /// goes back to stock and its price back to the buyer. `claim_links` only.
+    pub claim_ttl_days: Option<i64>,
+    /// One gift link per recipient, in order (`claim_links` only; 1..10,000, and `quantity`
+    /// must equal their count).
+    pub recipients: Option<Vec<Recipient>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -87,9 +98,13 @@ pub struct Order {
     /// The supplier's message on a finished direct top-up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_message: Option<String>,
-    /// The delivered codes (card products; omitted in lists).
+    /// The delivered codes (card products; omitted in lists and for gift-link orders).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cards: Option<Vec<DeliveredCard>>,
+    /// A gift-link order's links, one per card (omitted in lists; page them with
+    /// `GET /v1/orders/{id}/claims`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Vec<ClaimLink>>,
     #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topup: Option<serde_json::Value>,
@@ -151,6 +166,7 @@ impl OrderRow {
             status: self.status.to_string(),
             result_message: self.result_message.clone(),
             cards,
+            claims: None,
             topup: self
                 .topup
                 .as_deref()
@@ -201,7 +217,13 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<OrderRow> {
         .ok_or(Error::NotFound("order"))
 }
 
+/// The order as its buyer sees it: with its codes, or a gift-link order with its links.
 pub fn with_cards(conn: &mut DbConn, vault: &Vault, row: OrderRow) -> Result<Order> {
+    if let Some(links) = claims::for_order(conn, vault, &row.id)? {
+        let mut order = row.view(None);
+        order.claims = Some(links);
+        return Ok(order);
+    }
     let sealed = inventory::order_cards(conn, &row.id)?;
     let cards = sealed
         .iter()

@@ -21,10 +21,11 @@ use crate::db::{Db, DbConn};
 use crate::domain::accounts::compliance;
 use crate::domain::money::ledger::{self, Posting, Txn};
 use crate::domain::money::limits;
-use crate::domain::money::receipts::{ReceiptClaims, ISSUER};
+use crate::domain::money::receipts::{self, ReceiptClaims, ISSUER};
 use crate::domain::trade::catalog::{
     self, Delivery, ProductRow, ProductStatus, MAX_ORDER_QUANTITY,
 };
+use crate::domain::trade::claims::{self, DeliveryMode};
 use crate::domain::trade::inventory::{self, DeliveredCard};
 use crate::domain::trade::pending;
 use crate::domain::trade::pricing::quote::quote;
@@ -53,6 +54,7 @@ pub(crate) fn validate_request(req: &OrderRequest) -> Result<()> {
     if let Some(url) = &req.notify_url {
         validate::callback_url("notify_url", url)?;
     }
+    claims::validate(req)?;
     if let Some(b) = &req.buyer {
         // Characters, as the schema's maxLength counts them.
         if b.id.as_ref().is_some_and(|s| s.chars().count() > 128)
@@ -81,6 +83,7 @@ pub fn place(
     // a repeat fails at `insert_order` on the unique index, or earlier on whatever has changed
     // since (stock, balance), and `place_order` then answers with the first order.
     let product = load_sellable(conn, req)?;
+    claims::check_product(req, &product)?;
     let direct = product.delivery == Delivery::Direct;
     let topup = topup_fields(&product, req)?;
     let buyer = load_buyer(conn, &ctx.reseller_id, &product)?;
@@ -92,8 +95,12 @@ pub fn place(
     let now = crate::time::now_ms();
     let order_id = crate::ids::new_id("ord");
     // A bulk order claims here like any other; its codes are unsealed after the commit.
-    let bulk = crate::domain::trade::bulk::is_bulk(direct, req.quantity, deps.bulk_async_threshold);
-    let delivered = claim_cards(
+    // Gift links (`trade::claims`) are delivered with the order at any size: the links are
+    // the delivery.
+    let claim_links = req.delivery_mode == DeliveryMode::ClaimLinks;
+    let bulk = !claim_links
+        && crate::domain::trade::bulk::is_bulk(direct, req.quantity, deps.bulk_async_threshold);
+    let (card_ids, delivered) = claim_cards(
         conn,
         deps,
         &product,
@@ -162,6 +169,12 @@ pub fn place(
         result_message: None,
     };
     insert_order(conn, &row)?;
+    // The gift-link branch: the claimed cards go out as links, their codes stay sealed.
+    let links = if claim_links {
+        Some(claims::issue(conn, &deps.vault, &row, &card_ids, req)?)
+    } else {
+        None
+    };
     let stock_taken = if direct { 0 } else { req.quantity };
     pending::record_sale(conn, &Sale::from(&row), stock_taken)?;
 
@@ -180,9 +193,11 @@ pub fn place(
     }
     // `stock.low` is the settler's to send, when it folds the stock this order took.
 
-    let cards = (!direct && !bulk).then_some(delivered);
+    let cards = (!direct && !bulk && !claim_links).then_some(delivered);
+    let mut order = row.view(cards);
+    order.claims = links;
     Ok(Placed {
-        order: row.view(cards),
+        order,
         created: true,
     })
 }
@@ -258,8 +273,8 @@ fn load_buyer(conn: &mut DbConn, reseller_id: &str, product: &ProductRow) -> Res
     })
 }
 
-/// Claims the order's codes (none for a direct product); unseals them unless they are delivered
-/// later (`sealed_until_later`: direct or bulk).
+/// Claims the order's codes (none for a direct product): their card ids, and the codes unsealed
+/// unless they are delivered later (`sealed_until_later`: direct or bulk).
 fn claim_cards(
     conn: &mut DbConn,
     deps: &OrderDeps,
@@ -268,19 +283,21 @@ fn claim_cards(
     quantity: i64,
     now: i64,
     sealed_until_later: bool,
-) -> Result<Vec<DeliveredCard>> {
+) -> Result<(Vec<i64>, Vec<DeliveredCard>)> {
     if product.delivery == Delivery::Direct {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     // The stock counter moves with the order's pending sale (`trade::pending`).
     let sealed = inventory::claim_cards(conn, &product.id, order_id, quantity, now)?;
+    let ids = sealed.iter().map(|c| c.id).collect();
     if sealed_until_later {
-        return Ok(Vec::new());
+        return Ok((ids, Vec::new()));
     }
-    sealed
+    let cards = sealed
         .iter()
         .map(|c| inventory::unseal(&deps.vault, c))
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((ids, cards))
 }
 
 /// Posts the quote's ledger lines as the order's chained transaction; returns its sequence.
@@ -305,7 +322,9 @@ fn post_payment(
     )
 }
 
-/// The delivery receipt: signed claims over the order and a hash of each delivered code.
+/// The delivery receipt: signed claims over the order and a hash of each delivered code; over
+/// more codes than the bulk threshold (a large gift-link order), a digest of them instead,
+/// as a bulk order's receipt has.
 #[allow(clippy::too_many_arguments)]
 fn sign_receipt(
     deps: &OrderDeps,
@@ -317,6 +336,7 @@ fn sign_receipt(
     now: i64,
     delivered: &[DeliveredCard],
 ) -> Result<String> {
+    let (codes, codes_digest) = receipt_codes(deps, delivered);
     deps.receipts.sign(&ReceiptClaims {
         iss: ISSUER.into(),
         sub: order_id.to_string(),
@@ -326,12 +346,24 @@ fn sign_receipt(
         amount,
         currency: product.currency.clone(),
         iat: now / 1000,
-        codes: delivered
+        codes,
+        codes_digest,
+    })
+}
+
+/// The receipt's `codes` or `codes_digest` (see `sign_receipt`).
+fn receipt_codes(deps: &OrderDeps, delivered: &[DeliveredCard]) -> (Vec<String>, Option<String>) {
+    let large = deps.bulk_async_threshold > 0 && delivered.len() as i64 > deps.bulk_async_threshold;
+    if large {
+        let digest = receipts::codes_digest(delivered.iter().map(|c| c.code.as_str()));
+        (Vec::new(), Some(digest))
+    } else {
+        let hashes = delivered
             .iter()
             .map(|c| sha256_hex(c.code.as_bytes()))
-            .collect(),
-        codes_digest: None,
-    })
+            .collect();
+        (hashes, None)
+    }
 }
 
 /// Writes the order row; another connection that committed the same out_trade_no first

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::{OrderRow, OrderStatus};
-use crate::db::schema::{orders, suppliers};
+use crate::db::schema::{orders, resellers, suppliers};
 use crate::db::DbConn;
 use crate::domain::trade::catalog::ProductRow;
 use crate::error::Result;
@@ -37,6 +37,18 @@ pub fn announce_delivery(conn: &mut DbConn, row: &OrderRow, bulk: bool) -> Resul
         },
     )?;
     Ok(())
+}
+
+/// Where the reseller's events about this order go: the order's URL, else the account's as it
+/// is now (it may have been set since the order).
+pub fn callback_url(conn: &mut DbConn, order: &OrderRow) -> Result<Option<String>> {
+    if order.notify_url.is_some() {
+        return Ok(order.notify_url.clone());
+    }
+    Ok(resellers::table
+        .find(&order.reseller_id)
+        .select(resellers::notify_url)
+        .first(conn)?)
 }
 
 /// Inserts a new order row; the caller keeps the row it wrote instead of reading it back.
