@@ -20,6 +20,7 @@ pub mod products;
 pub mod query;
 pub mod routes;
 pub mod supplier;
+pub mod support;
 pub mod system;
 pub mod tickets;
 pub mod topups;

@@ -35,6 +35,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         (name = "network", description = "Sub-resellers, markups and commission (reseller keys with `sub_resellers:write`)"),
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
         (name = "tickets", description = "After-sales tickets (reseller keys)"),
+        (name = "support", description = "The support assistant: answers a customer's message from the order's state (reseller keys)"),
         (name = "insight", description = "Sales analytics and recommendations (reseller keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
         (name = "system", description = "Health, metrics, documents"),

@@ -15,7 +15,7 @@ use utoipa::__dev::{SchemaReferences, Tags};
 
 use super::{
     account, admin, analytics, bulk, keys, kyc, licences, network, orders, products, supplier,
-    system, tickets, topups, webhooks,
+    support, system, tickets, topups, webhooks,
 };
 
 /// A handler with both an actix route and an OpenAPI operation: a function carrying
@@ -96,6 +96,7 @@ pub fn table(to: &mut impl RouteSink) {
         .route(network::sub_reseller_orders)
         .route(analytics::sales)
         .route(analytics::recommendations)
+        .route(support::create_message)
         // supplier
         .route(supplier::push_cards)
         .route(supplier::products)

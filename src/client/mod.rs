@@ -5,6 +5,7 @@ mod admin;
 mod compliance;
 mod insight;
 mod network;
+mod support;
 mod tickets;
 
 pub use admin::AdminClient;
