@@ -8,7 +8,6 @@ mod eval;
 mod input;
 
 use kameng::client::{Client, ClientResult};
-use kameng::domain::accounts::ResellerCreated;
 use kameng::domain::support::{SupportAnswer, SupportMessage};
 use kameng::domain::trade::catalog::{AdminProduct, NewProduct};
 use kameng::domain::trade::orders::Order;
@@ -24,7 +23,6 @@ pub struct Shop {
     pub supplier: Client,
     pub card: AdminProduct,
     pub direct: AdminProduct,
-    pub reseller: ResellerCreated,
     pub client: Client,
     pub rx: Receiver,
 }
@@ -61,12 +59,11 @@ pub async fn shop(app: &TestApp) -> Shop {
     )
     .await;
     let rx = Receiver::start();
-    let (reseller, client) = app.reseller_with_callback(&rx.url, 10_000).await;
+    let (_, client) = app.reseller_with_callback(&rx.url, 10_000).await;
     Shop {
         supplier,
         card,
         direct,
-        reseller,
         client,
         rx,
     }

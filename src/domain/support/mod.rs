@@ -48,7 +48,7 @@ pub struct SupportMessage {
 }))]
 pub struct SupportAnswer {
     pub intent: Intent,
-    /// The classifier's probability for its best intent, in [0, 1]. Below 0.5 the intent is
+    /// The classifier's probability for its best intent, in [0, 1]. Below 0.3 the intent is
     /// `other`.
     pub confidence: f64,
     /// The language of `answer`.

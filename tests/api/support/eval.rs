@@ -1,7 +1,7 @@
 //! The classifier on the held-out fifth of the labelled set, against the keyword baseline.
 //! `cargo test --test api support_eval -- --nocapture` prints the tables the README shows.
 
-use kameng::domain::support::classify::evaluation;
+use kameng::domain::support::classify::{self, evaluation};
 use kameng::domain::support::dataset;
 use kameng::domain::support::{Intent, Lang};
 
@@ -16,6 +16,24 @@ fn support_eval_the_learned_model_beats_the_keyword_baseline() {
         baseline.accuracy()
     );
     assert!(learned.accuracy() >= 0.85, "learned {:.3}", learned.accuracy());
+}
+
+#[test]
+fn support_eval_an_unsure_model_answers_other() {
+    let mut unsure = 0;
+    for e in dataset::examples() {
+        let (best, confidence) = classify::model().predict(e.text);
+        let (intent, reported) = classify::classify(e.text);
+        assert_eq!(reported, confidence);
+        if confidence < classify::MIN_CONFIDENCE {
+            unsure += 1;
+            assert_eq!(intent, Intent::Other, "{}", e.text);
+        } else {
+            assert_eq!(intent, best);
+        }
+    }
+    // The floor is a fallback, not the usual path.
+    assert!(unsure * 10 < dataset::examples().len(), "{unsure} unsure");
 }
 
 #[test]

@@ -89,6 +89,6 @@ pub fn held_out() -> (Evaluation, Evaluation) {
     let (_, held) = dataset::split();
     (
         Evaluation::run("keyword baseline", &held, rules::classify),
-        Evaluation::run("naive Bayes", &held, |t| classify(t).0),
+        Evaluation::run("softmax regression", &held, |t| classify(t).0),
     )
 }
