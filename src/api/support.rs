@@ -36,9 +36,7 @@ pub async fn create_message(
     let vault = state.vault.clone();
     let answer = state
         .db
-        .write_async(move |c| {
-            support::reply(c, &vault, &caller.owner_id, &question, &tickets, now)
-        })
+        .write_async(move |c| support::reply(c, &vault, &caller.owner_id, &question, &tickets, now))
         .await?;
     if answer.actions.iter().any(|a| a.taken) {
         state.events_wakeup.notify_one();

@@ -163,7 +163,14 @@ pub fn open_ticket(
 /// `already_redeemed` when the customer says the code was used, else `invalid_code`.
 fn ticket_reason(text: &str) -> &'static str {
     const USED: [&str; 9] = [
-        "already", "used", "redeemed", "claimed", "activated", "已使用", "已被", "已兑换",
+        "already",
+        "used",
+        "redeemed",
+        "claimed",
+        "activated",
+        "已使用",
+        "已被",
+        "已兑换",
         "用过",
     ];
     let lower = text.to_lowercase();

@@ -53,10 +53,7 @@ pub struct ClaimFacts {
 impl OrderFacts {
     /// The codes were handed over (or the top-up done): what a resend or a ticket needs.
     pub fn delivered(&self) -> bool {
-        matches!(
-            self.status,
-            OrderStatus::Delivered | OrderStatus::Completed
-        )
+        matches!(self.status, OrderStatus::Delivered | OrderStatus::Completed)
     }
 
     /// A ticket still waiting for an outcome, if any.

@@ -69,7 +69,9 @@ impl Lang {
     }
 
     pub fn parse(text: &str) -> Option<Lang> {
-        [Lang::En, Lang::Zh].into_iter().find(|l| l.as_str() == text)
+        [Lang::En, Lang::Zh]
+            .into_iter()
+            .find(|l| l.as_str() == text)
     }
 
     /// Chinese when the text holds any CJK ideograph, else English: customers who write

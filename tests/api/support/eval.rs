@@ -9,13 +9,23 @@ use kameng::domain::support::{Intent, Lang};
 fn support_eval_the_learned_model_beats_the_keyword_baseline() {
     let (baseline, learned) = evaluation::held_out();
     println!("{}\n{}", baseline.table(), learned.table());
+    for e in [&baseline, &learned] {
+        println!("{} misses:", e.name);
+        for (expected, got, text) in &e.misses {
+            println!("  {} -> {}: {text}", expected.as_str(), got.as_str());
+        }
+    }
     assert!(
         learned.accuracy() > baseline.accuracy(),
         "learned {:.3} vs baseline {:.3}",
         learned.accuracy(),
         baseline.accuracy()
     );
-    assert!(learned.accuracy() >= 0.85, "learned {:.3}", learned.accuracy());
+    assert!(
+        learned.accuracy() >= 0.85,
+        "learned {:.3}",
+        learned.accuracy()
+    );
 }
 
 #[test]

@@ -25,7 +25,10 @@ async fn bad_messages_are_422_and_change_nothing() {
         (msg("", Some(&order.id), None), "text"),
         (msg("   \n ", Some(&order.id), None), "text"),
         (msg(&long, Some(&order.id), None), "text"),
-        (msg("the code is invalid", Some(&order.id), Some("fr")), "lang"),
+        (
+            msg("the code is invalid", Some(&order.id), Some("fr")),
+            "lang",
+        ),
     ];
     for (m, field) in cases {
         let err = send(&shop.client, &m).await.unwrap_err();
@@ -46,7 +49,11 @@ async fn bad_messages_are_422_and_change_nothing() {
     ] {
         let res = shop
             .client
-            .send_raw(Method::POST, "/v1/support/messages", body.as_bytes().to_vec())
+            .send_raw(
+                Method::POST,
+                "/v1/support/messages",
+                body.as_bytes().to_vec(),
+            )
             .await
             .unwrap();
         assert_eq!(res.status.as_u16(), 422, "{body}");

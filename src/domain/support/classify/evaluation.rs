@@ -14,14 +14,20 @@ pub struct Evaluation {
     pub matrix: [[usize; 6]; 6],
     /// Correct and total, per language (`en`, `zh`).
     pub by_lang: [(usize, usize); 2],
+    /// The messages it got wrong: expected, predicted, text.
+    pub misses: Vec<(Intent, Intent, &'static str)>,
 }
 
 impl Evaluation {
     pub fn run(name: &'static str, set: &[Example], predict: impl Fn(&str) -> Intent) -> Self {
         let mut matrix = [[0; 6]; 6];
         let mut by_lang = [(0, 0); 2];
+        let mut misses = Vec::new();
         for e in set {
             let got = predict(e.text);
+            if got != e.intent {
+                misses.push((e.intent, got, e.text));
+            }
             matrix[e.intent.index()][got.index()] += 1;
             let lang = &mut by_lang[usize::from(e.lang == Lang::Zh)];
             lang.0 += usize::from(got == e.intent);
@@ -31,6 +37,7 @@ impl Evaluation {
             name,
             matrix,
             by_lang,
+            misses,
         }
     }
 

@@ -33,7 +33,11 @@ pub fn features(text: &str) -> Vec<String> {
         out.push(format!("w:{w}"));
         if w != "<num>" && w.chars().count() >= 3 {
             let padded: Vec<char> = format!(" {w} ").chars().collect();
-            out.extend(padded.windows(3).map(|g| format!("g:{}", String::from_iter(g))));
+            out.extend(
+                padded
+                    .windows(3)
+                    .map(|g| format!("g:{}", String::from_iter(g))),
+            );
         }
     }
     out.extend(words.windows(2).map(|p| format!("p:{} {}", p[0], p[1])));

@@ -102,10 +102,10 @@ impl SoftmaxModel {
     /// The most likely intent and its probability.
     pub fn predict(&self, text: &str) -> (Intent, f64) {
         let p = self.posterior(text);
-        Intent::ALL
-            .into_iter()
-            .map(|i| (i, p[i.index()]))
-            .fold((Intent::Other, f64::MIN), |a, b| if b.1 > a.1 { b } else { a })
+        Intent::ALL.into_iter().map(|i| (i, p[i.index()])).fold(
+            (Intent::Other, f64::MIN),
+            |a, b| if b.1 > a.1 { b } else { a },
+        )
     }
 }
 
