@@ -1,7 +1,9 @@
 //! Bad input is refused with problem+json and changes nothing; another reseller's order is
 //! exactly as unknown as one that does not exist.
 
-use kameng::domain::support::SupportMessage;
+use kameng::client::{ClientError, ClientResult};
+use kameng::domain::support::{SupportAnswer, SupportMessage};
+use kameng::error::Problem;
 use reqwest::Method;
 
 use super::{send, shop};
@@ -12,6 +14,14 @@ fn msg(text: &str, order_id: Option<&str>, lang: Option<&str>) -> SupportMessage
         text: text.into(),
         order_id: order_id.map(str::to_string),
         lang: lang.map(str::to_string),
+    }
+}
+
+/// The status and problem of a refused request.
+fn refused(res: ClientResult<SupportAnswer>) -> (u16, Problem) {
+    match res {
+        Err(ClientError::Api { status, problem }) => (status, *problem),
+        other => panic!("expected a problem, got {other:?}"),
     }
 }
 
@@ -31,10 +41,7 @@ async fn bad_messages_are_422_and_change_nothing() {
         ),
     ];
     for (m, field) in cases {
-        let err = send(&shop.client, &m).await.unwrap_err();
-        let kameng::client::ClientError::Api { status, problem } = err else {
-            panic!("{err:?}")
-        };
+        let (status, problem) = refused(send(&shop.client, &m).await);
         assert_eq!((status, problem.code.as_str()), (422, "invalid_request"));
         assert_eq!(problem.errors[0].field, field, "{problem:?}");
     }
@@ -75,10 +82,7 @@ async fn another_resellers_order_is_not_found_and_untouched() {
     let mut problems = Vec::new();
     for id in [order.id.as_str(), "ord_doesnotexist"] {
         for text in ["the code is invalid", "where is my code"] {
-            let err = send(&other, &msg(text, Some(id), None)).await.unwrap_err();
-            let kameng::client::ClientError::Api { status, problem } = err else {
-                panic!("{err:?}")
-            };
+            let (status, problem) = refused(send(&other, &msg(text, Some(id), None)).await);
             problems.push((status, problem.code, problem.detail));
         }
     }
