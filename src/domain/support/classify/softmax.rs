@@ -60,9 +60,9 @@ impl SoftmaxModel {
             let step = LEARNING_RATE / (1.0 + epoch as f64 * 0.1);
             for (class, x) in &data {
                 let p = model.probabilities(x);
-                for k in 0..CLASSES {
-                    let gradient = p[k] - f64::from(u8::from(k == *class));
-                    model.bias[k] -= step * gradient;
+                for (k, (pk, bias)) in p.iter().zip(model.bias.iter_mut()).enumerate() {
+                    let gradient = pk - f64::from(u8::from(k == *class));
+                    *bias -= step * gradient;
                     for (i, v) in x {
                         let w = &mut model.weights[*i][k];
                         *w -= step * (gradient * v + L2 * *w);
