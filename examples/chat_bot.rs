@@ -5,8 +5,10 @@
 //!   /buy SKU N         buy N codes (one out_trade_no per command, safe to retry)
 //!   /order ID          an order and its codes
 //!   /balance           your prepaid balance
+//!   anything else      asked of the support assistant (POST /v1/support/messages), about
+//!                      the last order this bot placed or showed
 //!
-//!   printf '/list\n/buy DEMO-APPLE-50 1\n/balance\n' | cargo run --release --example chat_bot
+//!   printf '/list\n/buy DEMO-APPLE-50 1\n/balance\nhow do I redeem this?\n' | cargo run --release --example chat_bot
 
 use std::io::BufRead;
 
@@ -41,7 +43,16 @@ fn explain(e: &ClientError) -> String {
     }
 }
 
-async fn answer(client: &Client, line: &str, seq: &mut u32) -> String {
+/// What the bot remembers between lines.
+#[derive(Default)]
+struct Session {
+    /// Numbers the bot's out_trade_no values.
+    seq: u32,
+    /// The order the conversation is about: the last one bought or shown.
+    last_order: Option<String>,
+}
+
+async fn answer(client: &Client, line: &str, session: &mut Session) -> String {
     let words: Vec<&str> = line.split_whitespace().collect();
     let find = |sku: &str, products: &[kameng::domain::trade::catalog::Product]| {
         products
@@ -89,10 +100,11 @@ async fn answer(client: &Client, line: &str, seq: &mut u32) -> String {
             if product.delivery != "card" {
                 return "That is a top-up product; this bot sells codes only.".into();
             }
-            *seq += 1;
-            let out_trade_no = format!("BOT-{}-{seq}", kameng::time::now_ms());
+            session.seq += 1;
+            let out_trade_no = format!("BOT-{}-{}", kameng::time::now_ms(), session.seq);
             match client.buy(&product.id, n, &out_trade_no).await {
                 Ok(order) => {
+                    session.last_order = Some(order.id.clone());
                     let codes: Vec<String> = order
                         .cards
                         .unwrap_or_default()
@@ -110,7 +122,9 @@ async fn answer(client: &Client, line: &str, seq: &mut u32) -> String {
             }
         }
         ["/order", id] => match client.order(id).await {
-            Ok(o) => format!(
+            Ok(o) => {
+                session.last_order = Some(o.id.clone());
+                format!(
                 "Order {} is {}: {} × {} = {}{}",
                 o.id,
                 o.status,
@@ -122,7 +136,8 @@ async fn answer(client: &Client, line: &str, seq: &mut u32) -> String {
                     .iter()
                     .map(|c| format!("\n  {}", c.code))
                     .collect::<String>()
-            ),
+                )
+            }
             Err(e) => explain(&e),
         },
         ["/balance"] => match client.account().await {
@@ -133,8 +148,17 @@ async fn answer(client: &Client, line: &str, seq: &mut u32) -> String {
             ),
             Err(e) => explain(&e),
         },
-        ["/help"] | [] => "Commands: /list, /price SKU, /buy SKU N, /order ID, /balance".into(),
-        _ => "I don't know that one. Try /help".into(),
+        ["/help"] | [] => "Commands: /list, /price SKU, /buy SKU N, /order ID, /balance; or just ask (\"where is my code?\")".into(),
+        [command, ..] if command.starts_with('/') => "I don't know that one. Try /help".into(),
+        // Free text is a customer's question: the support assistant answers it, from the
+        // state of the order the conversation is about.
+        _ => match client
+            .ask_support(line, session.last_order.as_deref())
+            .await
+        {
+            Ok(a) => a.answer,
+            Err(e) => explain(&e),
+        },
     }
 }
 
@@ -148,14 +172,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get(args.reseller)
         .ok_or("no such demo reseller")?;
     let client = Client::new(&url, &me.key_id, &me.secret);
-    let mut seq = 0;
+    let mut session = Session::default();
     for line in std::io::stdin().lock().lines() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
         }
         println!("> {}", line.trim());
-        println!("{}", answer(&client, line.trim(), &mut seq).await);
+        println!("{}", answer(&client, line.trim(), &mut session).await);
     }
     Ok(())
 }

@@ -22,6 +22,7 @@ pub mod query;
 pub mod routes;
 pub mod sandbox;
 pub mod supplier;
+pub mod support;
 pub mod system;
 pub mod tickets;
 pub mod topups;

@@ -60,6 +60,7 @@ the four headers just before sending, over the exact bytes sent: `examples/pytho
         (name = "network", description = "Sub-resellers, markups and commission (reseller keys with `sub_resellers:write`)"),
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
         (name = "tickets", description = "After-sales tickets (reseller keys)"),
+        (name = "support", description = "The support assistant: answers a customer's message from the order's state (reseller keys)"),
         (name = "insight", description = "Sales analytics and recommendations (reseller keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
         (name = "system", description = "Health, metrics, documents"),

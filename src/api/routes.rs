@@ -15,8 +15,7 @@ use utoipa::__dev::{SchemaReferences, Tags};
 
 use super::{
     account, admin, analytics, bulk, claims, keys, kyc, licences, network, orders, products,
-    sandbox,
-    supplier, system, tickets, topups, webhooks,
+    sandbox, supplier, support, system, tickets, topups, webhooks,
 };
 
 /// A handler with both an actix route and an OpenAPI operation: a function carrying
@@ -103,6 +102,7 @@ pub fn table(to: &mut impl RouteSink) {
         .route(analytics::sales)
         .route(analytics::recommendations)
         .route(sandbox::reset)
+        .route(support::create_message)
         // supplier
         .route(supplier::push_cards)
         .route(supplier::products)

@@ -6,6 +6,7 @@ mod claims;
 mod compliance;
 mod insight;
 mod network;
+mod support;
 mod tickets;
 
 pub use admin::AdminClient;

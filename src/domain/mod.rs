@@ -3,6 +3,8 @@
 //! the ones below it, never from one above (so no import cycle between folders):
 //!
 //! ```text
+//!         support             the assistant that answers customers' messages
+//!           |
 //! aftersales   insight        tickets, quality  |  analytics, forecast, recommendations, stock cover
 //!        \      /
 //!         trade               catalogue, pricing, orders, inventory, bulk, top-ups, sales rollups
@@ -23,5 +25,6 @@ pub mod aftersales;
 pub mod insight;
 pub mod money;
 pub mod states;
+pub mod support;
 pub mod trade;
 pub mod validate;

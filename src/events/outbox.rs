@@ -384,3 +384,40 @@ pub fn redeliver(conn: &mut DbConn, id: &str, now: i64) -> Result<EventInfo> {
         .execute(conn)?;
     Ok(get(conn, id)?.0)
 }
+
+/// How far from the moment an order changed its announcing event is looked for. The event is
+/// written in the same transaction, so it is milliseconds later; the margin covers a slow
+/// commit and a clock that stepped back.
+const ANNOUNCE_WINDOW_MS: i64 = 60_000;
+
+/// The event of `event_types` that `owner_id` was sent about `order_id` when the order changed
+/// at `changed_at` (its `completed_at`), newest first. Events carry no order column; event ids
+/// are UUIDv7, which begin with their creation time, so the search is a primary-key range of a
+/// two-minute window around `changed_at` — no extra index on the hot `events` table — and the
+/// few candidates are matched on their payload's `data.order_id`.
+pub fn find_order_event(
+    conn: &mut DbConn,
+    owner_id: &str,
+    event_types: &[&str],
+    order_id: &str,
+    changed_at: i64,
+) -> Result<Option<EventInfo>> {
+    // `evt_` + 12 hex digits of unix milliseconds: the smallest id created at that moment.
+    let bound = |ms: i64| format!("evt_{:012x}", ms.max(0));
+    let candidates: Vec<(String, String)> = events::table
+        .filter(events::id.ge(bound(changed_at - ANNOUNCE_WINDOW_MS)))
+        .filter(events::id.lt(bound(changed_at + ANNOUNCE_WINDOW_MS)))
+        .filter(events::owner_id.eq(owner_id))
+        .filter(events::event_type.eq_any(event_types))
+        .order(events::id.desc())
+        .select((events::id, events::payload))
+        .load(conn)?;
+    let about_order = |payload: &str| {
+        serde_json::from_str::<serde_json::Value>(payload)
+            .is_ok_and(|p| p["data"]["order_id"] == order_id)
+    };
+    match candidates.into_iter().find(|(_, p)| about_order(p)) {
+        Some((id, _)) => Ok(Some(get(conn, &id)?.0)),
+        None => Ok(None),
+    }
+}

@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("trade", 2),
     ("insight", 3),
     ("aftersales", 3),
+    ("support", 4),
 ];
 
 /// What no domain module may name.

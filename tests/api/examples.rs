@@ -123,7 +123,7 @@ async fn the_examples_work_against_kameng_demo() {
         .take()
         .unwrap()
         .write_all(
-            b"/list\n/price DEMO-APPLE-50\n/buy DEMO-APPLE-50 2\n/buy NOPE 1\n/balance\n/what\n",
+            "/list\n/price DEMO-APPLE-50\n/buy DEMO-APPLE-50 2\n/buy NOPE 1\n/balance\n/what\nhow do I redeem these?\n卡密收不到\n".as_bytes(),
         )
         .unwrap();
     let out = bot.wait_with_output().unwrap();
@@ -138,6 +138,12 @@ async fn the_examples_work_against_kameng_demo() {
     assert!(text.contains("No product NOPE."), "{text}");
     assert!(text.contains("Balance: 9906.90 CNY (level gold)"), "{text}");
     assert!(text.contains("Try /help"), "{text}");
+    // Free text goes to the support assistant, about the order the bot just placed.
+    assert!(
+        text.contains("How to redeem App Store 50 CNY: Redeem in the store's wallet page."),
+        "{text}"
+    );
+    assert!(text.contains("App Store 50 CNY × 2）已发货"), "{text}");
 
     // Supplier feed: a CSV with a duplicate and a blank code, pushed in batches.
     let csv = dir.path().join("codes.csv");

@@ -36,5 +36,6 @@ mod startup;
 mod stock;
 mod stock_low;
 mod strict_requests;
+mod support;
 mod tamper;
 mod tickets;

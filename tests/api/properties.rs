@@ -61,6 +61,7 @@ macro_rules! body_types {
         $check::<resellers::CreditRequest>("CreditRequest", input);
         $check::<resellers::PriceRequest>("PriceRequest", input);
         $check::<accounts::NewSupplier>("NewSupplier", input);
+        $check::<kameng::domain::support::SupportMessage>("SupportMessage", input);
     }};
 }
 
