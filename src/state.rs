@@ -51,10 +51,12 @@ impl AppState {
                 Ok(())
             })?;
         }
+        let metrics = Metrics::new();
+        db.on_batch_commit(Box::new(metrics.commit_batch_observer()));
         Ok(AppState {
             limits: RateLimits::new(config.rate_limit_per_key, config.login_rate_limit_per_min),
             nonces: NonceStore::for_backend(db.backend()),
-            metrics: Metrics::new(),
+            metrics,
             events_wakeup: Arc::new(tokio::sync::Notify::new()),
             sales_snapshot: Default::default(),
             config,

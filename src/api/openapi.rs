@@ -17,7 +17,8 @@ PATH is the path as sent (no host, no query); QUERY the raw query string without
 Timestamps more than 300 s from the server clock are refused (401 `unauthorized`); a nonce reused by the \
 same key within the window is refused (401 `replayed_request`). The scopes listed on an operation are \
 the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
-`X-Kameng-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, t + \".\" + raw body)>`.";
+`X-Kameng-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, t + \".\" + raw body)>`; \
+while a rotated-away secret overlaps the new one, a second `v1=` (new first, then old) follows.";
 
 /// Title, shared schemas and tags: the document without its operations.
 #[derive(OpenApi)]
@@ -36,6 +37,7 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
         (name = "tickets", description = "After-sales tickets (reseller keys)"),
         (name = "insight", description = "Sales analytics and recommendations (reseller keys)"),
+        (name = "webhooks", description = "An account's own callbacks: endpoint, event types, delivery log, secret rotation (reseller and supplier keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
         (name = "system", description = "Health, metrics, documents"),
     )

@@ -7,7 +7,7 @@ use crate::api::query::{order_states, status_filter, Query};
 use crate::auth::{Scope, Signed};
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::orders::{
-    self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest, OrderStatus,
+    self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest, OrderStatus, Placed,
 };
 use crate::error::{Problem, Result};
 use crate::state::AppState;
@@ -49,7 +49,14 @@ pub async fn create(
         bulk_async_threshold: state.config.bulk_async_threshold,
         stock_low_days: state.config.stock_low_days,
     };
-    let placed = orders::place_order(&state.db, deps, ctx, req).await?;
+    let started = std::time::Instant::now();
+    let placed = orders::place_order(&state.db, deps, ctx, req).await;
+    let (outcome, delivery) = order_labels(&placed);
+    // Every key is live until sandbox keys exist; their flag goes here.
+    state
+        .metrics
+        .record_order(outcome, delivery, false, started.elapsed());
+    let placed = placed?;
     let mut res = if !placed.created {
         HttpResponse::Ok()
     } else {
@@ -63,6 +70,28 @@ pub async fn create(
         }
     };
     Ok(res.json(placed.order))
+}
+
+/// `kameng_orders_total`'s outcome and delivery labels for an order request's result.
+fn order_labels(placed: &Result<Placed>) -> (&'static str, &'static str) {
+    match placed {
+        Ok(p) => {
+            let delivery = if p.order.topup.is_some() {
+                "direct"
+            } else {
+                "card"
+            };
+            let outcome = if !p.created {
+                "replayed"
+            } else if p.order.status == OrderStatus::Processing.as_str() {
+                "processing"
+            } else {
+                "delivered"
+            };
+            (outcome, delivery)
+        }
+        Err(e) => (e.code(), "unknown"),
+    }
 }
 
 page_query! {

@@ -6,6 +6,9 @@ mod compliance;
 mod insight;
 mod network;
 mod tickets;
+mod webhooks;
+
+pub use webhooks::Webhooks;
 
 pub use admin::AdminClient;
 

@@ -348,6 +348,14 @@ impl Db {
         }
     }
 
+    /// SQLite: tells `f` the number of jobs in every group commit (see `writer::BatchObserver`).
+    /// No-op on PostgreSQL, which has no batches.
+    pub fn on_batch_commit(&self, f: writer::BatchObserver) {
+        if let Some(writer) = &self.writer {
+            writer.set_batch_observer(f);
+        }
+    }
+
     /// Applies pending migrations of this backend (already done by `connect`).
     pub fn migrate(&self) -> Result<()> {
         let mut conn = self.pool.get()?;

@@ -35,3 +35,4 @@ mod stock_low;
 mod strict_requests;
 mod tamper;
 mod tickets;
+mod webhooks_self_service;
