@@ -28,14 +28,14 @@ fn migrations_round_trip_up_down_up() {
 #[test]
 fn records_chained_before_the_sealer_still_verify_after_the_upgrade() {
     use diesel::prelude::*;
-    use kameng::db::revert_last_migration;
+    use kameng::db::revert_through;
     use kameng::domain::money::chain::{self, record_hash, NewRecord};
 
     let dir = tempfile::tempdir().unwrap();
     let db = test_database(dir.path());
     let mut conn = Manager::new(&db.url).establish().unwrap();
     run_migrations(&mut conn).unwrap();
-    revert_last_migration(&mut conn).unwrap();
+    revert_through(&mut conn, "2026-12-12-000001_sealed_chain").unwrap();
     // Three records as the old `chain::append` wrote them.
     let mut prev = "0".repeat(64);
     for seq in 1..=3i64 {
