@@ -167,7 +167,9 @@ impl Metrics {
 
     /// One verified signed request, by its key's mode.
     pub fn record_request(&self, sandbox: bool) {
-        self.requests_by_mode.with_label_values(&[mode(sandbox)]).inc();
+        self.requests_by_mode
+            .with_label_values(&[mode(sandbox)])
+            .inc();
     }
 
     /// One failed delivery attempt of an event of `event_type`.

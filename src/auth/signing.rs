@@ -190,15 +190,22 @@ mod tests {
     #[test]
     fn overlapping_secrets_sign_newest_first() {
         let ev = br#"{"id":"evt_01","type":"order.delivered","created_at":"2026-01-01T00:00:00Z","data":{"order_id":"ord_01"}}"#;
-        let old = "t=1767225600,v1=f550b86bf76e682a9ac6df3d9693ecd802c7489bfeace54757d4d36590b0d4f8";
-        assert_eq!(sign_event_with_all(&["whsec_test_8d1c"], 1767225600, ev), old);
+        let old =
+            "t=1767225600,v1=f550b86bf76e682a9ac6df3d9693ecd802c7489bfeace54757d4d36590b0d4f8";
+        assert_eq!(
+            sign_event_with_all(&["whsec_test_8d1c"], 1767225600, ev),
+            old
+        );
         let both = sign_event_with_all(&["whsec_new", "whsec_test_8d1c"], 1767225600, ev);
         let parts: Vec<&str> = both.split(',').collect();
         assert_eq!(parts.len(), 3, "{both}");
         assert_eq!(parts[0], "t=1767225600");
         assert_eq!(
             parts[1],
-            sign_event("whsec_new", 1767225600, ev).split(',').nth(1).unwrap()
+            sign_event("whsec_new", 1767225600, ev)
+                .split(',')
+                .nth(1)
+                .unwrap()
         );
         assert_eq!(format!("{},{}", parts[0], parts[2]), old);
         for secret in ["whsec_new", "whsec_test_8d1c"] {

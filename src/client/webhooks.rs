@@ -11,6 +11,7 @@ use crate::domain::accounts::webhooks::{
     EndpointUpdate, RotatedSecret, SecretRotation, WebhookEndpoint,
 };
 use crate::events::deliveries::{EventDetail, EventInfo};
+use crate::events::test_event::TestDelivery;
 
 /// The webhook operations of one account, borrowed from its client.
 pub struct Webhooks<'a> {
@@ -65,6 +66,12 @@ impl Webhooks<'_> {
         let path = format!("{}/secret/rotate", self.base);
         let req = SecretRotation { overlap_seconds };
         self.client.call(Method::POST, &path, Some(&req)).await
+    }
+
+    /// `POST …/test`: a signed `webhook.test` sent now, and how the attempt went.
+    pub async fn send_test(&self) -> ClientResult<TestDelivery> {
+        let path = format!("{}/test", self.base);
+        self.client.call(Method::POST, &path, None::<&()>).await
     }
 
     /// `DELETE …/secret/previous`.

@@ -209,9 +209,17 @@ async fn setup(app: &TestApp) -> (Fixtures, [Client; 2], [Client; 2]) {
             .map(|d| d.event.id)
             .unwrap()
     };
-    let mine = a.webhooks(OwnerKind::Reseller).deliveries("").await.unwrap();
+    let mine = a
+        .webhooks(OwnerKind::Reseller)
+        .deliveries("")
+        .await
+        .unwrap();
     let reseller_event_id = event_of(mine, "order.delivered");
-    let theirs = s1c.webhooks(OwnerKind::Supplier).deliveries("").await.unwrap();
+    let theirs = s1c
+        .webhooks(OwnerKind::Supplier)
+        .deliveries("")
+        .await
+        .unwrap();
     let supplier_event_id = event_of(theirs, "order.topup_requested");
     let fx = Fixtures {
         reseller_event_id,

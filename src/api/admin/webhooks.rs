@@ -31,7 +31,9 @@ pub async fn list(
     let before = q.cursor_key()?;
     let rows = state
         .db
-        .read_async(move |c| deliveries::list(c, None, status.as_deref(), before.as_deref(), limit + 1))
+        .read_async(move |c| {
+            deliveries::list(c, None, status.as_deref(), before.as_deref(), limit + 1)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(Page::of(rows, limit, |e| e.id.clone())))
 }
@@ -74,4 +76,3 @@ pub async fn redeliver(
     state.events_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(ev))
 }
-

@@ -64,7 +64,11 @@ pub async fn list_deliveries(
     Ok(HttpResponse::Ok().json(Page::of(rows, limit, |e| e.event.id.clone())))
 }
 
-pub async fn show_delivery(state: &AppState, owner: Owner, event_id: String) -> Result<HttpResponse> {
+pub async fn show_delivery(
+    state: &AppState,
+    owner: Owner,
+    event_id: String,
+) -> Result<HttpResponse> {
     let (kind, id) = log_owner(&owner);
     let detail = state
         .db

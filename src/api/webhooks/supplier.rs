@@ -24,7 +24,10 @@ fn supplier<T>(signed: &Signed<T>) -> Result<Owner> {
     responses((status = 200, body = WebhookEndpoint)),
     security(("signed" = [])))]
 #[get("/v1/supplier/webhooks/endpoint")]
-pub async fn supplier_get_endpoint(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse> {
+pub async fn supplier_get_endpoint(
+    state: web::Data<AppState>,
+    signed: Signed,
+) -> Result<HttpResponse> {
     own::show_endpoint(&state, supplier(&signed)?).await
 }
 

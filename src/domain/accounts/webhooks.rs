@@ -145,7 +145,10 @@ fn checked_types(owner: &Owner, types: &[String]) -> Result<Option<Vec<String>>>
         if !known.contains(&t.as_str()) {
             return Err(Error::invalid(
                 "event_types",
-                format!("unknown event type `{t}`; one of {} or `*`", known.join(", ")),
+                format!(
+                    "unknown event type `{t}`; one of {} or `*`",
+                    known.join(", ")
+                ),
             ));
         }
         if !out.contains(t) {
