@@ -51,6 +51,8 @@ impl AppState {
                 Ok(())
             })?;
         }
+        let metrics = Metrics::new();
+        db.on_batch_commit(Box::new(metrics.commit_batch_observer()));
         Ok(AppState {
             limits: RateLimits::new(config.rate_limit_per_key, config.login_rate_limit_per_min)
                 .with_claim_limits(
@@ -59,7 +61,7 @@ impl AppState {
                     std::time::Duration::from_secs(config.claim_lockout_secs),
                 ),
             nonces: NonceStore::for_backend(db.backend()),
-            metrics: Metrics::new(),
+            metrics,
             events_wakeup: Arc::new(tokio::sync::Notify::new()),
             sales_snapshot: Default::default(),
             config,

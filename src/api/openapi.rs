@@ -29,7 +29,8 @@ PATH is the path as sent (no host, no query); QUERY the raw query string without
 Timestamps more than 300 s from the server clock are refused (401 `unauthorized`); a nonce reused by the \
 same key within the window is refused (401 `replayed_request`). The scopes listed on an operation are \
 the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
-`X-Kameng-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, t + \".\" + raw body)>`.\n\n\
+`X-Kameng-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(webhook_secret, t + \".\" + raw body)>`; \
+while a rotated-away secret overlaps the new one, a second `v1=` (new first, then old) follows.\n\n\
 OpenAPI has no scheme type for a request HMAC, so this is declared as an API key in the \
 `X-Kameng-Signature` header: a generated client will not compute it. Add a request hook that sets \
 the four headers just before sending, over the exact bytes sent: `examples/python/kameng_signing.py` \
@@ -62,6 +63,7 @@ the four headers just before sending, over the exact bytes sent: `examples/pytho
         (name = "tickets", description = "After-sales tickets (reseller keys)"),
         (name = "support", description = "The support assistant: answers a customer's message from the order's state (reseller keys)"),
         (name = "insight", description = "Sales analytics and recommendations (reseller keys)"),
+        (name = "webhooks", description = "An account's own callbacks: endpoint, event types, delivery log, secret rotation (reseller and supplier keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
         (name = "system", description = "Health, metrics, documents"),
     )

@@ -8,7 +8,7 @@ use crate::api::query::{order_states, status_filter, Query};
 use crate::auth::{Scope, Signed};
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::orders::{
-    self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest, OrderStatus,
+    self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest, OrderStatus, Placed,
 };
 use crate::domain::trade::sandbox;
 use crate::error::{Problem, Result};
@@ -52,11 +52,17 @@ pub async fn create(
         bulk_async_threshold: state.config.bulk_async_threshold,
         stock_low_days: state.config.stock_low_days,
     };
+    let started = std::time::Instant::now();
     let placed = if caller_sandbox {
-        sandbox::orders::place_order(&state.db, state.receipts.clone(), ctx, req).await?
+        sandbox::orders::place_order(&state.db, state.receipts.clone(), ctx, req).await
     } else {
-        orders::place_order(&state.db, deps, ctx, req).await?
+        orders::place_order(&state.db, deps, ctx, req).await
     };
+    let (outcome, delivery) = order_labels(&placed);
+    state
+        .metrics
+        .record_order(outcome, delivery, caller_sandbox, started.elapsed());
+    let placed = placed?;
     let mut res = if !placed.created {
         HttpResponse::Ok()
     } else {
@@ -72,6 +78,28 @@ pub async fn create(
         }
     };
     Ok(res.json(placed.order))
+}
+
+/// `kameng_orders_total`'s outcome and delivery labels for an order request's result.
+fn order_labels(placed: &Result<Placed>) -> (&'static str, &'static str) {
+    match placed {
+        Ok(p) => {
+            let delivery = if p.order.topup.is_some() {
+                "direct"
+            } else {
+                "card"
+            };
+            let outcome = if !p.created {
+                "replayed"
+            } else if p.order.status == OrderStatus::Processing.as_str() {
+                "processing"
+            } else {
+                "delivered"
+            };
+            (outcome, delivery)
+        }
+        Err(e) => (e.code(), "unknown"),
+    }
 }
 
 page_query! {

@@ -55,6 +55,16 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
 #[utoipa::path(operation_id = "getMetrics", tag = "system", responses((status = 200, description = "Prometheus text", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let now = crate::time::now_ms();
+    match state
+        .db
+        .read_async(move |c| crate::metrics::read_gauges(c, now))
+        .await
+    {
+        Ok(gauges) => state.metrics.set_gauges(&gauges),
+        // The HTTP metrics still answer; the gauges keep their last values.
+        Err(e) => tracing::warn!(error = %e, "reading the metrics gauges failed"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render())

@@ -30,3 +30,10 @@ pub async fn supplier_test(state: web::Data<AppState>, signed: Signed) -> Result
     let delivery = send_test(&state, OwnerKind::Supplier, caller.owner_id).await?;
     Ok(HttpResponse::Ok().json(delivery))
 }
+
+// Self-service: the endpoint, the delivery log and the secret of the calling account. The
+// supplier's live under `/v1/supplier/webhooks/` like its test event and every supplier
+// operation, so a path says whose key it takes.
+mod own;
+pub mod reseller;
+pub mod supplier;

@@ -85,6 +85,18 @@ impl<T: DeserializeOwned> Signed<T> {
     pub fn body(&self) -> Result<T> {
         parse_json(&self.bytes)
     }
+
+    /// Like [`Signed::body`], with `T`'s default for an empty body (endpoints whose every
+    /// field is optional, called as `POST` without a body).
+    pub fn body_or_default(&self) -> Result<T>
+    where
+        T: Default,
+    {
+        if self.bytes.is_empty() {
+            return Ok(T::default());
+        }
+        self.body()
+    }
 }
 
 /// JSON body parsing with problem+json errors: malformed JSON is 400, a well-formed document
@@ -229,6 +241,7 @@ async fn verify(req: HttpRequest, mut payload: Payload) -> Result<(Caller, Bytes
     if let Some(allowance) = state.limits.check_key(&caller.key_id)? {
         req.extensions_mut().insert(allowance);
     }
+    state.metrics.record_request(caller.sandbox);
     Ok((caller, body))
 }
 

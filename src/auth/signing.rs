@@ -65,10 +65,19 @@ pub fn verify_request_signature(secret: &[u8], string_to_sign: &str, signature_h
 
 /// `X-Kameng-Signature` value of an outbound event: `t=<ts>,v1=<hex hmac(secret, t + "." + body)>`.
 pub fn sign_event(webhook_secret: &str, timestamp: i64, body: &[u8]) -> String {
-    format!(
-        "t={timestamp},v1={}",
-        event_mac_hex(webhook_secret.as_bytes(), timestamp, body)
-    )
+    sign_event_with_all(&[webhook_secret], timestamp, body)
+}
+
+/// The header while a rotated secret overlaps the new one: one `v1=` per secret, newest first
+/// (`t=<ts>,v1=<new>,v1=<old>`), as Stripe does, so a receiver holding either secret verifies.
+/// With one secret it is exactly [`sign_event`]'s header.
+pub fn sign_event_with_all(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        header.push_str(",v1=");
+        header.push_str(&event_mac_hex(secret.as_bytes(), timestamp, body));
+    }
+    header
 }
 
 fn event_mac_hex(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
@@ -174,5 +183,34 @@ mod tests {
             0,
             None
         ));
+    }
+
+    /// During a rotation's overlap the header carries the new secret's `v1=` first, then the
+    /// old one's; each verifies on its own, and a single secret gives the SPEC header unchanged.
+    #[test]
+    fn overlapping_secrets_sign_newest_first() {
+        let ev = br#"{"id":"evt_01","type":"order.delivered","created_at":"2026-01-01T00:00:00Z","data":{"order_id":"ord_01"}}"#;
+        let old =
+            "t=1767225600,v1=f550b86bf76e682a9ac6df3d9693ecd802c7489bfeace54757d4d36590b0d4f8";
+        assert_eq!(
+            sign_event_with_all(&["whsec_test_8d1c"], 1767225600, ev),
+            old
+        );
+        let both = sign_event_with_all(&["whsec_new", "whsec_test_8d1c"], 1767225600, ev);
+        let parts: Vec<&str> = both.split(',').collect();
+        assert_eq!(parts.len(), 3, "{both}");
+        assert_eq!(parts[0], "t=1767225600");
+        assert_eq!(
+            parts[1],
+            sign_event("whsec_new", 1767225600, ev)
+                .split(',')
+                .nth(1)
+                .unwrap()
+        );
+        assert_eq!(format!("{},{}", parts[0], parts[2]), old);
+        for secret in ["whsec_new", "whsec_test_8d1c"] {
+            assert!(verify_event_signature(secret, &both, ev, 0, None));
+        }
+        assert!(!verify_event_signature("whsec_other", &both, ev, 0, None));
     }
 }

@@ -8,6 +8,9 @@ mod insight;
 mod network;
 mod support;
 mod tickets;
+mod webhooks;
+
+pub use webhooks::Webhooks;
 
 pub use admin::AdminClient;
 pub use claims::ClaimHolder;

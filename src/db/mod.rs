@@ -348,6 +348,14 @@ impl Db {
         }
     }
 
+    /// SQLite: tells `f` the number of jobs in every group commit (see `writer::BatchObserver`).
+    /// No-op on PostgreSQL, which has no batches.
+    pub fn on_batch_commit(&self, f: writer::BatchObserver) {
+        if let Some(writer) = &self.writer {
+            writer.set_batch_observer(f);
+        }
+    }
+
     /// Applies pending migrations of this backend (already done by `connect`).
     pub fn migrate(&self) -> Result<()> {
         let mut conn = self.pool.get()?;
@@ -399,6 +407,34 @@ pub fn revert_through(conn: &mut DbConn, version: &str) -> Result<()> {
         if plain(&reverted.to_string()) == plain(version) {
             return Ok(());
         }
+    }
+}
+
+/// Reverts the newest migrations until the one named `name` (its directory name, e.g.
+/// `2026-12-12-000001_sealed_chain`) is reverted too: an upgrade test of one migration keeps
+/// working as later ones are added.
+pub fn revert_through(conn: &mut DbConn, name: &str) -> Result<()> {
+    let version: String = name
+        .split('_')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    loop {
+        let applied = match conn {
+            DbConn::Sqlite(c) => c.applied_migrations(),
+            DbConn::Pg(c) => c.applied_migrations(),
+        }
+        .map_err(|e| Error::internal(format!("migrations: {e}")))?;
+        let still = applied.iter().any(|v| {
+            let digits: String = v.to_string().chars().filter(char::is_ascii_digit).collect();
+            digits == version
+        });
+        if !still {
+            return Ok(());
+        }
+        revert_last_migration(conn)?;
     }
 }
 

@@ -224,6 +224,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_settings (owner_kind, owner_id) {
+        owner_kind -> Text,
+        owner_id -> Text,
+        event_types -> Nullable<Text>,
+        previous_secret_enc -> Nullable<Text>,
+        previous_secret_until -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     signing_keys (kid) {
         kid -> Text,
         private_enc -> Text,
@@ -454,6 +465,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     events,
     event_attempts,
+    webhook_settings,
     signing_keys,
     kyc_submissions,
     licences,

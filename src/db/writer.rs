@@ -26,11 +26,14 @@ type Finish = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;
 /// Work the writer does once at the end of every batch, in the batch's transaction.
 pub type Epilogue = Box<dyn Fn(&mut DbConn) -> Result<()> + Send + Sync>;
+/// Told the number of jobs of every batch that committed (the batch-size metric).
+pub type BatchObserver = Box<dyn Fn(usize) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
     epilogue: Arc<OnceLock<Epilogue>>,
+    observer: Arc<OnceLock<BatchObserver>>,
 }
 
 impl Writer {
@@ -48,12 +51,22 @@ impl Writer {
         .map_err(|e| Error::Unavailable(e.to_string()))?;
         let (tx, rx) = mpsc::channel::<Job>();
         let epilogue: Arc<OnceLock<Epilogue>> = Arc::default();
-        let ending = epilogue.clone();
+        let observer: Arc<OnceLock<BatchObserver>> = Arc::default();
+        let hooks = (epilogue.clone(), observer.clone());
         std::thread::Builder::new()
             .name("kameng-sqlite-writer".into())
-            .spawn(move || run(conn, manager, rx, ending))
+            .spawn(move || run(conn, manager, rx, hooks))
             .map_err(Error::internal)?;
-        Ok(Writer { tx, epilogue })
+        Ok(Writer {
+            tx,
+            epilogue,
+            observer,
+        })
+    }
+
+    /// Sets what hears each committed batch's size (once; later calls are ignored).
+    pub fn set_batch_observer(&self, f: BatchObserver) {
+        let _ = self.observer.set(f);
     }
 
     /// Sets the work done at the end of every batch (once; later calls are ignored): the
@@ -133,7 +146,7 @@ fn run(
     mut conn: DbConn,
     manager: Manager,
     rx: mpsc::Receiver<Job>,
-    epilogue: Arc<OnceLock<Epilogue>>,
+    (epilogue, observer): (Arc<OnceLock<Epilogue>>, Arc<OnceLock<BatchObserver>>),
 ) {
     let mut last_checkpoint = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
@@ -166,6 +179,9 @@ fn run(
             })
         }));
         let committed = matches!(outcome, Ok(Ok(())));
+        if let (true, Some(observe)) = (committed, observer.get()) {
+            observe(finishers.len());
+        }
         let took = started.elapsed();
         if took >= SLOW_BATCH {
             // Every queued write waited this long: worth an operator's look.

@@ -1,14 +1,13 @@
 //! Test events: an account sends itself a signed `webhook.test` to check its endpoint.
 
 use actix_web::web;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::outbox::{self, NewEvent, Outcome};
+use super::settings;
 use super::worker;
-use crate::db::schema::{resellers, suppliers};
 use crate::domain::accounts::keys::OwnerKind;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -35,23 +34,14 @@ pub async fn send_test(
     let event = state
         .db
         .write_async(move |c| {
-            let url: Option<String> = match kind {
-                OwnerKind::Reseller => resellers::table
-                    .find(&owner_id)
-                    .select(resellers::notify_url)
-                    .first(c)?,
-                OwnerKind::Supplier => suppliers::table
-                    .find(&owner_id)
-                    .select(suppliers::webhook_url)
-                    .first(c)?,
-            };
+            let url = settings::account_hooks(c, kind.as_str(), &owner_id)?.url;
             let url = url.ok_or_else(|| {
                 Error::Conflict("no callback URL is registered for this account".into())
             })?;
             let id = outbox::enqueue(
                 c,
                 NewEvent {
-                    event_type: "webhook.test",
+                    event_type: settings::TEST_EVENT,
                     owner_kind: kind.as_str(),
                     owner_id: &owner_id,
                     url: Some(&url),

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::outbox::{self, DueEvent, Outcome};
 use super::ssrf;
-use crate::auth::signing::{sign_event, HEADER_EVENT, HEADER_EVENT_ID, HEADER_SIGNATURE};
+use crate::auth::signing::{sign_event_with_all, HEADER_EVENT, HEADER_EVENT_ID, HEADER_SIGNATURE};
 use crate::state::AppState;
 
 /// How long a claimed attempt belongs to one worker before another may retry it.
@@ -70,6 +70,7 @@ pub async fn deliver_and_record(state: &AppState, ev: DueEvent) -> Outcome {
         tracing::debug!(event = %ev.id, "event delivered");
     } else {
         tracing::info!(event = %ev.id, status = ?outcome.status_code, error = ?outcome.error, "event delivery failed");
+        state.metrics.record_webhook_failure(&ev.event_type);
     }
     let schedule = state.config.webhook_retry_schedule.clone();
     let recorded = outcome.clone();
@@ -99,10 +100,16 @@ async fn send(state: &AppState, ev: &DueEvent) -> Outcome {
         Ok(a) => a,
         Err(e) => return fail(e.to_string()),
     };
-    let secret = match state.vault.decrypt_string(&ev.secret_enc) {
+    let secrets = match ev
+        .secrets_enc
+        .iter()
+        .map(|enc| state.vault.decrypt_string(enc))
+        .collect::<Result<Vec<String>, _>>()
+    {
         Ok(s) => s,
         Err(e) => return fail(format!("secret: {e}")),
     };
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let host = url.host_str().unwrap_or_default().to_string();
     // Pin the connection to the address that passed the check.
     let client = match reqwest::Client::builder()
@@ -117,7 +124,7 @@ async fn send(state: &AppState, ev: &DueEvent) -> Outcome {
         Err(e) => return fail(e.to_string()),
     };
     let body = ev.payload.clone().into_bytes();
-    let signature = sign_event(&secret, crate::time::now_secs(), &body);
+    let signature = sign_event_with_all(&secrets, crate::time::now_secs(), &body);
     let res = client
         .post(url)
         .header("content-type", "application/json")

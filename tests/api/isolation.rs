@@ -11,7 +11,13 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
+use kameng::api::Page;
+use kameng::domain::accounts::keys::OwnerKind;
+use kameng::domain::accounts::webhooks::EndpointUpdate;
+use kameng::events::deliveries::EventDetail;
+
 use crate::common::{new_direct_product, topup_req, TestApp};
+use crate::receiver::Receiver;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -72,6 +78,9 @@ struct Fixtures {
     sub_reseller_id: String,
     product_id: String,
     direct_order_id: String,
+    /// Reseller A's `order.delivered` and supplier S1's `order.topup_requested`.
+    reseller_event_id: String,
+    supplier_event_id: String,
 }
 
 /// The fixture map: which victim object each id-taking operation is probed with.
@@ -116,6 +125,14 @@ fn probe(method: &str, path: &str, fx: &Fixtures) -> Option<Probe> {
             vec![("id", &fx.ticket_id)],
             Some(json!({"action": "refund"})),
         ),
+        ("GET", "/v1/webhooks/deliveries/{id}")
+        | ("POST", "/v1/webhooks/deliveries/{id}/redeliver") => {
+            p(Reseller, vec![("id", &fx.reseller_event_id)], None)
+        }
+        ("GET", "/v1/supplier/webhooks/deliveries/{id}")
+        | ("POST", "/v1/supplier/webhooks/deliveries/{id}/redeliver") => {
+            p(Supplier, vec![("id", &fx.supplier_event_id)], None)
+        }
         _ => return None,
     })
 }
@@ -156,6 +173,20 @@ async fn setup(app: &TestApp) -> (Fixtures, [Client; 2], [Client; 2]) {
     )
     .await;
     let (_, a) = app.reseller(None, 10_000).await;
+    // Both victims have a callback URL, so their events can be redelivered by their owners.
+    let rx = Receiver::start();
+    let url = EndpointUpdate {
+        url: Some(rx.url.clone()),
+        event_types: None,
+    };
+    a.webhooks(OwnerKind::Reseller)
+        .update_endpoint(&url)
+        .await
+        .unwrap();
+    s1c.webhooks(OwnerKind::Supplier)
+        .update_endpoint(&url)
+        .await
+        .unwrap();
     let order = a.buy(&product_id, 1, "ISO-A-1").await.unwrap();
     let topup = topup_req(&direct.product.id, 1, "ISO-A-2", json!({"account": "p1"}));
     let (direct_order, _) = a.create_order(&topup).await.unwrap();
@@ -179,7 +210,28 @@ async fn setup(app: &TestApp) -> (Fixtures, [Client; 2], [Client; 2]) {
     .json()
     .unwrap();
     let sub = a.create_sub_reseller("Sub shop").await.unwrap();
+    let event_of = |page: Page<EventDetail>, event_type: &str| {
+        page.data
+            .into_iter()
+            .find(|d| d.event.event_type == event_type)
+            .map(|d| d.event.id)
+            .unwrap()
+    };
+    let mine = a
+        .webhooks(OwnerKind::Reseller)
+        .deliveries("")
+        .await
+        .unwrap();
+    let reseller_event_id = event_of(mine, "order.delivered");
+    let theirs = s1c
+        .webhooks(OwnerKind::Supplier)
+        .deliveries("")
+        .await
+        .unwrap();
+    let supplier_event_id = event_of(theirs, "order.topup_requested");
     let fx = Fixtures {
+        reseller_event_id,
+        supplier_event_id,
         order_id: order.id,
         ticket_id: ticket.id,
         key_id: key["key_id"].as_str().unwrap().to_string(),

@@ -39,3 +39,4 @@ mod strict_requests;
 mod support;
 mod tamper;
 mod tickets;
+mod webhooks_self_service;

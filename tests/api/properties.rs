@@ -58,6 +58,8 @@ macro_rules! body_types {
         $check::<auth::LoginRequest>("LoginRequest", input);
         $check::<admin_catalog::LevelRequest>("LevelRequest", input);
         $check::<accounts::NewReseller>("NewReseller", input);
+        $check::<accounts::webhooks::EndpointUpdate>("EndpointUpdate", input);
+        $check::<accounts::webhooks::SecretRotation>("SecretRotation", input);
         $check::<resellers::CreditRequest>("CreditRequest", input);
         $check::<resellers::PriceRequest>("PriceRequest", input);
         $check::<accounts::NewSupplier>("NewSupplier", input);

@@ -1,14 +1,12 @@
 use actix_web::{get, post, web, HttpResponse};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use crate::api::page::{page_query, Page, Paged};
-use crate::api::query::Query;
+use crate::api::query::{status_filter, Query};
 use crate::auth::AdminSession;
 use crate::domain::money::chain::record_admin;
-use crate::error::{Error, Problem, Result};
-use crate::events::outbox::{self, AttemptInfo, EventInfo};
+use crate::error::{Problem, Result};
+use crate::events::deliveries::{self, EventDetail, EventInfo, STATUSES};
 use crate::state::AppState;
 
 page_query! {
@@ -28,28 +26,16 @@ pub async fn list(
     q: Query<WebhookQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
-    if let Some(s) = &q.status {
-        if !matches!(s.as_str(), "pending" | "delivered" | "failed" | "skipped") {
-            return Err(Error::invalid(
-                "status",
-                "must be pending, delivered, failed or skipped",
-            ));
-        }
-    }
+    let status = status_filter(q.status.clone(), STATUSES)?;
     let limit = q.page_size()?;
     let before = q.cursor_key()?;
     let rows = state
         .db
-        .read_async(move |c| outbox::list(c, q.status.as_deref(), before.as_deref(), limit + 1))
+        .read_async(move |c| {
+            deliveries::list(c, None, status.as_deref(), before.as_deref(), limit + 1)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(Page::of(rows, limit, |e| e.id.clone())))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct EventDetail {
-    #[serde(flatten)]
-    pub event: EventInfo,
-    pub attempt_log: Vec<AttemptInfo>,
 }
 
 /// One event with every delivery attempt (status code, latency, error).
@@ -61,8 +47,11 @@ pub async fn get(
     _admin: AdminSession,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let (event, attempt_log) = state.db.read_async(move |c| outbox::get(c, &id)).await?;
-    Ok(HttpResponse::Ok().json(EventDetail { event, attempt_log }))
+    let detail = state
+        .db
+        .read_async(move |c| deliveries::get(c, None, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(detail))
 }
 
 /// Queue an event for a fresh round of delivery attempts.
@@ -79,7 +68,7 @@ pub async fn redeliver(
     let ev = state
         .db
         .write_async(move |c| {
-            let ev = outbox::redeliver(c, &id, crate::time::now_ms())?;
+            let ev = deliveries::redeliver(c, None, &id, crate::time::now_ms())?;
             record_admin(c, &admin.actor(), "webhook.redeliver", &id, json!({}))?;
             Ok(ev)
         })

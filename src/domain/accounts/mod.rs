@@ -2,7 +2,8 @@
 //! `kinds`), API keys and their scopes (`keys`), real-name verification (`kyc`), supplier
 //! licences and the rule that a product needing one is only sold while it is valid
 //! (`licences`, `compliance`), and the reseller network: parent links, sub-reseller onboarding,
-//! transfers and reports (`network`).
+//! transfers and reports (`network`); each account's self-service webhook settings and secret
+//! rotation (`webhooks`).
 //!
 //! May use `money` (credits, transfers and admin actions are posted and chained there).
 
@@ -15,6 +16,7 @@ pub mod keys;
 pub mod kyc;
 pub mod licences;
 pub mod network;
+pub mod webhooks;
 
 pub use account::*;
 pub use credit::{credit, MAX_CREDIT};

@@ -13,7 +13,7 @@ use crate::db::DbConn;
 use crate::domain::aftersales::tickets::{self, NewTicket};
 use crate::domain::trade::inventory;
 use crate::error::{Error, Result};
-use crate::events::outbox;
+use crate::events::deliveries;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -68,7 +68,7 @@ pub fn resend_callback(
 ) -> Result<SupportAction> {
     let kind = ActionKind::ResendCallback;
     let changed_at = facts.delivered_at.unwrap_or(facts.created_at);
-    let found = outbox::find_order_event(
+    let found = deliveries::find_order_event(
         conn,
         reseller_id,
         &DELIVERY_EVENTS,
@@ -83,8 +83,12 @@ pub fn resend_callback(
     } else if event.status == "pending" {
         SupportAction::new(kind, false, Some("already_queued"))
     } else {
-        outbox::redeliver(conn, &event.id, now)?;
-        SupportAction::new(kind, true, None)
+        match deliveries::redeliver(conn, Some(("reseller", reseller_id)), &event.id, now) {
+            Ok(_) => SupportAction::new(kind, true, None),
+            // The reseller turned this event type off for its endpoint.
+            Err(Error::Conflict(_)) => SupportAction::new(kind, false, Some("event_type_disabled")),
+            Err(e) => return Err(e),
+        }
     };
     action.event_id = Some(event.id);
     Ok(action)

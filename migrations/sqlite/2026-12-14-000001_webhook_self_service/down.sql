@@ -1,0 +1,2 @@
+DROP INDEX events_owner;
+DROP TABLE webhook_settings;
