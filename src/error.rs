@@ -73,6 +73,12 @@ pub enum Error {
     /// `conflict` it is.
     #[error("{0}")]
     WrongState(String),
+    /// A supplier payout larger than what the supplier is owed.
+    #[error("{0}")]
+    PayoutExceedsPayable(String),
+    /// A deposit past its `expires_at`: never credited.
+    #[error("{0}")]
+    DepositExpired(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -159,6 +165,12 @@ impl Error {
             Error::Conflict(_) | Error::RaceLost | Error::WrongState(_) => {
                 shown(S::CONFLICT, "conflict", "Conflict")
             }
+            Error::PayoutExceedsPayable(_) => shown(
+                S::CONFLICT,
+                "payout_exceeds_payable",
+                "Payout exceeds payable",
+            ),
+            Error::DepositExpired(_) => shown(S::CONFLICT, "deposit_expired", "Deposit expired"),
             Error::PayloadTooLarge(_) => shown(
                 S::PAYLOAD_TOO_LARGE,
                 "payload_too_large",

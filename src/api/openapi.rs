@@ -31,12 +31,13 @@ the key scopes it needs (403 `insufficient_scope`). Outbound events carry \
     tags(
         (name = "catalogue", description = "Products at the caller's price (reseller keys)"),
         (name = "orders", description = "Purchases with instant delivery (reseller keys)"),
-        (name = "account", description = "Balance and statement (reseller keys)"),
+        (name = "account", description = "Balance, statement and deposits (reseller keys)"),
         (name = "network", description = "Sub-resellers, markups and commission (reseller keys with `sub_resellers:write`)"),
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
         (name = "tickets", description = "After-sales tickets (reseller keys)"),
         (name = "insight", description = "Sales analytics and recommendations (reseller keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
+        (name = "payments", description = "Payment providers report deposit payments (signed with the provider's secret)"),
         (name = "system", description = "Health, metrics, documents"),
     )
 )]

@@ -4,10 +4,12 @@
 mod admin;
 mod compliance;
 mod insight;
+mod money;
 mod network;
 mod tickets;
 
 pub use admin::AdminClient;
+pub use money::send_payment_callback;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -58,6 +60,15 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
+    /// Reads a whole response.
+    pub async fn read(res: reqwest::Response) -> ClientResult<RawResponse> {
+        Ok(RawResponse {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: res.bytes().await?.to_vec(),
+        })
+    }
+
     pub fn json<T: DeserializeOwned>(&self) -> ClientResult<T> {
         if !self.status.is_success() {
             return Err(match serde_json::from_slice::<Problem>(&self.body) {
@@ -137,6 +148,22 @@ impl Client {
         ts: &str,
         nonce: &str,
     ) -> ClientResult<RawResponse> {
+        let res = self
+            .signed_request(method, path_and_query, body, ts, nonce)
+            .send()
+            .await?;
+        RawResponse::read(res).await
+    }
+
+    /// A request signed as SPEC.md says, ready to send (or to add headers to, such as `Accept`).
+    fn signed_request(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Vec<u8>,
+        ts: &str,
+        nonce: &str,
+    ) -> reqwest::RequestBuilder {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
@@ -152,12 +179,18 @@ impl Client {
         if !body.is_empty() {
             req = req.header("content-type", "application/json").body(body);
         }
-        let res = req.send().await?;
-        Ok(RawResponse {
-            status: res.status(),
-            headers: res.headers().clone(),
-            body: res.bytes().await?.to_vec(),
-        })
+        req
+    }
+
+    /// A signed GET answered as CSV (`Accept: text/csv`): the statement downloads.
+    pub async fn get_csv(&self, path_and_query: &str) -> ClientResult<RawResponse> {
+        let ts = crate::time::now_secs().to_string();
+        let res = self
+            .signed_request(Method::GET, path_and_query, Vec::new(), &ts, &new_nonce())
+            .header("accept", "text/csv")
+            .send()
+            .await?;
+        RawResponse::read(res).await
     }
 
     async fn call<T: DeserializeOwned>(

@@ -373,6 +373,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    supplier_payouts (id) {
+        id -> Text,
+        supplier_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        reference -> Text,
+        memo -> Nullable<Text>,
+        txn_seq -> BigInt,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    deposits (id) {
+        id -> Text,
+        reseller_id -> Text,
+        reference -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        method -> Text,
+        status -> Text,
+        out_trade_no -> Nullable<Text>,
+        credited_amount -> Nullable<BigInt>,
+        provider_transaction_id -> Nullable<Text>,
+        review_reason -> Nullable<Text>,
+        txn_seq -> Nullable<BigInt>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        settled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    payment_callbacks (id) {
+        id -> Text,
+        provider -> Text,
+        reference -> Text,
+        deposit_id -> Nullable<Text>,
+        transaction_id -> Text,
+        status -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        outcome -> Text,
+        received_at -> BigInt,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(products -> suppliers (supplier_id));
 diesel::joinable!(cards -> products (product_id));
@@ -404,4 +453,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     network_product_markups,
     tickets,
     duplicate_flags,
+    supplier_payouts,
+    deposits,
+    payment_callbacks,
 );

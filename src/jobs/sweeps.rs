@@ -1,12 +1,13 @@
 //! Deadline sweeps, every second: direct top-ups whose supplier never answered are failed and
 //! refunded, bulk deliveries stranded by a restart are finished, after-sales tickets past
-//! their SLA are refunded.
+//! their SLA are refunded, deposits left unpaid past their time expire.
 
 use std::time::Duration;
 
 use actix_web::web;
 
 use super::every;
+use crate::domain::accounts::deposits;
 use crate::domain::aftersales::tickets;
 use crate::domain::trade::topups;
 use crate::state::AppState;
@@ -22,7 +23,10 @@ pub fn spawn(state: web::Data<AppState>) {
     });
     every(Duration::from_secs(1), move || {
         let st = state.clone();
-        async move { expire_tickets(&st).await }
+        async move {
+            expire_tickets(&st).await;
+            expire_deposits(&st).await;
+        }
     });
 }
 
@@ -69,5 +73,32 @@ async fn expire_tickets(state: &web::Data<AppState>) {
             state.events_wakeup.notify_one();
         }
         Err(e) => tracing::warn!(error = %e, "ticket SLA sweep failed"),
+    }
+}
+
+/// Like the ticket sweep: a read first, then one conditional update (a deposit a payment
+/// credited meanwhile stays credited).
+async fn expire_deposits(state: &web::Data<AppState>) {
+    let now = crate::time::now_ms();
+    match state
+        .db
+        .read_async(move |c| deposits::any_due(c, now))
+        .await
+    {
+        Ok(false) => return,
+        Ok(true) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "deposit expiry check failed");
+            return;
+        }
+    }
+    match state
+        .db
+        .write_async(move |c| deposits::expire_due(c, now))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deposits = n, "unpaid deposits expired"),
+        Err(e) => tracing::warn!(error = %e, "deposit expiry sweep failed"),
     }
 }

@@ -6,6 +6,7 @@
 
 use kameng::api::openapi::ApiDoc;
 use kameng::client::{Client, RawResponse};
+use kameng::domain::accounts::deposits::NewDeposit;
 use kameng::domain::aftersales::tickets::NewTicket;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -39,6 +40,9 @@ fn allowed(method: &str, path: &str) -> Option<&'static str> {
         ("GET", "/v1/products/{id}") => {
             Some("shared catalogue: every reseller may read every product at its own price")
         }
+        ("POST", "/v1/payments/callback/{provider}") => Some(
+            "a payment provider's callback: its secret authenticates it, no tenant key can (deposits.rs)",
+        ),
         _ => None,
     }
 }
@@ -65,6 +69,7 @@ struct Fixtures {
     sub_reseller_id: String,
     product_id: String,
     direct_order_id: String,
+    deposit_id: String,
 }
 
 /// The fixture map: which victim object each id-taking operation is probed with.
@@ -79,6 +84,7 @@ fn probe(method: &str, path: &str, fx: &Fixtures) -> Option<Probe> {
         ("GET", "/v1/orders/{id}") => p(Reseller, vec![("id", &fx.order_id)], None),
         ("GET", "/v1/orders/{id}/cards") => p(Reseller, vec![("id", &fx.order_id)], None),
         ("GET", "/v1/tickets/{id}") => p(Reseller, vec![("id", &fx.ticket_id)], None),
+        ("GET", "/v1/deposits/{id}") => p(Reseller, vec![("id", &fx.deposit_id)], None),
         ("DELETE", "/v1/keys/{key_id}") => p(Reseller, vec![("key_id", &fx.key_id)], None),
         ("GET", "/v1/sub-resellers/{id}/orders") => {
             p(Reseller, vec![("id", &fx.sub_reseller_id)], None)
@@ -171,6 +177,14 @@ async fn setup(app: &TestApp) -> (Fixtures, [Client; 2], [Client; 2]) {
     .json()
     .unwrap();
     let sub = a.create_sub_reseller("Sub shop").await.unwrap();
+    let (deposit, _) = a
+        .create_deposit(&NewDeposit {
+            amount: 5_000,
+            method: "bank_transfer".into(),
+            out_trade_no: None,
+        })
+        .await
+        .unwrap();
     let fx = Fixtures {
         order_id: order.id,
         ticket_id: ticket.id,
@@ -178,6 +192,7 @@ async fn setup(app: &TestApp) -> (Fixtures, [Client; 2], [Client; 2]) {
         sub_reseller_id: sub.reseller.id,
         product_id,
         direct_order_id: direct_order.id,
+        deposit_id: deposit.id,
     };
     // The attackers: a reseller with its own balance and sub-reseller, a supplier with stock.
     let (_, b) = app.reseller(None, 10_000).await;

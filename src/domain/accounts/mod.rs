@@ -2,7 +2,9 @@
 //! `kinds`), API keys and their scopes (`keys`), real-name verification (`kyc`), supplier
 //! licences and the rule that a product needing one is only sold while it is valid
 //! (`licences`, `compliance`), and the reseller network: parent links, sub-reseller onboarding,
-//! transfers and reports (`network`).
+//! transfers and reports (`network`); money entering from outside and leaving to suppliers:
+//! admin credits (`credit`), reseller deposits (`deposits`), supplier payables and payouts
+//! (`settlement`).
 //!
 //! May use `money` (credits, transfers and admin actions are posted and chained there).
 
@@ -11,11 +13,13 @@ mod credit;
 mod kinds;
 
 pub mod compliance;
+pub mod deposits;
 pub mod keys;
 pub mod kyc;
 pub mod licences;
 pub mod network;
+pub mod settlement;
 
 pub use account::*;
-pub use credit::{credit, MAX_CREDIT};
+pub use credit::{credit, fund, Funded, Funding, MAX_CREDIT};
 pub use kinds::list_children;
