@@ -275,45 +275,49 @@ async fn measure_csv_export_of_100k_lines() {
         })
         .unwrap();
     drop(entries);
+    // A signed request first: its nonce is a write, whose group commit seals the big record,
+    // so sealing it does not land inside the measurement.
+    sc.supplier_balance().await.unwrap();
     let http = reqwest::Client::new();
-    let _ = &sc;
-    let before = rss_kb();
-    let started = std::time::Instant::now();
-    let ts = kameng::time::now_secs().to_string();
-    let nonce = kameng::client::new_nonce();
-    let sig = kameng::auth::signing::sign_request(
-        &s.api_key.secret,
-        "GET",
-        "/v1/supplier/statement",
-        "",
-        &ts,
-        &nonce,
-        b"",
-    );
-    let mut res = http
-        .get(format!("{}/v1/supplier/statement", app.base))
-        .header("X-Kameng-Key", &s.api_key.key_id)
-        .header("X-Kameng-Timestamp", &ts)
-        .header("X-Kameng-Nonce", &nonce)
-        .header("X-Kameng-Signature", sig)
-        .header("accept", "text/csv")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let (mut bytes, mut newlines, mut peak) = (0usize, 0usize, before);
-    while let Some(chunk) = res.chunk().await.unwrap() {
-        bytes += chunk.len();
-        newlines += chunk.iter().filter(|b| **b == b'\n').count();
-        peak = peak.max(rss_kb());
+    for pass in ["first (cold)", "second"] {
+        let before = rss_kb();
+        let started = std::time::Instant::now();
+        let ts = kameng::time::now_secs().to_string();
+        let nonce = kameng::client::new_nonce();
+        let sig = kameng::auth::signing::sign_request(
+            &s.api_key.secret,
+            "GET",
+            "/v1/supplier/statement",
+            "",
+            &ts,
+            &nonce,
+            b"",
+        );
+        let mut res = http
+            .get(format!("{}/v1/supplier/statement", app.base))
+            .header("X-Kameng-Key", &s.api_key.key_id)
+            .header("X-Kameng-Timestamp", &ts)
+            .header("X-Kameng-Nonce", &nonce)
+            .header("X-Kameng-Signature", sig)
+            .header("accept", "text/csv")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let (mut bytes, mut newlines, mut peak) = (0usize, 0usize, before);
+        while let Some(chunk) = res.chunk().await.unwrap() {
+            bytes += chunk.len();
+            newlines += chunk.iter().filter(|b| **b == b'\n').count();
+            peak = peak.max(rss_kb());
+        }
+        let took = started.elapsed();
+        assert_eq!(newlines, LINES + 1);
+        println!(
+            "CSV export, {pass} pass: {LINES} lines, {bytes} bytes in {:.2} s ({:.0} lines/s); \
+             RSS before {before} kB, peak while streaming {peak} kB (+{} kB)",
+            took.as_secs_f64(),
+            LINES as f64 / took.as_secs_f64(),
+            peak - before
+        );
     }
-    let took = started.elapsed();
-    assert_eq!(newlines, LINES + 1);
-    println!(
-        "CSV export: {LINES} lines, {bytes} bytes in {:.2} s ({:.0} lines/s); RSS before {before} kB, \
-         peak while streaming {peak} kB (+{} kB)",
-        took.as_secs_f64(),
-        LINES as f64 / took.as_secs_f64(),
-        peak - before
-    );
 }
