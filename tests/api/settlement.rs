@@ -228,6 +228,46 @@ async fn reseller_statement_downloads_as_csv() {
     assert_eq!(bad.problem().unwrap().code, "invalid_request");
 }
 
+/// Payouts racing for one payable: of two for the whole of it, one is recorded and the other
+/// exceeds what is left; two with one reference record one payout.
+#[actix_web::test]
+async fn concurrent_payouts_never_overdraw_the_payable() {
+    let app = TestApp::spawn().await;
+    let (s, sc, p) = app.stocked_product("RACE", 1000, 500, 4).await;
+    let (_, rc) = app.reseller(None, 10_000).await;
+    rc.buy(&p.product.id, 2, "RACE-1").await.unwrap();
+    let sid = s.supplier.id.as_str();
+    let (pa, pb) = (payout(1000, "RACE-A"), payout(1000, "RACE-B"));
+    let (a, b) = futures_util::join!(
+        app.admin.record_payout(sid, &pa),
+        app.admin.record_payout(sid, &pb)
+    );
+    let codes: Vec<_> = [&a, &b]
+        .iter()
+        .map(|r| match r {
+            Ok((_, created)) => format!("created={created}"),
+            Err(e) => e.code().unwrap_or("?").to_string(),
+        })
+        .collect();
+    assert!(
+        codes.contains(&"created=true".to_string())
+            && codes.contains(&"payout_exceeds_payable".to_string()),
+        "{codes:?}"
+    );
+    rc.buy(&p.product.id, 2, "RACE-2").await.unwrap();
+    let same = payout(700, "RACE-C");
+    let (a, b) = futures_util::join!(
+        app.admin.record_payout(sid, &same),
+        app.admin.record_payout(sid, &same)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.0.id, b.0.id);
+    assert!(a.1 ^ b.1, "one recorded now, one found");
+    assert_eq!(app.admin.payouts(sid).await.unwrap().data.len(), 2);
+    assert_eq!(sc.supplier_balance().await.unwrap().balances[0].payable, 300);
+    app.assert_books_check().await;
+}
+
 /// Resident memory of this process (server and client both), kB.
 fn rss_kb() -> i64 {
     std::fs::read_to_string("/proc/self/status")
