@@ -317,5 +317,15 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
+/// A failed INSERT as the caller sees it: a unique-constraint violation means a concurrent
+/// request with the same key committed first ([`Error::RaceLost`]); anything else as usual.
+pub fn race_on_unique(e: diesel::result::Error) -> Error {
+    if is_unique_violation(&e) {
+        Error::RaceLost
+    } else {
+        e.into()
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -28,7 +28,11 @@ const DAY_MS: i64 = 86_400_000;
 
 impl StatementQuery {
     fn period(&self) -> Result<Period> {
-        let from = self.from.as_deref().map(|f| parse_day("from", f)).transpose()?;
+        let from = self
+            .from
+            .as_deref()
+            .map(|f| parse_day("from", f))
+            .transpose()?;
         let to = self.to.as_deref().map(|t| parse_day("to", t)).transpose()?;
         if let (Some(f), Some(t)) = (from, to) {
             if f > t {
@@ -79,7 +83,14 @@ pub async fn respond(
     let lines = db
         .read_async(move |c| {
             let mut running = Running::default();
-            statement::lines(c, &account, period, Walk::Back(before), limit + 1, &mut running)
+            statement::lines(
+                c,
+                &account,
+                period,
+                Walk::Back(before),
+                limit + 1,
+                &mut running,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page::of(lines, limit, |l| l.id.clone())))
@@ -117,8 +128,12 @@ fn csv_pages(
         if ex.done {
             return Ok(None);
         }
-        let (account, period, after, running) =
-            (ex.account.clone(), ex.period, ex.after, std::mem::take(&mut ex.running));
+        let (account, period, after, running) = (
+            ex.account.clone(),
+            ex.period,
+            ex.after,
+            std::mem::take(&mut ex.running),
+        );
         let (lines, running) = ex
             .db
             .read_async(move |c| {

@@ -7,9 +7,11 @@ use std::time::Duration;
 use actix_web::web;
 
 use super::every;
+use crate::db::DbConn;
 use crate::domain::accounts::deposits;
 use crate::domain::aftersales::tickets;
 use crate::domain::trade::topups;
+use crate::error::Result;
 use crate::state::AppState;
 
 pub fn spawn(state: web::Data<AppState>) {
@@ -46,59 +48,57 @@ async fn expire_topups(state: &web::Data<AppState>) {
     }
 }
 
-/// A read first, so an idle instance never takes the (SQLite) writer; the refund itself is a
-/// conditional update, safe with several instances.
 async fn expire_tickets(state: &web::Data<AppState>) {
-    let now = crate::time::now_ms();
-    match state
-        .db
-        .read_async(move |c| tickets::any_overdue(c, now))
-        .await
+    if let Some(n) = when_due(
+        state,
+        "ticket SLA",
+        tickets::any_overdue,
+        tickets::expire_overdue,
+    )
+    .await
     {
-        Ok(false) => return,
-        Ok(true) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "ticket SLA check failed");
-            return;
-        }
-    }
-    match state
-        .db
-        .write_async(move |c| tickets::expire_overdue(c, now))
-        .await
-    {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::info!(tickets = n, "tickets past their SLA were refunded");
-            state.events_wakeup.notify_one();
-        }
-        Err(e) => tracing::warn!(error = %e, "ticket SLA sweep failed"),
+        tracing::info!(tickets = n, "tickets past their SLA were refunded");
+        state.events_wakeup.notify_one();
     }
 }
 
-/// Like the ticket sweep: a read first, then one conditional update (a deposit a payment
-/// credited meanwhile stays credited).
 async fn expire_deposits(state: &web::Data<AppState>) {
-    let now = crate::time::now_ms();
-    match state
-        .db
-        .read_async(move |c| deposits::any_due(c, now))
-        .await
+    if let Some(n) = when_due(
+        state,
+        "deposit expiry",
+        deposits::any_due,
+        deposits::expire_due,
+    )
+    .await
     {
-        Ok(false) => return,
+        tracing::info!(deposits = n, "unpaid deposits expired");
+    }
+}
+
+/// A sweep that reads first, so an idle instance never takes the (SQLite) writer, then runs its
+/// conditional update (safe with several instances). Returns how many rows it changed, if any;
+/// a failure is logged and left to the next round.
+async fn when_due(
+    state: &web::Data<AppState>,
+    what: &'static str,
+    due: fn(&mut DbConn, i64) -> Result<bool>,
+    run: fn(&mut DbConn, i64) -> Result<usize>,
+) -> Option<usize> {
+    let now = crate::time::now_ms();
+    match state.db.read_async(move |c| due(c, now)).await {
         Ok(true) => {}
+        Ok(false) => return None,
         Err(e) => {
-            tracing::warn!(error = %e, "deposit expiry check failed");
-            return;
+            tracing::warn!(error = %e, sweep = what, "sweep check failed");
+            return None;
         }
     }
-    match state
-        .db
-        .write_async(move |c| deposits::expire_due(c, now))
-        .await
-    {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(deposits = n, "unpaid deposits expired"),
-        Err(e) => tracing::warn!(error = %e, "deposit expiry sweep failed"),
+    match state.db.write_async(move |c| run(c, now)).await {
+        Ok(0) => None,
+        Ok(n) => Some(n),
+        Err(e) => {
+            tracing::warn!(error = %e, sweep = what, "sweep failed");
+            None
+        }
     }
 }

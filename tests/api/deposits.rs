@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use kameng::client::{send_payment_callback, RawResponse};
 use kameng::config::PaymentProvider;
-use kameng::domain::accounts::deposits::NewDeposit;
+use kameng::domain::accounts::deposits::{Deposit, NewDeposit};
 use serde_json::{json, Value};
 
 use crate::common::TestApp;
@@ -40,9 +40,31 @@ fn paid(reference: &str, amount: i64, currency: &str, tx: &str) -> Vec<u8> {
 }
 
 async fn callback(app: &TestApp, secret: &str, t: i64, body: &[u8]) -> RawResponse {
-    send_payment_callback(&reqwest::Client::new(), &app.base, PROVIDER, secret, t, body)
+    send_payment_callback(
+        &reqwest::Client::new(),
+        &app.base,
+        PROVIDER,
+        secret,
+        t,
+        body,
+    )
+    .await
+    .unwrap()
+}
+
+/// A correctly signed callback's answer: (outcome, deposit status).
+async fn answer(app: &TestApp, body: &[u8]) -> (String, String) {
+    let v: Value = callback(app, SECRET, now(), body).await.json().unwrap();
+    let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    (text("outcome"), text("status"))
+}
+
+/// A fresh deposit of the reseller behind `rc`.
+async fn open(rc: &kameng::client::Client, amount: i64, method: &str) -> Deposit {
+    rc.create_deposit(&deposit(amount, method, None))
         .await
         .unwrap()
+        .0
 }
 
 fn now() -> i64 {
@@ -74,9 +96,19 @@ async fn bank_transfer_is_confirmed_once() {
         .unwrap();
     assert!(created);
     assert_eq!((d.status.as_str(), d.currency.as_str()), ("pending", "CNY"));
-    assert!(d.reference.starts_with('D') && d.reference.len() == 9, "{}", d.reference);
-    let expires = chrono::DateTime::parse_from_rfc3339(&d.expires_at).unwrap().timestamp();
-    assert!((expires - now() - 3600).abs() <= 5, "expires_at {}", d.expires_at);
+    assert!(
+        d.reference.starts_with('D') && d.reference.len() == 9,
+        "{}",
+        d.reference
+    );
+    let expires = chrono::DateTime::parse_from_rfc3339(&d.expires_at)
+        .unwrap()
+        .timestamp();
+    assert!(
+        (expires - now() - 3600).abs() <= 5,
+        "expires_at {}",
+        d.expires_at
+    );
 
     // The same out_trade_no: the same deposit; with another amount: a conflict.
     let (again, created) = rc
@@ -106,7 +138,10 @@ async fn bank_transfer_is_confirmed_once() {
 
     // The statement shows it against the deposit; the admin's list finds it.
     let line = &rc.ledger("").await.unwrap().data[0];
-    assert_eq!((line.action.as_str(), line.reference.as_str()), ("deposit.credit", d.id.as_str()));
+    assert_eq!(
+        (line.action.as_str(), line.reference.as_str()),
+        ("deposit.credit", d.id.as_str())
+    );
     let listed = app
         .admin
         .deposits(&format!("status=credited&reseller_id={}", r.reseller.id))
@@ -120,21 +155,48 @@ async fn bank_transfer_is_confirmed_once() {
 async fn bad_deposit_requests_change_nothing() {
     let app = with_provider(3600).await;
     let (_, rc) = app.reseller(None, 0).await;
-    for (amount, method) in [(0, "bank_transfer"), (-1, "bank_transfer"), (1_000_001, PROVIDER), (10, "cash")] {
-        let err = rc.create_deposit(&deposit(amount, method, None)).await.unwrap_err();
-        assert_eq!(err.code(), Some("invalid_request"), "{amount} {method}: {err}");
+    for (amount, method) in [
+        (0, "bank_transfer"),
+        (-1, "bank_transfer"),
+        (1_000_001, PROVIDER),
+        (10, "cash"),
+    ] {
+        let err = rc
+            .create_deposit(&deposit(amount, method, None))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some("invalid_request"),
+            "{amount} {method}: {err}"
+        );
     }
     assert!(rc.deposits("").await.unwrap().data.is_empty());
     let err = rc.deposits("status=paid").await.unwrap_err();
     assert_eq!(err.code(), Some("invalid_request"));
-    let err = app.admin.confirm_deposit("dep_nothing", None).await.unwrap_err();
+    let err = app
+        .admin
+        .confirm_deposit("dep_nothing", None)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("not_found"));
     // A confirmation whose body is there but wrong is refused, not read as "the full amount".
-    let (d, _) = rc.create_deposit(&deposit(100, "bank_transfer", None)).await.unwrap();
-    for body in [json!({"amount": "all"}), json!({"amount": 0}), json!({"amount": 5, "x": 1})] {
+    let (d, _) = rc
+        .create_deposit(&deposit(100, "bank_transfer", None))
+        .await
+        .unwrap();
+    for body in [
+        json!({"amount": "all"}),
+        json!({"amount": 0}),
+        json!({"amount": 5, "x": 1}),
+    ] {
         let res = app
             .admin
-            .send(reqwest::Method::POST, &format!("/v1/admin/deposits/{}/confirm", d.id), Some(body))
+            .send(
+                reqwest::Method::POST,
+                &format!("/v1/admin/deposits/{}/confirm", d.id),
+                Some(body),
+            )
             .await
             .unwrap();
         assert!(res.status == 422 || res.status == 400, "{}", res.status);
@@ -147,12 +209,18 @@ async fn bad_deposit_requests_change_nothing() {
 async fn provider_callback_is_verified_and_credits_once() {
     let app = with_provider(3600).await;
     let (_, rc) = app.reseller(None, 0).await;
-    let (d, _) = rc.create_deposit(&deposit(8_800, PROVIDER, None)).await.unwrap();
+    let (d, _) = rc
+        .create_deposit(&deposit(8_800, PROVIDER, None))
+        .await
+        .unwrap();
     let body = paid(&d.reference, 8_800, "CNY", "tx-1");
 
     // Wrong secret, stale timestamp, altered body, unknown provider: refused, nothing changes.
     assert_eq!(callback(&app, "wrong", now(), &body).await.status, 401);
-    assert_eq!(callback(&app, SECRET, now() - 3600, &body).await.status, 401);
+    assert_eq!(
+        callback(&app, SECRET, now() - 3600, &body).await.status,
+        401
+    );
     let sig = kameng::auth::signing::sign_event(SECRET, now(), &body);
     let tampered = paid(&d.reference, 88_000, "CNY", "tx-1");
     let res = reqwest::Client::new()
@@ -164,22 +232,29 @@ async fn provider_callback_is_verified_and_credits_once() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    let other = send_payment_callback(&reqwest::Client::new(), &app.base, "nope", SECRET, now(), &body)
-        .await
-        .unwrap();
+    let other = send_payment_callback(
+        &reqwest::Client::new(),
+        &app.base,
+        "nope",
+        SECRET,
+        now(),
+        &body,
+    )
+    .await
+    .unwrap();
     assert_eq!(other.status, 404);
     assert_eq!(rc.deposit(&d.id).await.unwrap().status.as_str(), "pending");
     assert_eq!(rc.account().await.unwrap().balance, 0);
 
     // A failed payment changes nothing; the paid one credits; a repeat credits nothing more.
     let failed = json!({"reference": d.reference, "amount": 8_800, "currency": "CNY",
-        "status": "failed", "transaction_id": "tx-0"}).to_string().into_bytes();
-    let v: Value = callback(&app, SECRET, now(), &failed).await.json().unwrap();
-    assert_eq!(v["outcome"], "payment_failed");
-    let v: Value = callback(&app, SECRET, now(), &body).await.json().unwrap();
-    assert_eq!((v["outcome"].as_str(), v["status"].as_str()), (Some("credited"), Some("credited")));
-    let v: Value = callback(&app, SECRET, now(), &body).await.json().unwrap();
-    assert_eq!(v["outcome"], "already_credited");
+        "status": "failed", "transaction_id": "tx-0"})
+    .to_string()
+    .into_bytes();
+    assert_eq!(answer(&app, &failed).await.0, "payment_failed");
+    let credited = ("credited".to_string(), "credited".to_string());
+    assert_eq!(answer(&app, &body).await, credited);
+    assert_eq!(answer(&app, &body).await.0, "already_credited");
     assert_eq!(rc.account().await.unwrap().balance, 8_800);
     let got = rc.deposit(&d.id).await.unwrap();
     assert_eq!(got.provider_transaction_id.as_deref(), Some("tx-1"));
@@ -209,7 +284,10 @@ async fn provider_callback_is_verified_and_credits_once() {
 async fn eight_concurrent_callbacks_credit_once() {
     let app = with_provider(3600).await;
     let (_, rc) = app.reseller(None, 0).await;
-    let (d, _) = rc.create_deposit(&deposit(12_345, PROVIDER, None)).await.unwrap();
+    let (d, _) = rc
+        .create_deposit(&deposit(12_345, PROVIDER, None))
+        .await
+        .unwrap();
     let body = paid(&d.reference, 12_345, "CNY", "tx-race");
     let t = now();
     let calls = (0..8).map(|_| callback(&app, SECRET, t, &body));
@@ -218,11 +296,21 @@ async fn eight_concurrent_callbacks_credit_once() {
         .iter()
         .map(|r| {
             assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-            r.json::<Value>().unwrap()["outcome"].as_str().unwrap().to_string()
+            r.json::<Value>().unwrap()["outcome"]
+                .as_str()
+                .unwrap()
+                .to_string()
         })
         .collect();
-    assert_eq!(outcomes.iter().filter(|o| *o == "credited").count(), 1, "{outcomes:?}");
-    assert_eq!(outcomes.iter().filter(|o| *o == "already_credited").count(), 7);
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "credited").count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "already_credited").count(),
+        7
+    );
     assert_eq!(rc.account().await.unwrap().balance, 12_345);
     assert_eq!(chained(&app, "deposit.credit"), 1);
     app.assert_books_check().await;
@@ -232,32 +320,31 @@ async fn eight_concurrent_callbacks_credit_once() {
 async fn a_mismatched_payment_waits_for_an_admin() {
     let app = with_provider(3600).await;
     let (_, rc) = app.reseller(None, 0).await;
-    let (d, _) = rc.create_deposit(&deposit(10_000, PROVIDER, None)).await.unwrap();
-    let v: Value = callback(&app, SECRET, now(), &paid(&d.reference, 9_000, "CNY", "tx-short"))
-        .await
-        .json()
-        .unwrap();
-    assert_eq!((v["outcome"].as_str(), v["status"].as_str()), (Some("review"), Some("review")));
-    let (d2, _) = rc.create_deposit(&deposit(500, PROVIDER, None)).await.unwrap();
-    let v: Value = callback(&app, SECRET, now(), &paid(&d2.reference, 500, "USD", "tx-usd"))
-        .await
-        .json()
-        .unwrap();
-    assert_eq!(v["outcome"], "review");
+    let d = open(&rc, 10_000, PROVIDER).await;
+    let short = paid(&d.reference, 9_000, "CNY", "tx-short");
+    assert_eq!(
+        answer(&app, &short).await,
+        ("review".into(), "review".into())
+    );
+    let d2 = open(&rc, 500, PROVIDER).await;
+    let usd = paid(&d2.reference, 500, "USD", "tx-usd");
+    assert_eq!(answer(&app, &usd).await.0, "review");
     // A bank-transfer deposit paid through the provider is held too.
-    let (d3, _) = rc.create_deposit(&deposit(700, "bank_transfer", None)).await.unwrap();
-    let v: Value = callback(&app, SECRET, now(), &paid(&d3.reference, 700, "CNY", "tx-bank"))
-        .await
-        .json()
-        .unwrap();
-    assert_eq!(v["outcome"], "review");
+    let d3 = open(&rc, 700, "bank_transfer").await;
+    let bank = paid(&d3.reference, 700, "CNY", "tx-bank");
+    assert_eq!(answer(&app, &bank).await.0, "review");
+    // A repeat of a held payment changes nothing.
+    assert_eq!(answer(&app, &short).await.0, "under_review");
     assert_eq!(rc.account().await.unwrap().balance, 0);
     let held = rc.deposit(&d.id).await.unwrap();
     assert!(held.review_reason.unwrap().contains("9000"));
 
     // The admin credits what arrived.
     let done = app.admin.confirm_deposit(&d.id, Some(9_000)).await.unwrap();
-    assert_eq!((done.status.as_str(), done.credited_amount), ("credited", Some(9_000)));
+    assert_eq!(
+        (done.status.as_str(), done.credited_amount),
+        ("credited", Some(9_000))
+    );
     assert_eq!(rc.account().await.unwrap().balance, 9_000);
     app.assert_books_check().await;
 }
@@ -266,8 +353,8 @@ async fn a_mismatched_payment_waits_for_an_admin() {
 async fn expired_deposits_are_never_credited() {
     let app = with_provider(1).await;
     let (_, rc) = app.reseller(None, 0).await;
-    let (gw, _) = rc.create_deposit(&deposit(3_000, PROVIDER, None)).await.unwrap();
-    let (bank, _) = rc.create_deposit(&deposit(4_000, "bank_transfer", None)).await.unwrap();
+    let gw = open(&rc, 3_000, PROVIDER).await;
+    let bank = open(&rc, 4_000, "bank_transfer").await;
     // The sweep marks both expired.
     let mut waited = 0;
     while rc.deposits("status=expired").await.unwrap().data.len() < 2 {
@@ -275,11 +362,11 @@ async fn expired_deposits_are_never_credited() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         waited += 1;
     }
-    let v: Value = callback(&app, SECRET, now(), &paid(&gw.reference, 3_000, "CNY", "tx-late"))
-        .await
-        .json()
-        .unwrap();
-    assert_eq!((v["outcome"].as_str(), v["status"].as_str()), (Some("expired"), Some("expired")));
+    let late = paid(&gw.reference, 3_000, "CNY", "tx-late");
+    assert_eq!(
+        answer(&app, &late).await,
+        ("expired".into(), "expired".into())
+    );
     let err = app.admin.confirm_deposit(&bank.id, None).await.unwrap_err();
     assert_eq!(err.code(), Some("deposit_expired"), "{err}");
     assert_eq!(rc.account().await.unwrap().balance, 0);

@@ -106,7 +106,15 @@ async fn payable_is_sales_less_chargebacks_less_payouts() {
     let rows = csv_rows(&csv.body);
     assert_eq!(
         rows[0],
-        ["id", "created_at", "action", "reference", "amount", "currency", "balance_after"]
+        [
+            "id",
+            "created_at",
+            "action",
+            "reference",
+            "amount",
+            "currency",
+            "balance_after"
+        ]
     );
     let balances: Vec<&str> = rows[1..].iter().map(|r| r[6].as_str()).collect();
     assert_eq!(balances, ["900", "1800", "2700", "1800", "800"]);
@@ -129,7 +137,11 @@ async fn payouts_are_bounded_idempotent_and_admin_only() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("payout_exceeds_payable"), "{err}");
-    for (amount, reference, field) in [(0, "ZERO", "amount"), (-5, "NEG", "amount"), (5, " ", "reference")] {
+    for (amount, reference, field) in [
+        (0, "ZERO", "amount"),
+        (-5, "NEG", "amount"),
+        (5, " ", "reference"),
+    ] {
         let err = app
             .admin
             .record_payout(sid, &payout(amount, reference))
@@ -145,12 +157,23 @@ async fn payouts_are_bounded_idempotent_and_admin_only() {
         .unwrap_err();
     assert_eq!(err.code(), Some("not_found"));
     assert!(app.admin.payouts(sid).await.unwrap().data.is_empty());
-    assert_eq!(sc.supplier_balance().await.unwrap().balances[0].payable, 1200);
+    assert_eq!(
+        sc.supplier_balance().await.unwrap().balances[0].payable,
+        1200
+    );
 
     // Exactly the payable; then the same reference again is the same payout, booked once.
-    let (first, created) = app.admin.record_payout(sid, &payout(1200, "W-7")).await.unwrap();
+    let (first, created) = app
+        .admin
+        .record_payout(sid, &payout(1200, "W-7"))
+        .await
+        .unwrap();
     assert!(created);
-    let (again, created) = app.admin.record_payout(sid, &payout(1200, "W-7")).await.unwrap();
+    let (again, created) = app
+        .admin
+        .record_payout(sid, &payout(1200, "W-7"))
+        .await
+        .unwrap();
     assert!(!created);
     assert_eq!(again.id, first.id);
     let err = app
@@ -161,7 +184,11 @@ async fn payouts_are_bounded_idempotent_and_admin_only() {
     assert_eq!(err.code(), Some("idempotency_conflict"));
     assert_eq!(app.admin.payouts(sid).await.unwrap().data.len(), 1);
     assert_eq!(sc.supplier_balance().await.unwrap().balances[0].payable, 0);
-    let err = app.admin.record_payout(sid, &payout(1, "W-8")).await.unwrap_err();
+    let err = app
+        .admin
+        .record_payout(sid, &payout(1, "W-8"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("payout_exceeds_payable"));
 
     // Suppliers and resellers cannot record payouts.
@@ -170,7 +197,9 @@ async fn payouts_are_bounded_idempotent_and_admin_only() {
             .send_raw(
                 Method::POST,
                 &format!("/v1/admin/suppliers/{sid}/payouts"),
-                json!({"amount": 1, "reference": "SELF"}).to_string().into_bytes(),
+                json!({"amount": 1, "reference": "SELF"})
+                    .to_string()
+                    .into_bytes(),
             )
             .await
             .unwrap();
@@ -208,7 +237,10 @@ async fn reseller_statement_downloads_as_csv() {
         assert_eq!(row[4], line.amount.to_string());
         assert_eq!(row[6], line.balance_after.unwrap().to_string());
     }
-    assert_eq!(rows[1][3], r.reseller.id, "the credit's reference is the reseller");
+    assert_eq!(
+        rows[1][3], r.reseller.id,
+        "the credit's reference is the reseller"
+    );
     assert_eq!(rows.last().unwrap()[6], "2900");
 
     // A period with no lines: the header only. A period ending before it starts: 422.
@@ -218,7 +250,10 @@ async fn reseller_statement_downloads_as_csv() {
         .unwrap();
     assert_eq!(csv_rows(&empty.body).len(), 1);
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let page = rc.ledger(&format!("from={today}&to={today}")).await.unwrap();
+    let page = rc
+        .ledger(&format!("from={today}&to={today}"))
+        .await
+        .unwrap();
     assert_eq!(page.data.len(), 3);
     let bad = rc
         .get_csv(&format!("/v1/account/ledger?from={today}&to=2001-01-01"))
@@ -264,7 +299,10 @@ async fn concurrent_payouts_never_overdraw_the_payable() {
     assert_eq!(a.0.id, b.0.id);
     assert!(a.1 ^ b.1, "one recorded now, one found");
     assert_eq!(app.admin.payouts(sid).await.unwrap().data.len(), 2);
-    assert_eq!(sc.supplier_balance().await.unwrap().balances[0].payable, 300);
+    assert_eq!(
+        sc.supplier_balance().await.unwrap().balances[0].payable,
+        300
+    );
     app.assert_books_check().await;
 }
 

@@ -18,7 +18,7 @@ use crate::db::DbConn;
 use crate::domain::money::ledger::{self, LedgerAccount, Posting, Txn};
 use crate::domain::money::statement::balance_through;
 use crate::domain::validate;
-use crate::error::{is_unique_violation, Error, Result};
+use crate::error::{race_on_unique, Error, Result};
 use crate::time::rfc3339;
 
 /// The chained action of a payout; the payable's breakdown tells payouts apart by it.
@@ -234,13 +234,8 @@ pub fn record_payout(
             supplier_payouts::created_at.eq(row.created_at),
         ))
         .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::RaceLost
-            } else {
-                e.into()
-            }
-        })?;
+        // A concurrent request with the same key committed first.
+        .map_err(race_on_unique)?;
     Ok((row.into(), true))
 }
 

@@ -202,7 +202,6 @@ pub fn write_csv(out: &mut Vec<u8>, lines: &[StatementLine], header: bool) -> Re
             l.id.as_str(),
             l.created_at.as_str(),
             l.action.as_str(),
-            // A spreadsheet would run a cell starting with one of these as a formula.
             &neutralise_formula(&l.reference),
             &amount,
             l.currency.as_str(),
@@ -215,8 +214,9 @@ pub fn write_csv(out: &mut Vec<u8>, lines: &[StatementLine], header: bool) -> Re
     Ok(())
 }
 
-/// Prefixes a cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`) with `'`
-/// (OWASP's advice for CSV injection); references are free text an admin typed.
+/// Prefixes a cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, …) with `'`
+/// (OWASP's advice against CSV injection). References are object ids today; the one free-text
+/// column is guarded so that a later free-text reference cannot turn a download into a payload.
 fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         std::borrow::Cow::Owned(format!("'{cell}"))

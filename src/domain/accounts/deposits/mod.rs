@@ -21,7 +21,7 @@ use crate::db::schema::deposits;
 use crate::db::text::text_enum;
 use crate::db::DbConn;
 use crate::domain::validate;
-use crate::error::{is_unique_violation, Error, Result};
+use crate::error::{race_on_unique, Error, Result};
 use crate::time::rfc3339;
 
 /// The method of a deposit settled by an admin.
@@ -149,7 +149,7 @@ pub fn create(
             format!("must be between 1 and {max}"),
         ));
     }
-    if !rules.methods.iter().any(|m| *m == req.method) {
+    if !rules.methods.contains(&req.method) {
         return Err(Error::invalid(
             "method",
             format!("must be one of: {}", rules.methods.join(", ")),
@@ -206,14 +206,8 @@ pub fn create(
             deposits::expires_at.eq(row.expires_at),
         ))
         .execute(conn)
-        .map_err(|e| {
-            // A concurrent request with the same out_trade_no committed first.
-            if is_unique_violation(&e) {
-                Error::RaceLost
-            } else {
-                e.into()
-            }
-        })?;
+        // A concurrent request with the same key committed first.
+        .map_err(race_on_unique)?;
     Ok((row.into(), true))
 }
 
