@@ -73,6 +73,40 @@ pub struct Config {
     /// `KAMENG_STOCK_LOW_REFRESH`: seconds between recomputations of the units each product is
     /// expected to sell within those days (also run at start), default 600; 0 = never.
     pub stock_low_refresh_secs: u64,
+    /// `KAMENG_DEPOSIT_TTL`: seconds a deposit waits for its payment before it expires, default
+    /// 72 h (259200).
+    pub deposit_ttl_secs: i64,
+    /// `KAMENG_DEPOSIT_MAX`: the largest deposit a reseller may ask for, minor units, default
+    /// 100000000 (one million of a currency).
+    pub deposit_max_amount: i64,
+    /// `KAMENG_PAYMENT_PROVIDERS` (comma-separated names, each `[a-z0-9_-]{1,32}`) with
+    /// `KAMENG_PAYMENT_<NAME>_SECRET` each: the providers whose signed callbacks settle
+    /// deposits (`POST /v1/payments/callback/{name}`).
+    pub payment_providers: Vec<PaymentProvider>,
+}
+
+/// A payment provider that may call back about deposits, and the secret its callbacks are
+/// signed with. Debug never shows the secret.
+#[derive(Clone)]
+pub struct PaymentProvider {
+    pub name: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for PaymentProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentProvider")
+            .field("name", &self.name)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Config {
+    /// The configured provider called `name`.
+    pub fn payment_provider(&self, name: &str) -> Option<&PaymentProvider> {
+        self.payment_providers.iter().find(|p| p.name == name)
+    }
 }
 
 impl Default for Config {
@@ -108,6 +142,9 @@ impl Default for Config {
             ticket_sla_secs: 86_400,
             stock_low_days: 3.0,
             stock_low_refresh_secs: 600,
+            deposit_ttl_secs: 72 * 3600,
+            deposit_max_amount: 100_000_000,
+            payment_providers: Vec::new(),
         }
     }
 }
@@ -230,6 +267,25 @@ impl Config {
                 }
             },
             stock_low_refresh_secs: parse("KAMENG_STOCK_LOW_REFRESH", d.stock_low_refresh_secs)?,
+            deposit_ttl_secs: match parse("KAMENG_DEPOSIT_TTL", d.deposit_ttl_secs)? {
+                s if s > 0 => s,
+                _ => {
+                    return Err(ConfigError {
+                        var: "KAMENG_DEPOSIT_TTL",
+                        message: "must be a positive number of seconds".into(),
+                    })
+                }
+            },
+            deposit_max_amount: match parse("KAMENG_DEPOSIT_MAX", d.deposit_max_amount)? {
+                m if m > 0 => m,
+                _ => {
+                    return Err(ConfigError {
+                        var: "KAMENG_DEPOSIT_MAX",
+                        message: "must be a positive amount in minor units".into(),
+                    })
+                }
+            },
+            payment_providers: payment_providers()?,
         })
     }
 }
@@ -249,6 +305,42 @@ impl Config {
             ),
         })
     }
+}
+
+/// `KAMENG_PAYMENT_PROVIDERS=a,b` and `KAMENG_PAYMENT_A_SECRET`, `KAMENG_PAYMENT_B_SECRET`.
+fn payment_providers() -> Result<Vec<PaymentProvider>, ConfigError> {
+    const VAR: &str = "KAMENG_PAYMENT_PROVIDERS";
+    let Some(names) = var(VAR) else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<PaymentProvider> = Vec::new();
+    for name in names.split(',').map(str::trim) {
+        let valid = (1..=32).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !valid || name == "bank_transfer" || out.iter().any(|p| p.name == name) {
+            return Err(ConfigError {
+                var: VAR,
+                message: format!(
+                    "{name:?}: expected distinct names of [a-z0-9_-], 1..32 chars, not bank_transfer"
+                ),
+            });
+        }
+        let secret_var = format!(
+            "KAMENG_PAYMENT_{}_SECRET",
+            name.to_ascii_uppercase().replace('-', "_")
+        );
+        let secret = var(&secret_var).ok_or_else(|| ConfigError {
+            var: VAR,
+            message: format!("{secret_var} is not set"),
+        })?;
+        out.push(PaymentProvider {
+            name: name.to_string(),
+            secret,
+        });
+    }
+    Ok(out)
 }
 
 fn parse_schedule(v: &str) -> Option<Vec<u64>> {
@@ -286,7 +378,8 @@ Settings (environment variables; README \"Configuration\" explains each):
   KAMENG_MAX_BODY_BYTES, KAMENG_SIGNATURE_WINDOW, KAMENG_TOPUP_TIMEOUT,
   KAMENG_WEBHOOK_RETRY_SCHEDULE, KAMENG_UNVERIFIED_DAILY_LIMIT, KAMENG_MAX_RESELLER_DEPTH,
   KAMENG_BULK_ASYNC_THRESHOLD, KAMENG_TICKET_WINDOW, KAMENG_TICKET_SLA,
-  KAMENG_STOCK_LOW_DAYS, KAMENG_STOCK_LOW_REFRESH, KAMENG_SQLITE_SYNCHRONOUS, KAMENG_ADMIN_TOKEN_TTL";
+  KAMENG_STOCK_LOW_DAYS, KAMENG_STOCK_LOW_REFRESH, KAMENG_SQLITE_SYNCHRONOUS, KAMENG_ADMIN_TOKEN_TTL,
+  KAMENG_DEPOSIT_TTL, KAMENG_DEPOSIT_MAX, KAMENG_PAYMENT_PROVIDERS (+ KAMENG_PAYMENT_<NAME>_SECRET)";
 
 /// The SQLite file's directory keeps the generated master key next to the data it protects.
 fn default_data_dir(database_url: &str) -> PathBuf {

@@ -77,6 +77,12 @@ pub enum Error {
     /// `conflict` it is.
     #[error("{0}")]
     WrongState(String),
+    /// A supplier payout larger than what the supplier is owed.
+    #[error("{0}")]
+    PayoutExceedsPayable(String),
+    /// A deposit past its `expires_at`: never credited.
+    #[error("{0}")]
+    DepositExpired(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -164,6 +170,12 @@ impl Error {
             Error::Conflict(_) | Error::RaceLost | Error::WrongState(_) => {
                 shown(S::CONFLICT, "conflict", "Conflict")
             }
+            Error::PayoutExceedsPayable(_) => shown(
+                S::CONFLICT,
+                "payout_exceeds_payable",
+                "Payout exceeds payable",
+            ),
+            Error::DepositExpired(_) => shown(S::CONFLICT, "deposit_expired", "Deposit expired"),
             Error::PayloadTooLarge(_) => shown(
                 S::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -308,6 +320,16 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         e,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+/// A failed INSERT as the caller sees it: a unique-constraint violation means a concurrent
+/// request with the same key committed first ([`Error::RaceLost`]); anything else as usual.
+pub fn race_on_unique(e: diesel::result::Error) -> Error {
+    if is_unique_violation(&e) {
+        Error::RaceLost
+    } else {
+        e.into()
+    }
 }
 
 #[cfg(test)]

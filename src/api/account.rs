@@ -1,14 +1,16 @@
 //! The reseller's own account: balance, level, KYC status, and its ledger statement.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 
-use super::page::{page_query, Page, Paged};
+use super::page::Page;
+use super::statements::{self, StatementQuery};
 use crate::api::query::Query;
 use crate::auth::{Scope, Signed};
 use crate::domain::accounts::{self, Reseller};
-use crate::domain::money::statement::{self, StatementLine};
+use crate::domain::money::ledger::reseller_account;
+use crate::domain::money::statement::StatementLine;
 use crate::domain::trade::sandbox;
-use crate::error::Result;
+use crate::error::{Problem, Result};
 use crate::state::AppState;
 
 /// This reseller's account. With a sandbox key, `balance` is the sandbox balance.
@@ -30,25 +32,22 @@ pub async fn get(state: web::Data<AppState>, signed: Signed) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(r))
 }
 
-page_query! {
-    pub struct LedgerQuery {}
-}
-
-/// This reseller's statement, newest first.
-#[utoipa::path(operation_id = "listLedgerEntries", tag = "account", params(LedgerQuery),
-    responses((status = 200, body = Page<StatementLine>)), security(("signed" = ["account:read"])))]
+/// This reseller's statement: newest first in pages, or with `Accept: text/csv` the whole period
+/// (`?from=&to=`) oldest first as a streamed CSV download.
+#[utoipa::path(operation_id = "listLedgerEntries", tag = "account", params(StatementQuery),
+    responses((status = 200, description = "Statement lines with the balance after each",
+        content((Page<StatementLine> = "application/json"),
+            (String = "text/csv", example = "id,created_at,action,reference,amount,currency,balance_after\n41,2026-12-01T08:00:00.000Z,balance.credit,res_01,100000,CNY,100000\n"))),
+        (status = 422, description = "invalid_request (a bad `from`, `to`, `limit` or `cursor`)", body = Problem, content_type = "application/problem+json")),
+    security(("signed" = ["account:read"])))]
 #[get("/v1/account/ledger")]
 pub async fn ledger(
     state: web::Data<AppState>,
+    req: HttpRequest,
     signed: Signed,
-    query: Query<LedgerQuery>,
+    query: Query<StatementQuery>,
 ) -> Result<HttpResponse> {
     let caller = signed.reseller(Scope::AccountRead)?.clone();
-    let limit = query.page_size()?;
-    let before = query.cursor_seq()?;
-    let lines = state
-        .db
-        .read_async(move |c| statement::reseller_statement(c, &caller.owner_id, before, limit))
-        .await?;
-    Ok(HttpResponse::Ok().json(Page::of(lines, limit, |l| l.id.clone())))
+    let account = reseller_account(&caller.owner_id);
+    statements::respond(&state.db, &req, account, &query, "statement.csv").await
 }

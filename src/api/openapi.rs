@@ -57,7 +57,7 @@ the four headers just before sending, over the exact bytes sent: `examples/pytho
         (name = "catalogue", description = "Products at the caller's price (reseller keys)"),
         (name = "orders", description = "Purchases with instant delivery (reseller keys)"),
         (name = "claims", description = "Gift links: a card handed to someone other than the buyer. The holder's side is unsigned (the token is the credential); the buyer's side takes reseller keys"),
-        (name = "account", description = "Balance and statement (reseller keys)"),
+        (name = "account", description = "Balance, statement and deposits (reseller keys)"),
         (name = "network", description = "Sub-resellers, markups and commission (reseller keys with `sub_resellers:write`)"),
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
         (name = "tickets", description = "After-sales tickets (reseller keys)"),
@@ -65,6 +65,7 @@ the four headers just before sending, over the exact bytes sent: `examples/pytho
         (name = "insight", description = "Sales analytics and recommendations (reseller keys)"),
         (name = "webhooks", description = "An account's own callbacks: endpoint, event types, delivery log, secret rotation (reseller and supplier keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),
+        (name = "payments", description = "Payment providers report deposit payments (signed with the provider's secret)"),
         (name = "system", description = "Health, metrics, documents"),
     )
 )]

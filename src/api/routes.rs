@@ -14,8 +14,8 @@ use actix_web::web;
 use utoipa::__dev::{SchemaReferences, Tags};
 
 use super::{
-    account, admin, analytics, bulk, claims, keys, kyc, licences, network, orders, products,
-    sandbox, supplier, support, system, tickets, topups, webhooks,
+    account, admin, analytics, bulk, claims, deposits, keys, kyc, licences, network, orders,
+    products, sandbox, settlement, supplier, support, system, tickets, topups, webhooks,
 };
 
 /// A handler with both an actix route and an OpenAPI operation: a function carrying
@@ -87,6 +87,9 @@ pub fn table(to: &mut impl RouteSink) {
         .route(claims::redeem)
         .route(account::get)
         .route(account::ledger)
+        .route(deposits::create)
+        .route(deposits::list)
+        .route(deposits::get)
         .route(kyc::submit)
         .route(kyc::get)
         .route(keys::create)
@@ -126,6 +129,10 @@ pub fn table(to: &mut impl RouteSink) {
         .route(webhooks::supplier::supplier_retire_previous_secret)
         .route(licences::submit)
         .route(licences::list)
+        .route(settlement::balance)
+        .route(settlement::statement)
+        // payment providers (signed with the provider's secret)
+        .route(deposits::callback)
         // admin
         .route(admin::auth::login)
         .route(admin::suppliers::create)
@@ -133,12 +140,16 @@ pub fn table(to: &mut impl RouteSink) {
         .route(admin::suppliers::get)
         .route(admin::suppliers::update)
         .route(admin::suppliers::issue_key)
+        .route(admin::payouts::create)
+        .route(admin::payouts::list)
         .route(admin::resellers::create)
         .route(admin::resellers::list)
         .route(admin::resellers::get)
         .route(admin::resellers::update)
         .route(admin::resellers::issue_key)
         .route(admin::resellers::credit)
+        .route(admin::deposits::list)
+        .route(admin::deposits::confirm)
         .route(admin::resellers::put_price)
         .route(admin::keys::revoke)
         .route(admin::catalog::list_categories)

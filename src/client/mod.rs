@@ -5,6 +5,7 @@ mod admin;
 mod claims;
 mod compliance;
 mod insight;
+mod money;
 mod network;
 mod support;
 mod tickets;
@@ -14,6 +15,7 @@ pub use webhooks::Webhooks;
 
 pub use admin::AdminClient;
 pub use claims::ClaimHolder;
+pub use money::send_payment_callback;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -64,6 +66,15 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
+    /// Reads a whole response.
+    pub async fn read(res: reqwest::Response) -> ClientResult<RawResponse> {
+        Ok(RawResponse {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: res.bytes().await?.to_vec(),
+        })
+    }
+
     pub fn json<T: DeserializeOwned>(&self) -> ClientResult<T> {
         if !self.status.is_success() {
             return Err(match serde_json::from_slice::<Problem>(&self.body) {
@@ -143,8 +154,11 @@ impl Client {
         ts: &str,
         nonce: &str,
     ) -> ClientResult<RawResponse> {
-        self.send_signed_with(method, path_and_query, body, (ts, nonce), &[])
-            .await
+        let res = self
+            .signed_request(method, path_and_query, body, ts, nonce)
+            .send()
+            .await?;
+        RawResponse::read(res).await
     }
 
     /// Like [`Client::send_signed`] with extra (unsigned) headers, such as `Accept`.
@@ -156,30 +170,50 @@ impl Client {
         (ts, nonce): (&str, &str),
         headers: &[(&str, &str)],
     ) -> ClientResult<RawResponse> {
+        let mut req = self.signed_request(method, path_and_query, body, ts, nonce);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        RawResponse::read(req.send().await?).await
+    }
+
+    /// A request signed as SPEC.md says, ready to send (or to add headers to, such as `Accept`).
+    fn signed_request(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Vec<u8>,
+        ts: &str,
+        nonce: &str,
+    ) -> reqwest::RequestBuilder {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
         let sig =
             signing::sign_request(&self.secret, method.as_str(), path, query, ts, nonce, &body);
-        let mut req = self
+        let req = self
             .http
             .request(method, format!("{}{}", self.base, path_and_query))
             .header(HEADER_KEY, &self.key_id)
             .header(HEADER_TIMESTAMP, ts)
             .header(HEADER_NONCE, nonce)
             .header(HEADER_SIGNATURE, sig);
-        for (name, value) in headers {
-            req = req.header(*name, *value);
+        if body.is_empty() {
+            req
+        } else {
+            req.header("content-type", "application/json").body(body)
         }
-        if !body.is_empty() {
-            req = req.header("content-type", "application/json").body(body);
-        }
-        let res = req.send().await?;
-        Ok(RawResponse {
-            status: res.status(),
-            headers: res.headers().clone(),
-            body: res.bytes().await?.to_vec(),
-        })
+    }
+
+    /// A signed GET answered as CSV (`Accept: text/csv`): the statement downloads.
+    pub async fn get_csv(&self, path_and_query: &str) -> ClientResult<RawResponse> {
+        let ts = crate::time::now_secs().to_string();
+        let res = self
+            .signed_request(Method::GET, path_and_query, Vec::new(), &ts, &new_nonce())
+            .header("accept", "text/csv")
+            .send()
+            .await?;
+        RawResponse::read(res).await
     }
 
     async fn call<T: DeserializeOwned>(

@@ -224,17 +224,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    webhook_settings (owner_kind, owner_id) {
-        owner_kind -> Text,
-        owner_id -> Text,
-        event_types -> Nullable<Text>,
-        previous_secret_enc -> Nullable<Text>,
-        previous_secret_until -> Nullable<BigInt>,
-        updated_at -> BigInt,
-    }
-}
-
-diesel::table! {
     signing_keys (kid) {
         kid -> Text,
         private_enc -> Text,
@@ -423,6 +412,10 @@ diesel::table! {
         reseller_id -> Text,
         out_trade_no -> Text,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     claims (id) {
         id -> Text,
         order_id -> Text,
@@ -439,6 +432,101 @@ diesel::table! {
         claimed_at -> Nullable<BigInt>,
         ended_at -> Nullable<BigInt>,
         refund_seq -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_settings (owner_kind, owner_id) {
+        owner_kind -> Text,
+        owner_id -> Text,
+        event_types -> Nullable<Text>,
+        previous_secret_enc -> Nullable<Text>,
+        previous_secret_until -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    supplier_payouts (id) {
+        id -> Text,
+        supplier_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        reference -> Text,
+        memo -> Nullable<Text>,
+        txn_seq -> BigInt,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    deposits (id) {
+        id -> Text,
+        reseller_id -> Text,
+        reference -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        method -> Text,
+        status -> Text,
+        out_trade_no -> Nullable<Text>,
+        credited_amount -> Nullable<BigInt>,
+        provider_transaction_id -> Nullable<Text>,
+        review_reason -> Nullable<Text>,
+        txn_seq -> Nullable<BigInt>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        settled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    payment_callbacks (id) {
+        id -> Text,
+        provider -> Text,
+        reference -> Text,
+        deposit_id -> Nullable<Text>,
+        transaction_id -> Text,
+        status -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        outcome -> Text,
+        received_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    jit_fulfilment (product_id) {
+        product_id -> Text,
+        supplier_id -> Text,
+        url -> Text,
+        declared_stock -> BigInt,
+        timeout_ms -> BigInt,
+        declared_at -> BigInt,
+        paused_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    jit_reservations (request_id) {
+        request_id -> Text,
+        reseller_id -> Text,
+        key_id -> Text,
+        out_trade_no -> Text,
+        product_id -> Text,
+        supplier_id -> Text,
+        quantity -> BigInt,
+        request -> Text,
+        key_daily_limit -> Nullable<BigInt>,
+        declared_at -> BigInt,
+        status -> Text,
+        failure -> Nullable<Text>,
+        order_id -> Nullable<Text>,
+        created_at -> BigInt,
+        lease_until -> BigInt,
+        finished_at -> Nullable<BigInt>,
     }
 }
 
@@ -465,7 +553,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     events,
     event_attempts,
-    webhook_settings,
     signing_keys,
     kyc_submissions,
     licences,
@@ -478,4 +565,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     sandbox_orders,
     sandbox_attempts,
     claims,
+    webhook_settings,
+    supplier_payouts,
+    deposits,
+    payment_callbacks,
+    jit_fulfilment,
+    jit_reservations,
 );

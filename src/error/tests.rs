@@ -89,6 +89,20 @@ fn every_variant_renders_as_before() {
         ),
         (Error::WrongState(s("w")), 409, "conflict", "Conflict", "w"),
         (
+            Error::PayoutExceedsPayable(s("x")),
+            409,
+            "payout_exceeds_payable",
+            "Payout exceeds payable",
+            "x",
+        ),
+        (
+            Error::DepositExpired(s("e")),
+            409,
+            "deposit_expired",
+            "Deposit expired",
+            "e",
+        ),
+        (
             Error::PayloadTooLarge(10),
             413,
             "payload_too_large",

@@ -1,6 +1,7 @@
 //! Deadline sweeps, every second: direct top-ups whose supplier never answered are failed and
 //! refunded, bulk deliveries stranded by a restart are finished, after-sales tickets past
-//! their SLA are refunded, gift links past their expiry are ended and refunded.
+//! their SLA are refunded, gift links past their expiry are ended and refunded, deposits left
+//! unpaid past their time expire.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use actix_web::web;
 
 use super::every;
 use crate::db::DbConn;
+use crate::domain::accounts::deposits;
 use crate::domain::aftersales::tickets;
 use crate::domain::trade::claims;
 use crate::domain::trade::topups;
@@ -30,7 +32,10 @@ pub fn spawn(state: web::Data<AppState>) {
     });
     every(Duration::from_secs(1), move || {
         let st = state.clone();
-        async move { expire_claims(&st).await }
+        async move {
+            expire_claims(&st).await;
+            expire_deposits(&st).await;
+        }
     });
 }
 
@@ -58,6 +63,18 @@ async fn expire_tickets(state: &web::Data<AppState>) {
         "tickets past their SLA were refunded",
         move |c| tickets::any_overdue(c, now),
         move |c| tickets::expire_overdue(c, now),
+    )
+    .await
+}
+
+/// Deposits left unpaid past their time.
+async fn expire_deposits(state: &web::Data<AppState>) {
+    let now = crate::time::now_ms();
+    read_then_write(
+        state,
+        "unpaid deposits expired",
+        move |c| deposits::any_due(c, now),
+        move |c| deposits::expire_due(c, now),
     )
     .await
 }

@@ -269,6 +269,20 @@ impl TestApp {
         let report = self.admin.verify_audit().await.expect("verify");
         assert!(report.ok, "chain broken: {report:?}");
     }
+
+    /// [`TestApp::assert_books_balance`], plus the operator's own books check
+    /// (`GET /v1/admin/ledger/check`) reporting everything balanced.
+    pub async fn assert_books_check(&self) {
+        self.assert_books_balance().await;
+        let check: serde_json::Value = self
+            .admin
+            .send(Method::GET, "/v1/admin/ledger/check", None)
+            .await
+            .expect("ledger check")
+            .json()
+            .expect("ledger check body");
+        assert_eq!(check["balanced"], true, "books check: {check}");
+    }
 }
 
 /// `count` distinct cards named `{prefix}-{n}`.

@@ -6,6 +6,7 @@
 
 use kameng::api::openapi::ApiDoc;
 use kameng::client::{Client, RawResponse};
+use kameng::domain::accounts::deposits::NewDeposit;
 use kameng::domain::aftersales::tickets::NewTicket;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -52,6 +53,9 @@ fn allowed(method: &str, path: &str) -> Option<&'static str> {
             "needs a gift-link order; another reseller's revoke is not_found in \
              claims::revoking_a_link_returns_card_and_price_once",
         ),
+        ("POST", "/v1/payments/callback/{provider}") => Some(
+            "a payment provider's callback: its secret authenticates it, no tenant key can (deposits.rs)",
+        ),
         _ => None,
     }
 }
@@ -81,6 +85,7 @@ struct Fixtures {
     /// Reseller A's `order.delivered` and supplier S1's `order.topup_requested`.
     reseller_event_id: String,
     supplier_event_id: String,
+    deposit_id: String,
 }
 
 /// The fixture map: which victim object each id-taking operation is probed with.
@@ -96,6 +101,7 @@ fn probe(method: &str, path: &str, fx: &Fixtures) -> Option<Probe> {
         ("GET", "/v1/orders/{id}/cards") => p(Reseller, vec![("id", &fx.order_id)], None),
         ("GET", "/v1/orders/{id}/claims") => p(Reseller, vec![("id", &fx.order_id)], None),
         ("GET", "/v1/tickets/{id}") => p(Reseller, vec![("id", &fx.ticket_id)], None),
+        ("GET", "/v1/deposits/{id}") => p(Reseller, vec![("id", &fx.deposit_id)], None),
         ("DELETE", "/v1/keys/{key_id}") => p(Reseller, vec![("key_id", &fx.key_id)], None),
         ("GET", "/v1/sub-resellers/{id}/orders") => {
             p(Reseller, vec![("id", &fx.sub_reseller_id)], None)
@@ -229,6 +235,14 @@ async fn setup(app: &TestApp) -> (Fixtures, [Client; 2], [Client; 2]) {
         .await
         .unwrap();
     let supplier_event_id = event_of(theirs, "order.topup_requested");
+    let (deposit, _) = a
+        .create_deposit(&NewDeposit {
+            amount: 5_000,
+            method: "bank_transfer".into(),
+            out_trade_no: None,
+        })
+        .await
+        .unwrap();
     let fx = Fixtures {
         reseller_event_id,
         supplier_event_id,
@@ -238,6 +252,7 @@ async fn setup(app: &TestApp) -> (Fixtures, [Client; 2], [Client; 2]) {
         sub_reseller_id: sub.reseller.id,
         product_id,
         direct_order_id: direct_order.id,
+        deposit_id: deposit.id,
     };
     // The attackers: a reseller with its own balance and sub-reseller, a supplier with stock.
     let (_, b) = app.reseller(None, 10_000).await;

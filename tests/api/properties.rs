@@ -64,6 +64,10 @@ macro_rules! body_types {
         $check::<resellers::PriceRequest>("PriceRequest", input);
         $check::<accounts::NewSupplier>("NewSupplier", input);
         $check::<kameng::domain::support::SupportMessage>("SupportMessage", input);
+        $check::<accounts::deposits::NewDeposit>("NewDeposit", input);
+        $check::<accounts::deposits::PaymentCallback>("PaymentCallback", input);
+        $check::<accounts::settlement::NewPayout>("NewPayout", input);
+        $check::<kameng::api::admin::deposits::ConfirmDeposit>("ConfirmDeposit", input);
     }};
 }
 

@@ -53,6 +53,7 @@ fn ledger_accounts() -> Vec<(LedgerAccount, &'static str)> {
         (LedgerAccount::Supplier("sup_1".into()), "supplier:sup_1"),
         (LedgerAccount::PlatformRevenue, "platform:revenue"),
         (LedgerAccount::PlatformFunding, "platform:funding"),
+        (LedgerAccount::PlatformPayouts, "platform:payouts"),
     ]
 }
 

@@ -1,4 +1,5 @@
-//! A reseller's prepaid balance: the admin's credits and corrections.
+//! A reseller's prepaid balance funded from outside: the admin's credits and corrections, and
+//! paid deposits (`deposits`), through one posting path.
 
 use serde_json::json;
 
@@ -20,6 +21,57 @@ pub fn credit(
     amount: i64,
     memo: Option<&str>,
 ) -> Result<i64> {
+    let memo = memo
+        .map(|m| validate::non_empty("memo", m, 500))
+        .transpose()?;
+    fund(
+        conn,
+        Funding {
+            actor,
+            reseller_id,
+            amount,
+            action: if amount > 0 {
+                "balance.credit"
+            } else {
+                "balance.correction"
+            },
+            subject: reseller_id,
+            detail: json!({ "memo": memo }),
+        },
+    )
+    .map(|f| f.balance)
+}
+
+/// Money entering (or, negative, leaving) a reseller's balance from outside the platform.
+pub struct Funding<'a> {
+    pub actor: &'a str,
+    pub reseller_id: &'a str,
+    pub amount: i64,
+    /// The chained action: `balance.credit`, `balance.correction`, `deposit.credit`.
+    pub action: &'a str,
+    /// The object the movement belongs to (the reseller, a deposit), shown on the statement.
+    pub subject: &'a str,
+    pub detail: serde_json::Value,
+}
+
+/// A posted funding: its chained transaction and the balance after it.
+pub struct Funded {
+    pub seq: i64,
+    pub balance: i64,
+}
+
+/// Books `funding` as one ledger transaction (reseller balance against platform funding) in the
+/// chain, within the balance bounds. Every way money enters a balance
+/// from outside — an admin's credit, a deposit — goes through here.
+pub fn fund(conn: &mut DbConn, funding: Funding<'_>) -> Result<Funded> {
+    let Funding {
+        actor,
+        reseller_id,
+        amount,
+        action,
+        subject,
+        detail,
+    } = funding;
     let reseller = get::<Reseller>(conn, reseller_id)?;
     if amount == 0 {
         return Err(Error::invalid("amount", "must not be zero"));
@@ -32,32 +84,28 @@ pub fn credit(
             format!("must be within ±{MAX_CREDIT} and leave the balance at most {MAX_CREDIT}"),
         ));
     }
-    let memo = memo
-        .map(|m| validate::non_empty("memo", m, 500))
-        .transpose()?;
     let res = ledger::post(
         conn,
         Txn {
-            action: if amount > 0 {
-                "balance.credit"
-            } else {
-                "balance.correction"
-            },
+            action,
             actor,
-            subject: reseller_id,
+            subject,
             currency: &reseller.currency,
-            detail: json!({ "memo": memo }),
+            detail,
             postings: vec![
                 Posting::new(ledger::reseller_account(reseller_id), amount),
                 Posting::new(LedgerAccount::PlatformFunding, -amount),
             ],
         },
     );
-    res.map_err(|e| match e {
+    let seq = res.map_err(|e| match e {
         Error::InsufficientBalance => {
             Error::invalid("amount", "a correction cannot take the balance below zero")
         }
         other => other,
     })?;
-    Ok(get::<Reseller>(conn, reseller_id)?.balance)
+    Ok(Funded {
+        seq,
+        balance: get::<Reseller>(conn, reseller_id)?.balance,
+    })
 }

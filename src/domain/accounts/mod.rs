@@ -3,7 +3,10 @@
 //! licences and the rule that a product needing one is only sold while it is valid
 //! (`licences`, `compliance`), and the reseller network: parent links, sub-reseller onboarding,
 //! transfers and reports (`network`); each account's self-service webhook settings and secret
-//! rotation (`webhooks`).
+//! rotation (`webhooks`);
+//! money entering from outside and leaving to suppliers:
+//! admin credits (`credit`), reseller deposits (`deposits`), supplier payables and payouts
+//! (`settlement`).
 //!
 //! May use `money` (credits, transfers and admin actions are posted and chained there).
 
@@ -12,12 +15,14 @@ mod credit;
 mod kinds;
 
 pub mod compliance;
+pub mod deposits;
 pub mod keys;
 pub mod kyc;
 pub mod licences;
 pub mod network;
 pub mod webhooks;
+pub mod settlement;
 
 pub use account::*;
-pub use credit::{credit, MAX_CREDIT};
+pub use credit::{credit, fund, Funded, Funding, MAX_CREDIT};
 pub use kinds::list_children;

@@ -14,7 +14,7 @@ use crate::domain::money::chain::{self, Entry, NewRecord};
 use crate::error::{Error, Result};
 
 /// Where a ledger line books money, stored in `ledger_entries.account` as `reseller:<id>`,
-/// `supplier:<id>`, `platform:revenue` or `platform:funding`.
+/// `supplier:<id>`, `platform:revenue`, `platform:funding` or `platform:payouts`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub enum LedgerAccount {
@@ -24,8 +24,10 @@ pub enum LedgerAccount {
     Supplier(String),
     /// The platform's margin.
     PlatformRevenue,
-    /// Money received from outside when an admin credits a balance.
+    /// Money received from outside when an admin credits a balance or a deposit is paid.
     PlatformFunding,
+    /// Money paid out to suppliers (the other side of each payout).
+    PlatformPayouts,
 }
 
 const RESELLER: &str = "reseller:";
@@ -34,6 +36,7 @@ const SUPPLIER: &str = "supplier:";
 /// [`account_sum`]).
 pub const PLATFORM_REVENUE: &str = "platform:revenue";
 const PLATFORM_FUNDING: &str = "platform:funding";
+const PLATFORM_PAYOUTS: &str = "platform:payouts";
 
 pub fn reseller_account(id: &str) -> LedgerAccount {
     LedgerAccount::Reseller(id.to_string())
@@ -56,6 +59,7 @@ impl LedgerAccount {
         match text {
             PLATFORM_REVENUE => Some(LedgerAccount::PlatformRevenue),
             PLATFORM_FUNDING => Some(LedgerAccount::PlatformFunding),
+            PLATFORM_PAYOUTS => Some(LedgerAccount::PlatformPayouts),
             _ => None,
         }
     }
@@ -75,6 +79,7 @@ impl StoredText for LedgerAccount {
             LedgerAccount::Reseller(_) | LedgerAccount::Supplier(_) => Cow::Owned(self.to_string()),
             LedgerAccount::PlatformRevenue => Cow::Borrowed(PLATFORM_REVENUE),
             LedgerAccount::PlatformFunding => Cow::Borrowed(PLATFORM_FUNDING),
+            LedgerAccount::PlatformPayouts => Cow::Borrowed(PLATFORM_PAYOUTS),
         }
     }
 
@@ -92,6 +97,7 @@ impl fmt::Display for LedgerAccount {
             LedgerAccount::Supplier(id) => write!(f, "{SUPPLIER}{id}"),
             LedgerAccount::PlatformRevenue => f.write_str(PLATFORM_REVENUE),
             LedgerAccount::PlatformFunding => f.write_str(PLATFORM_FUNDING),
+            LedgerAccount::PlatformPayouts => f.write_str(PLATFORM_PAYOUTS),
         }
     }
 }

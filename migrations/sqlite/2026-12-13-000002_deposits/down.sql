@@ -1,0 +1,2 @@
+DROP TABLE payment_callbacks;
+DROP TABLE deposits;
