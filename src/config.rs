@@ -65,6 +65,9 @@ pub struct Config {
     /// `KAMENG_STOCK_LOW_REFRESH`: seconds between recomputations of the units each product is
     /// expected to sell within those days (also run at start), default 600; 0 = never.
     pub stock_low_refresh_secs: u64,
+    /// `KAMENG_JIT_COOLDOWN`: seconds a just-in-time supplier stays paused after 5 consecutive
+    /// failed fulfilment calls (its circuit breaker), default 60; fractions allowed.
+    pub jit_cooldown: Duration,
 }
 
 impl Default for Config {
@@ -97,6 +100,7 @@ impl Default for Config {
             ticket_sla_secs: 86_400,
             stock_low_days: 3.0,
             stock_low_refresh_secs: 600,
+            jit_cooldown: Duration::from_secs(60),
         }
     }
 }
@@ -216,6 +220,17 @@ impl Config {
                 }
             },
             stock_low_refresh_secs: parse("KAMENG_STOCK_LOW_REFRESH", d.stock_low_refresh_secs)?,
+            jit_cooldown: match parse("KAMENG_JIT_COOLDOWN", d.jit_cooldown.as_secs_f64())? {
+                secs if secs.is_finite() && (0.0..=86_400.0).contains(&secs) => {
+                    Duration::from_secs_f64(secs)
+                }
+                _ => {
+                    return Err(ConfigError {
+                        var: "KAMENG_JIT_COOLDOWN",
+                        message: "must be between 0 and 86400 seconds".into(),
+                    })
+                }
+            },
         })
     }
 }

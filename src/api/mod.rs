@@ -6,6 +6,7 @@ pub mod admin;
 pub mod analytics;
 pub mod bulk;
 pub mod fallback;
+pub mod fulfilment;
 pub mod json_body;
 pub mod keys;
 pub mod kyc;

@@ -373,6 +373,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jit_fulfilment (product_id) {
+        product_id -> Text,
+        supplier_id -> Text,
+        url -> Text,
+        declared_stock -> BigInt,
+        timeout_ms -> BigInt,
+        declared_at -> BigInt,
+        paused_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    jit_reservations (request_id) {
+        request_id -> Text,
+        reseller_id -> Text,
+        key_id -> Text,
+        out_trade_no -> Text,
+        product_id -> Text,
+        supplier_id -> Text,
+        quantity -> BigInt,
+        request -> Text,
+        key_daily_limit -> Nullable<BigInt>,
+        declared_at -> BigInt,
+        status -> Text,
+        failure -> Nullable<Text>,
+        order_id -> Nullable<Text>,
+        created_at -> BigInt,
+        lease_until -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(products -> suppliers (supplier_id));
 diesel::joinable!(cards -> products (product_id));
@@ -404,4 +439,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     network_product_markups,
     tickets,
     duplicate_flags,
+    jit_fulfilment,
+    jit_reservations,
 );

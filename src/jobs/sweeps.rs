@@ -1,6 +1,6 @@
 //! Deadline sweeps, every second: direct top-ups whose supplier never answered are failed and
 //! refunded, bulk deliveries stranded by a restart are finished, after-sales tickets past
-//! their SLA are refunded.
+//! their SLA are refunded, just-in-time orders a dead instance left mid-call are resumed.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use actix_web::web;
 
 use super::every;
 use crate::domain::aftersales::tickets;
-use crate::domain::trade::topups;
+use crate::domain::trade::{orders, topups};
 use crate::state::AppState;
 
 pub fn spawn(state: web::Data<AppState>) {
@@ -20,10 +20,31 @@ pub fn spawn(state: web::Data<AppState>) {
             super::bulk::sweep_stranded(&st).await;
         }
     });
+    let st = state.clone();
     every(Duration::from_secs(1), move || {
-        let st = state.clone();
+        let st = st.clone();
         async move { expire_tickets(&st).await }
     });
+    // Its own loop: a resumed call waits up to a supplier's timeout, which must not delay the
+    // sweeps above. Runs at once at start, so a crash's leftovers are finished first thing.
+    every(Duration::from_secs(1), move || {
+        let st = state.clone();
+        async move { resume_jit_orders(&st).await }
+    });
+}
+
+/// Just-in-time orders whose reservation outlived its lease (see `trade::orders::jit`): one
+/// read when there are none.
+async fn resume_jit_orders(state: &web::Data<AppState>) {
+    let deps = state.order_deps();
+    match orders::resume_jit_orders(&state.db, &deps, state.config.unverified_daily_limit).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(orders = n, "just-in-time orders resumed after a crash");
+            state.events_wakeup.notify_one();
+        }
+        Err(e) => tracing::warn!(error = %e, "resuming just-in-time orders failed"),
+    }
 }
 
 async fn expire_topups(state: &web::Data<AppState>) {

@@ -9,6 +9,7 @@
 
 pub mod bulk;
 pub mod catalog;
+pub mod fulfilment;
 pub mod inventory;
 pub mod orders;
 pub mod pending;
