@@ -17,6 +17,7 @@ mod events;
 mod examples;
 mod insight;
 mod isolation;
+mod jit;
 mod ledger_check;
 mod migrations;
 mod network;
