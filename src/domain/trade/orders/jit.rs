@@ -58,11 +58,11 @@ enum Reserved {
     /// The product has no fulfilment endpoint: the out-of-stock stands.
     NotJit,
     /// Pushed codes arrived meanwhile; the order was placed from them.
-    Placed(Placed),
+    Placed(Box<Placed>),
     /// Another request with this out_trade_no is asking the supplier.
     InFlight(String),
     /// Ask the supplier.
-    Call(Box<FulfilmentCall>, String, i64),
+    Call(Box<Fulfil>),
 }
 
 /// The hook `place_order` calls when an order ran out of pushed codes (`out_of_stock`) and no
@@ -103,16 +103,9 @@ pub(super) async fn after_out_of_stock(
     };
     match reserved {
         Reserved::NotJit => Err(out_of_stock),
-        Reserved::Placed(placed) => Ok(placed),
+        Reserved::Placed(placed) => Ok(*placed),
         Reserved::InFlight(request_id) => wait_for(db, deps, ctx, req, &request_id).await,
-        Reserved::Call(call, supplier_id, quantity) => {
-            let supplier = Fulfil {
-                call: *call,
-                supplier_id,
-                quantity,
-            };
-            fulfil(db, deps, &jit, ctx, req, supplier).await
-        }
+        Reserved::Call(f) => fulfil(db, deps, &jit, ctx, req, *f).await,
     }
 }
 
@@ -134,7 +127,8 @@ fn reserve(
     let pushed = inventory::count_available(conn, &req.product_id, now, req.quantity)?;
     let missing = req.quantity - pushed;
     if missing <= 0 {
-        return place_as(conn, deps, ctx, req, crate::ids::new_id("ord")).map(Reserved::Placed);
+        let placed = place_as(conn, deps, ctx, req, crate::ids::new_id("ord"))?;
+        return Ok(Reserved::Placed(Box::new(placed)));
     }
     if endpoint.paused(now) {
         return Err(Error::SupplierUnavailable(format!(
@@ -191,11 +185,11 @@ fn reserve(
         timeout_ms: endpoint.timeout_ms,
         body: serde_json::to_string(&body).map_err(Error::internal)?,
     };
-    Ok(Reserved::Call(
-        Box::new(call),
-        endpoint.supplier_id,
-        missing,
-    ))
+    Ok(Reserved::Call(Box::new(Fulfil {
+        call,
+        supplier_id: endpoint.supplier_id,
+        quantity: missing,
+    })))
 }
 
 /// The reservation in flight for this out_trade_no, if any.
