@@ -26,16 +26,18 @@
 //! which must return the same cards — and completes them, so the reseller is charged once and
 //! a retry of its `out_trade_no` finds the order.
 
-use std::time::Duration;
+mod resume;
+mod wait;
+
+pub use resume::resume_due;
+use wait::wait_for;
 
 use diesel::prelude::*;
 
-use super::idempotency::{find_by_trade_no, replay};
 use super::place::place_as;
 use super::{OrderContext, OrderDeps, OrderRequest, Placed};
 use crate::db::schema::{jit_reservations, suppliers};
 use crate::db::{Db, DbConn};
-use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::fulfilment::{
     self, breaker, check_count, FulfilmentCall, FulfilmentRequest, JitDeps, ReservationStatus,
 };
@@ -45,11 +47,7 @@ use crate::error::{is_unique_violation, Error, Result};
 
 /// Added to the supplier's timeout to make a reservation's lease: past it, a reservation still
 /// `reserved` is taken to be abandoned (its instance died) and is resumed.
-const LEASE_MARGIN_MS: i64 = 5_000;
-/// How often a waiting retry looks at the reservation it waits for.
-const WAIT_POLL: Duration = Duration::from_millis(50);
-/// Reservations older than this are no longer resumed: failed instead.
-const RESUME_MAX_AGE_MS: i64 = 24 * 3_600_000;
+pub(super) const LEASE_MARGIN_MS: i64 = 5_000;
 /// The supplier's codes are stored under this `batch_ref` (their quality figures' batch).
 const BATCH_REF: &str = "jit";
 
@@ -204,14 +202,14 @@ fn in_flight(conn: &mut DbConn, reseller_id: &str, out_trade_no: &str) -> Result
 }
 
 /// A reserved call to make.
-struct Fulfil {
-    call: FulfilmentCall,
-    supplier_id: String,
-    quantity: i64,
+pub(super) struct Fulfil {
+    pub(super) call: FulfilmentCall,
+    pub(super) supplier_id: String,
+    pub(super) quantity: i64,
 }
 
 /// Steps 2 and 3 for a reservation this caller holds.
-async fn fulfil(
+pub(super) async fn fulfil(
     db: &Db,
     deps: &OrderDeps,
     jit: &JitDeps,
@@ -327,7 +325,7 @@ fn store(
 }
 
 /// Ends a reservation in flight; false when it was not in flight any more.
-fn finish(
+pub(super) fn finish(
     conn: &mut DbConn,
     request_id: &str,
     status: ReservationStatus,
@@ -373,7 +371,7 @@ fn release(
 }
 
 /// Records the supplier's failure (quality figure, breaker) and answers `supplier_unavailable`.
-async fn supplier_failed(
+pub(super) async fn supplier_failed(
     db: &Db,
     jit: &JitDeps,
     request_id: &str,
@@ -384,214 +382,4 @@ async fn supplier_failed(
     db.write_async(move |c| breaker::record_failure(c, &id, &why, crate::time::now_ms(), cooldown))
         .await?;
     Err(Error::SupplierUnavailable(reason))
-}
-
-/// A retry of an out_trade_no whose reservation is in flight: waits until it ends (within its
-/// lease), then answers as the first attempt did. Never calls the supplier itself.
-async fn wait_for(
-    db: &Db,
-    deps: &OrderDeps,
-    ctx: &OrderContext,
-    req: &OrderRequest,
-    request_id: &str,
-) -> Result<Placed> {
-    loop {
-        let id = request_id.to_string();
-        let state: Option<(ReservationStatus, i64)> = db
-            .read_async(move |c| {
-                Ok(jit_reservations::table
-                    .find(&id)
-                    .select((jit_reservations::status, jit_reservations::lease_until))
-                    .first(c)
-                    .optional()?)
-            })
-            .await?;
-        let Some((status, lease_until)) = state else {
-            return Err(Error::internal("a reservation vanished"));
-        };
-        match status {
-            ReservationStatus::Reserved if crate::time::now_ms() <= lease_until => {
-                tokio::time::sleep(WAIT_POLL).await;
-            }
-            // Its instance died mid-call: the resume job will finish it; nothing was charged.
-            ReservationStatus::Reserved => {
-                return Err(Error::SupplierUnavailable(
-                    "the first attempt is still unfinished".into(),
-                ))
-            }
-            ReservationStatus::Failed => {
-                return Err(Error::SupplierUnavailable(
-                    "the first attempt's supplier call failed".into(),
-                ))
-            }
-            // Done: its order. Released: its codes are stock now; this attempt places anew.
-            ReservationStatus::Done | ReservationStatus::Released => {
-                return replay_or_place(db, deps, ctx, req).await
-            }
-        }
-    }
-}
-
-async fn replay_or_place(
-    db: &Db,
-    deps: &OrderDeps,
-    ctx: &OrderContext,
-    req: &OrderRequest,
-) -> Result<Placed> {
-    let (d, x, r) = (deps.clone(), ctx.clone(), req.clone());
-    db.write_async(
-        move |c| match find_by_trade_no(c, &x.reseller_id, &r.out_trade_no)? {
-            Some(existing) => replay(c, &d.vault, existing, &super::idempotency::request_hash(&r)),
-            None => place_as(c, &d, &x, &r, crate::ids::new_id("ord")),
-        },
-    )
-    .await
-}
-
-/// A reservation left in flight by an instance that died.
-#[derive(Queryable)]
-struct Abandoned {
-    request_id: String,
-    reseller_id: String,
-    key_id: String,
-    supplier_id: String,
-    quantity: i64,
-    request: String,
-    key_daily_limit: Option<i64>,
-    order_id: Option<String>,
-    created_at: i64,
-    lease_until: i64,
-}
-
-/// Resumes reservations whose lease has passed (their instance died between the reservation
-/// and the commit): asks the supplier again with the same `request_id` and completes the order.
-/// `unverified_daily` is the spend limit the order was placed under (configuration). Returns
-/// how many it finished.
-pub async fn resume_due(db: &Db, deps: &OrderDeps, unverified_daily: i64) -> Result<usize> {
-    let Some(jit) = deps.jit.clone() else {
-        return Ok(0);
-    };
-    let now = crate::time::now_ms();
-    let due: Vec<Abandoned> = db
-        .read_async(move |c| {
-            Ok(jit_reservations::table
-                .filter(jit_reservations::status.eq(ReservationStatus::Reserved))
-                .filter(jit_reservations::lease_until.lt(now))
-                .order(jit_reservations::created_at.asc())
-                .limit(32)
-                .select((
-                    jit_reservations::request_id,
-                    jit_reservations::reseller_id,
-                    jit_reservations::key_id,
-                    jit_reservations::supplier_id,
-                    jit_reservations::quantity,
-                    jit_reservations::request,
-                    jit_reservations::key_daily_limit,
-                    jit_reservations::order_id,
-                    jit_reservations::created_at,
-                    jit_reservations::lease_until,
-                ))
-                .load(c)?)
-        })
-        .await?;
-    let mut finished = 0;
-    for r in due {
-        match resume_one(db, deps, &jit, unverified_daily, r).await {
-            Ok(true) => finished += 1,
-            Ok(false) => {}
-            Err(e) => tracing::info!(error = %e, "resuming a just-in-time order did not finish it"),
-        }
-    }
-    Ok(finished)
-}
-
-async fn resume_one(
-    db: &Db,
-    deps: &OrderDeps,
-    jit: &JitDeps,
-    unverified_daily: i64,
-    r: Abandoned,
-) -> Result<bool> {
-    let now = crate::time::now_ms();
-    let req: OrderRequest = serde_json::from_str(&r.request).map_err(Error::internal)?;
-    let (id, old_lease) = (r.request_id.clone(), r.lease_until);
-    let product_id = req.product_id.clone();
-    // Take the lease (one instance resumes it) and what the call needs.
-    let claimed = db
-        .write_async(move |c| {
-            let endpoint = fulfilment::load(c, &product_id)?;
-            let timeout = endpoint.as_ref().map_or(0, |e| e.timeout_ms);
-            let taken = diesel::update(
-                jit_reservations::table
-                    .find(&id)
-                    .filter(jit_reservations::status.eq(ReservationStatus::Reserved))
-                    .filter(jit_reservations::lease_until.eq(old_lease)),
-            )
-            .set(jit_reservations::lease_until.eq(now + timeout + LEASE_MARGIN_MS))
-            .execute(c)?;
-            if taken == 0 {
-                return Ok(None);
-            }
-            let secret_enc: String = suppliers::table
-                .find(endpoint.as_ref().map_or("", |e| e.supplier_id.as_str()))
-                .select(suppliers::webhook_secret_enc)
-                .first(c)
-                .optional()?
-                .unwrap_or_default();
-            let sku = crate::domain::trade::catalog::load_for_sale(c, &product_id)?.sku;
-            Ok(Some((endpoint, secret_enc, sku)))
-        })
-        .await?;
-    let Some((endpoint, secret_enc, sku)) = claimed else {
-        return Ok(false);
-    };
-    let (Some(endpoint), Some(order_id)) = (endpoint, r.order_id.clone()) else {
-        // The endpoint was removed meanwhile: nobody to ask.
-        let id = r.request_id.clone();
-        db.write_async(move |c| {
-            finish(
-                c,
-                &id,
-                ReservationStatus::Released,
-                Some("fulfilment endpoint removed"),
-                now,
-            )
-        })
-        .await?;
-        return Ok(false);
-    };
-    if now - r.created_at > RESUME_MAX_AGE_MS {
-        supplier_failed(db, jit, &r.request_id, "not completed within a day".into())
-            .await
-            .ok();
-        return Ok(false);
-    }
-    let body = FulfilmentRequest {
-        request_id: r.request_id.clone(),
-        order_id,
-        product_id: req.product_id.clone(),
-        sku,
-        quantity: r.quantity,
-    };
-    let call = FulfilmentCall {
-        request_id: r.request_id.clone(),
-        url: endpoint.url,
-        secret_enc,
-        timeout_ms: endpoint.timeout_ms,
-        body: serde_json::to_string(&body).map_err(Error::internal)?,
-    };
-    let ctx = OrderContext {
-        reseller_id: r.reseller_id,
-        key_id: r.key_id,
-        limits: SpendLimits {
-            key_daily: r.key_daily_limit,
-            unverified_daily,
-        },
-    };
-    let f = Fulfil {
-        call,
-        supplier_id: r.supplier_id,
-        quantity: r.quantity,
-    };
-    fulfil(db, deps, jit, &ctx, &req, f).await.map(|_| true)
 }
