@@ -115,6 +115,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         topup_timeout_ms: 600_000,
         bulk_async_threshold: 0,
         stock_low_days: state.config.stock_low_days,
+        jit: None,
     };
     let ctx = OrderContext {
         reseller_id,

@@ -1,17 +1,24 @@
 //! A supplier's feed: push a CSV of codes (`code,secret,expires_at`, header optional) in batches
 //! with a progress bar, report accepted / duplicate / rejected, and optionally answer
-//! `order.topup_requested` webhooks for direct top-ups.
+//! `order.topup_requested` webhooks for direct top-ups, or act as a just-in-time supplier:
+//! `--serve-jit CSV` registers a fulfilment endpoint for `--sku` (declared stock: the CSV's
+//! rows) and answers kameng's signed fulfilment requests with codes from the CSV, the same
+//! codes again for a repeated `request_id`.
 //!
 //!   cargo run --release --example supplier_feed -- --sku DEMO-STEAM-100 --csv codes.csv
 //!   cargo run --release --example supplier_feed -- --sku DEMO-STEAM-100 --generate 5000 --serve-topups 30
+//!   cargo run --release --example supplier_feed -- --sku DEMO-STEAM-100 --serve-jit codes.csv --serve-secs 60
 
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use clap::Parser;
 use kameng::client::{verify_event, Client};
 use kameng::demo::DemoFile;
+use kameng::domain::trade::fulfilment::{FulfilmentAnswer, FulfilmentRequest, FulfilmentSettings};
 use kameng::domain::trade::inventory::{NewCard, PushCards};
 use reqwest::Method;
 
@@ -39,6 +46,93 @@ struct Args {
     /// Where the webhook receiver listens (the demo registered 127.0.0.1:9102).
     #[arg(long, default_value = "127.0.0.1:9102")]
     listen: String,
+    /// Act as a just-in-time supplier for --sku, issuing the codes of this CSV on demand.
+    #[arg(long)]
+    serve_jit: Option<std::path::PathBuf>,
+    /// Where the fulfilment endpoint listens.
+    #[arg(long, default_value = "127.0.0.1:9103")]
+    jit_listen: String,
+    /// How long to answer fulfilment requests, in seconds.
+    #[arg(long, default_value_t = 60)]
+    serve_secs: u64,
+}
+
+/// The just-in-time supplier's codes: those not issued yet, and those issued per request_id.
+struct JitStock {
+    secret: String,
+    unissued: Mutex<VecDeque<NewCard>>,
+    issued: Mutex<HashMap<String, Vec<NewCard>>>,
+}
+
+/// Answers a fulfilment request: verify kameng's signature, then issue `quantity` codes (or
+/// the ones issued before for this `request_id`; kameng asks again after a crash).
+async fn fulfil(req: HttpRequest, body: web::Bytes, stock: web::Data<JitStock>) -> HttpResponse {
+    if !verify_event(req.headers(), &body, &stock.secret) {
+        return HttpResponse::Unauthorized().finish();
+    }
+    let Ok(ask) = serde_json::from_slice::<FulfilmentRequest>(&body) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    let mut issued = stock.issued.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(cards) = issued.get(&ask.request_id) {
+        return HttpResponse::Ok().json(FulfilmentAnswer {
+            cards: cards.clone(),
+        });
+    }
+    let mut unissued = stock.unissued.lock().unwrap_or_else(|e| e.into_inner());
+    let wanted = usize::try_from(ask.quantity).unwrap_or(usize::MAX);
+    if wanted > unissued.len() {
+        println!(
+            "request {}: {wanted} wanted, {} left",
+            ask.request_id,
+            unissued.len()
+        );
+        return HttpResponse::Conflict().finish();
+    }
+    let cards: Vec<NewCard> = unissued.drain(..wanted).collect();
+    println!("issued {wanted} codes for order {}", ask.order_id);
+    issued.insert(ask.request_id, cards.clone());
+    HttpResponse::Ok().json(FulfilmentAnswer { cards })
+}
+
+/// Registers this feed as the product's fulfilment endpoint and answers for `secs` seconds.
+async fn serve_jit(
+    args: &Args,
+    client: &Client,
+    product_id: &str,
+    secret: &str,
+    csv: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let cards = read_csv(csv)?;
+    let declared = cards.len() as i64;
+    let stock = web::Data::new(JitStock {
+        secret: secret.to_string(),
+        unissued: Mutex::new(cards.into()),
+        issued: Mutex::default(),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(stock.clone())
+            .route("/fulfil", web::post().to(fulfil))
+    })
+    .workers(1)
+    .bind(&args.jit_listen)?
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let settings = FulfilmentSettings {
+        url: format!("http://{}/fulfil", args.jit_listen),
+        declared_stock: declared,
+        timeout_ms: None,
+    };
+    client.put_fulfilment(product_id, &settings).await?;
+    println!(
+        "answering fulfilment requests on {} with {declared} codes for {} s",
+        settings.url, args.serve_secs
+    );
+    tokio::time::sleep(Duration::from_secs(args.serve_secs)).await;
+    handle.stop(true).await;
+    Ok(())
 }
 
 fn read_csv(path: &std::path::Path) -> Result<Vec<NewCard>, Box<dyn std::error::Error>> {
@@ -116,12 +210,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = demo.server_url(args.url.clone());
     let client = Client::new(&url, &demo.supplier.key_id, &demo.supplier.secret);
 
-    if let Some(sku) = &args.sku {
-        let product = demo
-            .products
-            .iter()
-            .find(|p| &p.sku == sku)
-            .ok_or("unknown --sku")?;
+    let product = match &args.sku {
+        Some(sku) => Some(
+            demo.products
+                .iter()
+                .find(|p| &p.sku == sku)
+                .ok_or("unknown --sku")?,
+        ),
+        None => None,
+    };
+    if let Some(jit_csv) = &args.serve_jit {
+        let product = product.ok_or("--serve-jit needs --sku")?;
+        let secret = &demo.supplier.webhook_secret;
+        return serve_jit(&args, &client, &product.id, secret, jit_csv).await;
+    }
+
+    if let (Some(sku), Some(product)) = (&args.sku, product) {
         let cards = match (&args.csv, args.generate) {
             (Some(path), _) => read_csv(path)?,
             (None, Some(n)) => (0..n)

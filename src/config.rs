@@ -83,6 +83,9 @@ pub struct Config {
     /// `KAMENG_PAYMENT_<NAME>_SECRET` each: the providers whose signed callbacks settle
     /// deposits (`POST /v1/payments/callback/{name}`).
     pub payment_providers: Vec<PaymentProvider>,
+    /// `KAMENG_JIT_COOLDOWN`: seconds a just-in-time supplier stays paused after 5 consecutive
+    /// failed fulfilment calls (its circuit breaker), default 60; fractions allowed.
+    pub jit_cooldown: Duration,
 }
 
 /// A payment provider that may call back about deposits, and the secret its callbacks are
@@ -145,6 +148,7 @@ impl Default for Config {
             deposit_ttl_secs: 72 * 3600,
             deposit_max_amount: 100_000_000,
             payment_providers: Vec::new(),
+            jit_cooldown: Duration::from_secs(60),
         }
     }
 }
@@ -286,6 +290,17 @@ impl Config {
                 }
             },
             payment_providers: payment_providers()?,
+            jit_cooldown: match parse("KAMENG_JIT_COOLDOWN", d.jit_cooldown.as_secs_f64())? {
+                secs if secs.is_finite() && (0.0..=86_400.0).contains(&secs) => {
+                    Duration::from_secs_f64(secs)
+                }
+                _ => {
+                    return Err(ConfigError {
+                        var: "KAMENG_JIT_COOLDOWN",
+                        message: "must be between 0 and 86400 seconds".into(),
+                    })
+                }
+            },
         })
     }
 }

@@ -93,6 +93,11 @@ pub enum Error {
     RateLimited(u64),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A just-in-time product's supplier did not deliver the codes an order needed (failed,
+    /// timed out, answered the wrong count or a known code, or is paused by its circuit
+    /// breaker). Nothing was charged; the cause goes to the log only.
+    #[error("supplier unavailable: {0}")]
+    SupplierUnavailable(String),
     /// PostgreSQL gave up on the transaction because of concurrent ones (a deadlock or a
     /// serialization failure): it rolled back entirely, so running it again is safe. A client
     /// sees `unavailable`, which it may retry as well.
@@ -194,6 +199,16 @@ impl Error {
                 public_detail: Some("the service is temporarily unavailable"),
                 ..shown(S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable")
             },
+            Error::SupplierUnavailable(_) => Rendering {
+                public_detail: Some(
+                    "the supplier could not deliver this product's codes now; nothing was charged",
+                ),
+                ..shown(
+                    S::SERVICE_UNAVAILABLE,
+                    "supplier_unavailable",
+                    "Supplier unavailable",
+                )
+            },
             // The cause of an internal failure stays in the log.
             Error::Internal(_) => Rendering {
                 public_detail: Some("an internal error occurred; it has been logged"),
@@ -239,6 +254,7 @@ impl ResponseError for Error {
             Error::Internal(cause) => tracing::error!(%cause, "internal error"),
             Error::Unavailable(cause) => tracing::warn!(%cause, "unavailable"),
             Error::Contention(cause) => tracing::warn!(%cause, "unavailable: database contention"),
+            Error::SupplierUnavailable(cause) => tracing::warn!(%cause, "supplier unavailable"),
             _ => {}
         }
         let mut res = HttpResponse::build(self.status_code());
@@ -248,7 +264,7 @@ impl ResponseError for Error {
                 res.insert_header((header::RETRY_AFTER, secs.to_string()));
             }
             // Nothing was changed, and the same request (same out_trade_no) is safe to repeat.
-            Error::Unavailable(_) | Error::Contention(_) => {
+            Error::Unavailable(_) | Error::Contention(_) | Error::SupplierUnavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, "1"));
             }
             _ => {}

@@ -10,7 +10,10 @@ use crate::config::Config;
 use crate::crypto::Vault;
 use crate::db::Db;
 use crate::domain::money::receipts::ReceiptSigner;
+use crate::domain::trade::fulfilment::JitDeps;
+use crate::domain::trade::orders::OrderDeps;
 use crate::error::{Error, Result};
+use crate::events::fulfilment::HttpFulfilment;
 use crate::metrics::Metrics;
 
 pub struct AppState {
@@ -79,6 +82,24 @@ impl AppState {
             .write_async(move |c| crate::jobs::settle::settle(c, days, true))
             .await?;
         Ok(())
+    }
+
+    /// What the order path needs from the state and configuration (`domain::trade::orders`).
+    pub fn order_deps(&self) -> OrderDeps {
+        OrderDeps {
+            vault: self.vault.clone(),
+            receipts: self.receipts.clone(),
+            topup_timeout_ms: self.config.topup_timeout_secs * 1000,
+            bulk_async_threshold: self.config.bulk_async_threshold,
+            stock_low_days: self.config.stock_low_days,
+            jit: Some(JitDeps {
+                caller: Arc::new(HttpFulfilment::new(
+                    self.vault.clone(),
+                    self.config.allow_private_webhooks,
+                )),
+                cooldown_ms: self.config.jit_cooldown.as_millis() as i64,
+            }),
+        }
     }
 
     /// The shared state registered on the app.

@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod claims;
 pub mod deposits;
 pub mod fallback;
+pub mod fulfilment;
 pub mod json_body;
 pub mod keys;
 pub mod kyc;

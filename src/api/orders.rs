@@ -8,7 +8,7 @@ use crate::api::query::{order_states, status_filter, Query};
 use crate::auth::{Scope, Signed};
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::orders::{
-    self, Order, OrderContext, OrderDeps, OrderFilter, OrderRequest, OrderStatus, Placed,
+    self, Order, OrderContext, OrderFilter, OrderRequest, OrderStatus, Placed,
 };
 use crate::domain::trade::sandbox;
 use crate::error::{Problem, Result};
@@ -27,6 +27,7 @@ use crate::state::AppState;
         (status = 403, description = "spending_limit_exceeded (a key's daily cap, or the limit on accounts without verified real-name details), insufficient_scope or forbidden", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found (product)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "out_of_stock, product_unavailable or idempotency_conflict", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "supplier_unavailable: a just-in-time product's supplier did not deliver the missing codes (nothing was charged; retrying the same out_trade_no is safe), or unavailable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("signed" = ["orders:write"])))]
 #[post("/v1/orders")]
@@ -45,13 +46,7 @@ pub async fn create(
             unverified_daily: state.config.unverified_daily_limit,
         },
     };
-    let deps = OrderDeps {
-        vault: state.vault.clone(),
-        receipts: state.receipts.clone(),
-        topup_timeout_ms: state.config.topup_timeout_secs * 1000,
-        bulk_async_threshold: state.config.bulk_async_threshold,
-        stock_low_days: state.config.stock_low_days,
-    };
+    let deps = state.order_deps();
     let started = std::time::Instant::now();
     let placed = if caller_sandbox {
         sandbox::orders::place_order(&state.db, state.receipts.clone(), ctx, req).await

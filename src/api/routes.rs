@@ -14,8 +14,8 @@ use actix_web::web;
 use utoipa::__dev::{SchemaReferences, Tags};
 
 use super::{
-    account, admin, analytics, bulk, claims, deposits, keys, kyc, licences, network, orders,
-    products, sandbox, settlement, supplier, support, system, tickets, topups, webhooks,
+    account, admin, analytics, bulk, claims, deposits, fulfilment, keys, kyc, licences, network,
+    orders, products, sandbox, settlement, supplier, support, system, tickets, topups, webhooks,
 };
 
 /// A handler with both an actix route and an OpenAPI operation: a function carrying
@@ -117,6 +117,9 @@ pub fn table(to: &mut impl RouteSink) {
         .route(supplier::push_cards)
         .route(supplier::products)
         .route(supplier::update_product)
+        .route(fulfilment::put_fulfilment)
+        .route(fulfilment::get_fulfilment)
+        .route(fulfilment::delete_fulfilment)
         .route(topups::result)
         .route(webhooks::reseller_test)
         .route(webhooks::supplier_test)

@@ -59,6 +59,9 @@ pub struct SupplierProduct {
     /// The same per batch (`batch_ref` of the push).
     #[serde(default)]
     pub batches: Vec<quality::BatchQuality>,
+    /// Just-in-time fulfilment calls this supplier failed for the product.
+    #[serde(default)]
+    pub jit_failures: i64,
     /// Sales over the last 30 days, today included.
     pub sales: SupplierSales,
     /// Expected daily sales for the next 14 days and the days the stock lasts.
@@ -114,6 +117,7 @@ fn supplier_products(
                 defective: q.defective,
                 defect_rate: q.defect_rate,
                 batches: q.batches,
+                jit_failures: q.jit_failures,
                 sales: outlook.sales,
                 forecast: outlook.forecast,
             }

@@ -27,6 +27,7 @@ use crate::auth::signing::{self, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEA
 use crate::domain::accounts::Reseller;
 use crate::domain::money::receipts::{Jwks, ReceiptClaims};
 use crate::domain::trade::catalog::{Category, Product};
+use crate::domain::trade::fulfilment::{Fulfilment, FulfilmentSettings};
 use crate::domain::trade::inventory::{PushCards, PushResult};
 use crate::domain::trade::orders::{Order, OrderRequest};
 use crate::error::Problem;
@@ -337,6 +338,41 @@ impl Client {
 
     pub async fn supplier_products(&self) -> ClientResult<Vec<SupplierProduct>> {
         self.get("/v1/supplier/products").await
+    }
+
+    /// `PUT /v1/supplier/products/{id}/fulfilment`: a just-in-time product's endpoint.
+    pub async fn put_fulfilment(
+        &self,
+        product_id: &str,
+        settings: &FulfilmentSettings,
+    ) -> ClientResult<Fulfilment> {
+        self.call(
+            Method::PUT,
+            &format!("/v1/supplier/products/{product_id}/fulfilment"),
+            Some(settings),
+        )
+        .await
+    }
+
+    pub async fn fulfilment(&self, product_id: &str) -> ClientResult<Fulfilment> {
+        self.get(&format!("/v1/supplier/products/{product_id}/fulfilment"))
+            .await
+    }
+
+    /// `DELETE /v1/supplier/products/{id}/fulfilment`.
+    pub async fn delete_fulfilment(&self, product_id: &str) -> ClientResult<()> {
+        let res = self
+            .send_raw(
+                Method::DELETE,
+                &format!("/v1/supplier/products/{product_id}/fulfilment"),
+                Vec::new(),
+            )
+            .await?;
+        if res.status.is_success() {
+            Ok(())
+        } else {
+            res.json::<serde_json::Value>().map(|_| ())
+        }
     }
 }
 

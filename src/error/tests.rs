@@ -145,6 +145,13 @@ fn every_variant_renders_as_before() {
             "the service is temporarily unavailable",
         ),
         (
+            Error::SupplierUnavailable(s("timed out")),
+            503,
+            "supplier_unavailable",
+            "Supplier unavailable",
+            "the supplier could not deliver this product's codes now; nothing was charged",
+        ),
+        (
             Error::internal("boom"),
             500,
             "internal_error",

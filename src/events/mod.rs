@@ -2,6 +2,7 @@
 //! account chose to receive and its signing secrets, test events and the address guard.
 
 pub mod deliveries;
+pub mod fulfilment;
 pub mod outbox;
 pub mod settings;
 pub mod ssrf;

@@ -1,7 +1,7 @@
 //! Deadline sweeps, every second: direct top-ups whose supplier never answered are failed and
 //! refunded, bulk deliveries stranded by a restart are finished, after-sales tickets past
 //! their SLA are refunded, gift links past their expiry are ended and refunded, deposits left
-//! unpaid past their time expire.
+//! unpaid past their time expire, just-in-time orders a dead instance left mid-call are resumed.
 
 use std::time::Duration;
 
@@ -11,8 +11,7 @@ use super::every;
 use crate::db::DbConn;
 use crate::domain::accounts::deposits;
 use crate::domain::aftersales::tickets;
-use crate::domain::trade::claims;
-use crate::domain::trade::topups;
+use crate::domain::trade::{claims, orders, topups};
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -37,6 +36,26 @@ pub fn spawn(state: web::Data<AppState>) {
             expire_deposits(&st).await;
         }
     });
+    // Its own loop: a resumed call waits up to a supplier's timeout, which must not delay the
+    // sweeps above. Runs at once at start, so a crash's leftovers are finished first thing.
+    every(Duration::from_secs(1), move || {
+        let st = state.clone();
+        async move { resume_jit_orders(&st).await }
+    });
+}
+
+/// Just-in-time orders whose reservation outlived its lease (see `trade::orders::jit`): one
+/// read when there are none.
+async fn resume_jit_orders(state: &web::Data<AppState>) {
+    let deps = state.order_deps();
+    match orders::resume_jit_orders(&state.db, &deps, state.config.unverified_daily_limit).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(orders = n, "just-in-time orders resumed after a crash");
+            state.events_wakeup.notify_one();
+        }
+        Err(e) => tracing::warn!(error = %e, "resuming just-in-time orders failed"),
+    }
 }
 
 async fn expire_topups(state: &web::Data<AppState>) {

@@ -121,6 +121,17 @@ fn probe(method: &str, path: &str, fx: &Fixtures) -> Option<Probe> {
             vec![("id", &fx.product_id)],
             Some(json!({"low_stock_threshold": 5})),
         ),
+        ("PUT", "/v1/supplier/products/{id}/fulfilment") => p(
+            Supplier,
+            vec![("id", &fx.product_id)],
+            Some(json!({"url": "https://supplier.example/fulfil", "declared_stock": 5})),
+        ),
+        ("GET", "/v1/supplier/products/{id}/fulfilment") => {
+            p(Supplier, vec![("id", &fx.product_id)], None)
+        }
+        ("DELETE", "/v1/supplier/products/{id}/fulfilment") => {
+            p(Supplier, vec![("id", &fx.product_id)], None)
+        }
         ("POST", "/v1/supplier/products/{id}/cards") => p(
             Supplier,
             vec![("id", &fx.product_id)],

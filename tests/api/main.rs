@@ -19,6 +19,7 @@ mod events;
 mod examples;
 mod insight;
 mod isolation;
+mod jit;
 mod ledger_check;
 mod migrations;
 mod network;

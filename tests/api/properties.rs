@@ -41,6 +41,10 @@ macro_rules! body_types {
         $check::<catalog::ProductPatch>("ProductPatch", input);
         $check::<catalog::CategoryPatch>("CategoryPatch", input);
         $check::<kameng::api::supplier::SupplierProductPatch>("SupplierProductPatch", input);
+        $check::<kameng::domain::trade::fulfilment::FulfilmentSettings>(
+            "FulfilmentSettings",
+            input,
+        );
         $check::<kameng::api::topups::TopupResult>("TopupResult", input);
         $check::<keys::NewKey>("NewKey", input);
         $check::<kyc::KycRequest>("KycRequest", input);

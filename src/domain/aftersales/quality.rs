@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::db::schema::{cards, products};
 use crate::db::DbConn;
 use crate::domain::money::chain::record_admin;
-use crate::domain::trade::catalog;
+use crate::domain::trade::{catalog, fulfilment};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -44,6 +44,10 @@ pub struct ProductQuality {
     pub defect_rate: f64,
     /// Per batch, in `batch_ref` order (null first).
     pub batches: Vec<BatchQuality>,
+    /// Just-in-time fulfilment calls the supplier failed (error, timeout, wrong count, a known
+    /// code); each cost an order, though not the reseller's money.
+    #[serde(default)]
+    pub jit_failures: i64,
 }
 
 pub fn rate(defective: i64, delivered: i64) -> f64 {
@@ -99,6 +103,7 @@ fn summarise(rows: Vec<Counted>) -> BTreeMap<String, ProductQuality> {
                 defective,
                 defect_rate: rate(defective, delivered),
                 batches,
+                jit_failures: 0,
             };
             (product_id, q)
         })
@@ -120,7 +125,17 @@ pub fn for_supplier(
             count_star(),
         ))
         .load(conn)?;
-    Ok(summarise(rows))
+    let mut by_product = summarise(rows);
+    for (product_id, n) in fulfilment::breaker::failures_by_product(conn, supplier_id)? {
+        by_product
+            .entry(product_id.clone())
+            .or_insert_with(|| ProductQuality {
+                product_id,
+                ..Default::default()
+            })
+            .jit_failures = n;
+    }
+    Ok(by_product)
 }
 
 /// Quality of one product (404 for an unknown product).

@@ -11,6 +11,7 @@
 pub mod bulk;
 pub mod catalog;
 pub mod claims;
+pub mod fulfilment;
 pub mod inventory;
 pub mod orders;
 pub mod pending;

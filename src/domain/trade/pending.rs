@@ -60,6 +60,12 @@ fn stock_change(conn: &mut DbConn, product_id: &str, delta: i64) -> Result<()> {
     insert(conn, &none, Tally::default(), delta)
 }
 
+/// Appends stock added inside an order's transaction (a just-in-time supplier's codes, which
+/// the order then takes): the counter moves at the fold like every other change.
+pub fn add_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<()> {
+    take_stock(conn, product_id, -quantity)
+}
+
 fn insert(conn: &mut DbConn, sale: &Sale<'_>, t: Tally, stock_delta: i64) -> Result<()> {
     stmt(
         "INSERT INTO pending_sales (sale_at, reseller_id, product_id, region, currency, \

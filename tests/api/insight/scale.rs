@@ -393,6 +393,7 @@ async fn record_sale_share_of_the_order_transaction() {
         topup_timeout_ms: 600_000,
         bulk_async_threshold: 0,
         stock_low_days: 3.0,
+        jit: None,
     };
     let t = Instant::now();
     for i in 0..N {

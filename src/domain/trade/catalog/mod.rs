@@ -96,8 +96,12 @@ pub struct Product {
     pub max_quantity: i64,
     /// This caller's unit price in minor units.
     pub price: i64,
-    /// Available codes; null for direct products without a declared capacity.
+    /// Available codes (pushed ones, plus a just-in-time supplier's declared stock not yet
+    /// sold); null for direct products without a declared capacity.
     pub stock: Option<i64>,
+    /// Whether an order can be placed now: on sale and, for card products, some stock (a
+    /// just-in-time supplier paused by its circuit breaker counts none).
+    pub available: bool,
     /// For direct products: what the buyer must supply.
     pub topup_fields: Vec<String>,
     /// Whether an order of `min_quantity` would be accepted now (for the admin: by a buyer
@@ -149,6 +153,8 @@ fn product_view(
         topup_fields: serde_json::from_str(&row.topup_fields).unwrap_or_default(),
         purchasable: unpurchasable.is_none(),
         unpurchasable_reason: unpurchasable,
+        available: row.status == ProductStatus::OnSale
+            && (row.delivery == Delivery::Direct || row.stock > 0),
     }
 }
 
@@ -187,11 +193,18 @@ fn category_name(conn: &mut DbConn, id: &str) -> Result<String> {
         .first(conn)?)
 }
 
-/// A product with its exact stock.
+/// A product with its exact stock (pending sales and declared stock included).
 pub fn load(conn: &mut DbConn, id: &str) -> Result<ProductRow> {
     let mut row = load_for_sale(conn, id)?;
-    crate::domain::trade::pending::exact_stock(conn, std::slice::from_mut(&mut row))?;
+    shown_stock(conn, std::slice::from_mut(&mut row))?;
     Ok(row)
+}
+
+/// The stock a reader sees: the counter plus sales still pending, plus what a just-in-time
+/// supplier has declared and not sold (`trade::fulfilment`).
+fn shown_stock(conn: &mut DbConn, rows: &mut [ProductRow]) -> Result<()> {
+    crate::domain::trade::pending::exact_stock(conn, rows)?;
+    crate::domain::trade::fulfilment::add_declared_stock(conn, rows, crate::time::now_ms())
 }
 
 /// A product as the order path reads it: one query, `stock` without the sales still pending
@@ -256,7 +269,7 @@ pub fn list_rows(conn: &mut DbConn, f: &ProductFilter) -> Result<Vec<ProductRow>
         q = q.filter(products::id.gt(a.clone()));
     }
     let mut rows = q.order(products::id.asc()).limit(f.limit + 1).load(conn)?;
-    crate::domain::trade::pending::exact_stock(conn, &mut rows)?;
+    shown_stock(conn, &mut rows)?;
     Ok(rows)
 }
 

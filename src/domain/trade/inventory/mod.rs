@@ -6,7 +6,7 @@ mod push;
 pub mod stock_low;
 
 pub use push::{
-    push, push_in_slices, NewCard, PushCards, PushResult, Rejected, MAX_CARDS_PER_PUSH,
+    push, push_in_slices, NewCard, PushCards, PushResult, Rejected, SealedBatch, MAX_CARDS_PER_PUSH,
 };
 
 use diesel::prelude::*;
@@ -26,6 +26,33 @@ const CHUNK: usize = 500;
 /// hold, at most `CLAIM_POLLS` times (~2 s) before answering out of stock.
 const CLAIM_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(2);
 const CLAIM_POLLS: u32 = 1_000;
+
+// Kept-prepared statements (see `db::stmt`), all over one definition of "available": the
+// `'available'` literal lets both planners use the partial index of available cards, also in a
+// cached (generic) plan.
+macro_rules! available {
+    () => {
+        "FROM cards WHERE product_id = ? AND status = 'available' \
+         AND (expires_at IS NULL OR expires_at > ?)"
+    };
+}
+// Available rows, locked or not (no lock taken), counted up to a limit: the stock that may
+// still come free.
+const COUNT_AVAILABLE: &str = concat!(
+    "SELECT COUNT(*) FROM (SELECT 1 ",
+    available!(),
+    " LIMIT ?) AS a"
+);
+
+/// Available, unexpired cards of a product, counted up to `limit`.
+pub fn count_available(conn: &mut DbConn, product_id: &str, now: i64, limit: i64) -> Result<i64> {
+    Ok(stmt(
+        COUNT_AVAILABLE,
+        [product_id.into(), now.into(), limit.into()],
+    )
+    .returning::<BigInt>()
+    .get_result(conn)?)
+}
 
 /// A claimed card, still sealed.
 #[derive(Debug, Clone, Queryable)]
@@ -66,25 +93,10 @@ pub fn claim_cards(
     quantity: i64,
     now: i64,
 ) -> Result<Vec<SealedCard>> {
-    // Kept-prepared statements (see `db::stmt`), all over one definition of "available": the
-    // `'available'` literal lets both planners use the partial index of available cards, also
-    // in a cached (generic) plan.
-    macro_rules! available {
-        () => {
-            "FROM cards WHERE product_id = ? AND status = 'available' \
-             AND (expires_at IS NULL OR expires_at > ?)"
-        };
-    }
     const PICK: &str = concat!(
         "SELECT id, code_enc, secret_enc, expires_at ",
         available!(),
         " ORDER BY id LIMIT ?"
-    );
-    // Available rows, locked or not (no lock taken): the stock that may still come free.
-    const COUNT_AVAILABLE: &str = concat!(
-        "SELECT COUNT(*) FROM (SELECT 1 ",
-        available!(),
-        " LIMIT ?) AS a"
     );
     // PostgreSQL: pick and mark in one statement, one round trip.
     const CLAIM_SKIP_LOCKED: &str = concat!(
@@ -121,12 +133,7 @@ pub fn claim_cards(
             if missing == 0 || polls >= CLAIM_POLLS {
                 break;
             }
-            let available: i64 = stmt(
-                COUNT_AVAILABLE,
-                [product_id.into(), now.into(), missing.into()],
-            )
-            .returning::<BigInt>()
-            .get_result(conn)?;
+            let available = count_available(conn, product_id, now, missing)?;
             if available < missing {
                 break;
             }

@@ -169,34 +169,16 @@ fn prepare(vault: &Vault, req: &PushCards) -> Result<Prepared> {
     let mut seen = HashSet::new();
     let mut fresh = Vec::new();
     for (index, card) in req.cards.iter().enumerate() {
-        let code = card.code.trim();
-        let mut reason = if code.is_empty() {
-            Some("empty_code")
-        } else if code.len() > 512 || card.secret.as_ref().is_some_and(|s| s.len() > 512) {
-            Some("too_long")
-        } else {
-            None
-        };
-        let expires_at = match card.expires_at.as_deref().map(crate::time::parse_rfc3339) {
-            None => None,
-            Some(None) => {
-                reason = Some("invalid_expires_at");
-                None
+        let (code, expires_at) = match check_card(card, now) {
+            Ok(checked) => checked,
+            Err(reason) => {
+                result.rejected.push(Rejected {
+                    index,
+                    reason: reason.into(),
+                });
+                continue;
             }
-            Some(Some(t)) if t <= now => {
-                reason = Some("expired");
-                None
-            }
-            Some(Some(t)) => Some(t),
         };
-        // An unreadable date is reported before a bad code, as it always was.
-        if let Some(reason) = reason {
-            result.rejected.push(Rejected {
-                index,
-                reason: reason.into(),
-            });
-            continue;
-        }
         let hash = vault.code_hash(code);
         if !seen.insert(hash.clone()) {
             result.duplicates += 1;
@@ -269,34 +251,23 @@ fn store(
         }
     }
     duplicates::flag(conn, supplier_id, product_id, &existing, now)?;
-    for chunk in fresh.chunks(CHUNK) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|c| {
-                (
-                    cards::product_id.eq(product_id),
-                    cards::supplier_id.eq(supplier_id),
-                    cards::code_hash.eq(c.hash.as_str()),
-                    cards::code_enc.eq(c.code_enc.as_str()),
-                    cards::secret_enc.eq(c.secret_enc.as_deref()),
-                    cards::expires_at.eq(c.expires_at),
-                    cards::batch_ref.eq(batch_ref.as_deref()),
-                    cards::status.eq("available"),
-                    cards::created_at.eq(now),
-                )
-            })
-            .collect();
-        let insert = diesel::insert_into(cards::table).values(rows);
-        crate::on_backend!(conn, c => insert.execute(c)).map_err(|e| {
-            if crate::error::is_unique_violation(&e) {
-                Error::Conflict(
-                    "a concurrent push stored some of these codes; retry the request".into(),
-                )
-            } else {
-                e.into()
-            }
-        })?;
-    }
+    insert_cards(
+        conn,
+        supplier_id,
+        product_id,
+        &fresh,
+        batch_ref.as_deref(),
+        now,
+    )
+    .map_err(|e| {
+        if crate::error::is_unique_violation(&e) {
+            Error::Conflict(
+                "a concurrent push stored some of these codes; retry the request".into(),
+            )
+        } else {
+            e.into()
+        }
+    })?;
     stored.accepted = fresh.len();
     diesel::update(products::table.find(product_id))
         .set((
@@ -320,4 +291,123 @@ fn finish(conn: &mut DbConn, product_id: &str, mut result: PushResult) -> Result
     result.stock = crate::domain::trade::pending::stock_of(conn, product_id)?;
     result.rejected.sort_by_key(|r| r.index);
     Ok(result)
+}
+
+/// One card's checks that need no database: its trimmed code and expiry, or the reason it is
+/// refused (`empty_code`, `too_long`, `invalid_expires_at`, `expired`).
+fn check_card(card: &NewCard, now: i64) -> std::result::Result<(&str, Option<i64>), &'static str> {
+    let code = card.code.trim();
+    let bad_code = if code.is_empty() {
+        Some("empty_code")
+    } else if code.len() > 512 || card.secret.as_ref().is_some_and(|s| s.len() > 512) {
+        Some("too_long")
+    } else {
+        None
+    };
+    // An unreadable date is reported before a bad code, as it always was.
+    let expires_at = match card.expires_at.as_deref().map(crate::time::parse_rfc3339) {
+        None => None,
+        Some(None) => return Err("invalid_expires_at"),
+        Some(Some(t)) if t <= now => return Err("expired"),
+        Some(Some(t)) => Some(t),
+    };
+    match bad_code {
+        Some(reason) => Err(reason),
+        None => Ok((code, expires_at)),
+    }
+}
+
+/// Inserts sealed cards as `available`, in multi-row statements.
+fn insert_cards(
+    conn: &mut DbConn,
+    supplier_id: &str,
+    product_id: &str,
+    fresh: &[&Sealed],
+    batch_ref: Option<&str>,
+    now: i64,
+) -> diesel::QueryResult<()> {
+    for chunk in fresh.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|c| {
+                (
+                    cards::product_id.eq(product_id),
+                    cards::supplier_id.eq(supplier_id),
+                    cards::code_hash.eq(c.hash.as_str()),
+                    cards::code_enc.eq(c.code_enc.as_str()),
+                    cards::secret_enc.eq(c.secret_enc.as_deref()),
+                    cards::expires_at.eq(c.expires_at),
+                    cards::batch_ref.eq(batch_ref),
+                    cards::status.eq("available"),
+                    cards::created_at.eq(now),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(cards::table).values(rows);
+        crate::on_backend!(conn, c => insert.execute(c))?;
+    }
+    Ok(())
+}
+
+/// A just-in-time supplier's answer, checked and sealed as a push is (keyed hash, encrypted),
+/// ready to store with the order that asked for it (`orders::jit`).
+pub struct SealedBatch(Vec<Sealed>);
+
+impl SealedBatch {
+    /// Every card must pass the push's checks; one that does not fails the whole answer.
+    pub fn seal(vault: &Vault, cards: &[NewCard], now: i64) -> std::result::Result<Self, String> {
+        let mut sealed = Vec::with_capacity(cards.len());
+        for (index, card) in cards.iter().enumerate() {
+            let (code, expires_at) =
+                check_card(card, now).map_err(|reason| format!("card {index}: {reason}"))?;
+            sealed.push(Sealed {
+                index,
+                hash: vault.code_hash(code),
+                code_enc: vault.encrypt_str(code),
+                secret_enc: card.secret.as_deref().map(|s| vault.encrypt_str(s)),
+                expires_at,
+            });
+        }
+        Ok(SealedBatch(sealed))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// True when kameng has stored any of these codes before (for any product): the push's
+    /// deduplication, where a just-in-time answer is refused whole.
+    pub fn any_known(&self, conn: &mut DbConn) -> Result<bool> {
+        let hashes: Vec<&str> = self.0.iter().map(|c| c.hash.as_str()).collect();
+        let known: i64 = cards::table
+            .filter(cards::code_hash.eq_any(hashes))
+            .count()
+            .get_result(conn)?;
+        Ok(known > 0)
+    }
+
+    /// Stores the cards as available stock of the product. The stock counter is the caller's
+    /// to raise, through `trade::pending` (an order's transaction must not update it).
+    pub fn insert(
+        &self,
+        conn: &mut DbConn,
+        supplier_id: &str,
+        product_id: &str,
+        batch_ref: &str,
+        now: i64,
+    ) -> Result<()> {
+        let cards: Vec<&Sealed> = self.0.iter().collect();
+        Ok(insert_cards(
+            conn,
+            supplier_id,
+            product_id,
+            &cards,
+            Some(batch_ref),
+            now,
+        )?)
+    }
 }

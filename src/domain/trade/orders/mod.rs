@@ -3,10 +3,12 @@
 
 mod idempotency;
 pub mod integrity;
+mod jit;
 mod place;
 mod record;
 mod sub_reseller;
 
+pub use jit::resume_due as resume_jit_orders;
 pub use place::{place, place_order};
 // The order's own checks, shared with sandbox orders (`trade::sandbox`).
 pub(crate) use idempotency::request_hash;
@@ -200,6 +202,9 @@ pub struct OrderDeps {
     pub bulk_async_threshold: i64,
     /// `stock.low` when the stock covers fewer days than this (see `stock_low`).
     pub stock_low_days: f64,
+    /// Asking just-in-time suppliers for codes (see `jit`); none: such products sell only
+    /// pushed codes.
+    pub jit: Option<crate::domain::trade::fulfilment::JitDeps>,
 }
 
 pub struct Placed {

@@ -77,6 +77,18 @@ pub fn place(
     ctx: &OrderContext,
     req: &OrderRequest,
 ) -> Result<Placed> {
+    place_as(conn, deps, ctx, req, crate::ids::new_id("ord"))
+}
+
+/// [`place`] under a given order id (a just-in-time order's, announced to its supplier before
+/// the order exists: see `jit`).
+pub(super) fn place_as(
+    conn: &mut DbConn,
+    deps: &OrderDeps,
+    ctx: &OrderContext,
+    req: &OrderRequest,
+    order_id: String,
+) -> Result<Placed> {
     validate_request(req)?;
     let hash = request_hash(req);
     // No lookup of the out_trade_no first (a round trip on every order for the rare retry):
@@ -93,7 +105,6 @@ pub fn place(
     }
 
     let now = crate::time::now_ms();
-    let order_id = crate::ids::new_id("ord");
     // A bulk order claims here like any other; its codes are unsealed after the commit.
     // Gift links (`trade::claims`) are delivered with the order at any size: the links are
     // the delivery.
@@ -393,11 +404,8 @@ pub async fn place_order(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (deps, ctx, req) = (deps.clone(), ctx.clone(), req.clone());
-        match db
-            .write_async(move |conn| place(conn, &deps, &ctx, &req))
-            .await
-        {
+        let (d, c, r) = (deps.clone(), ctx.clone(), req.clone());
+        match db.write_async(move |conn| place(conn, &d, &c, &r)).await {
             Err(Error::Contention(_)) if attempt < ATTEMPTS => continue,
             Err(Error::RaceLost) => {
                 return db
@@ -419,7 +427,14 @@ pub async fn place_order(
                         }
                     })
                     .await?;
-                return earlier.ok_or(e);
+                return match earlier {
+                    Some(placed) => Ok(placed),
+                    // Too few pushed codes: a just-in-time product asks its supplier.
+                    None if matches!(e, Error::OutOfStock) => {
+                        super::jit::after_out_of_stock(db, &deps, &ctx, &req, e).await
+                    }
+                    None => Err(e),
+                };
             }
             other => return other,
         }

@@ -46,6 +46,7 @@ pub fn trigger_product(t: Trigger, currency: &str) -> Product {
             Vec::new()
         },
         // Priced in the caller's own currency, on sale, never licensed: always buyable.
+        available: true,
         purchasable: true,
         unpurchasable_reason: None,
     }

@@ -1,0 +1,2 @@
+DROP TABLE jit_reservations;
+DROP TABLE jit_fulfilment;
