@@ -62,6 +62,7 @@ the four headers just before sending, over the exact bytes sent: `examples/pytho
         (name = "supplier", description = "Stock and fulfilment (supplier keys)"),
         (name = "tickets", description = "After-sales tickets (reseller keys)"),
         (name = "support", description = "The support assistant: answers a customer's message from the order's state (reseller keys)"),
+        (name = "sandbox", description = "Sandbox keys: test the whole API without money, stock or suppliers; trigger products for every failure path (reseller sandbox keys)"),
         (name = "insight", description = "Sales analytics and recommendations (reseller keys)"),
         (name = "webhooks", description = "An account's own callbacks: endpoint, event types, delivery log, secret rotation (reseller and supplier keys)"),
         (name = "admin", description = "Platform operation (admin bearer token)"),

@@ -410,34 +410,6 @@ pub fn revert_through(conn: &mut DbConn, version: &str) -> Result<()> {
     }
 }
 
-/// Reverts the newest migrations until the one named `name` (its directory name, e.g.
-/// `2026-12-12-000001_sealed_chain`) is reverted too: an upgrade test of one migration keeps
-/// working as later ones are added.
-pub fn revert_through(conn: &mut DbConn, name: &str) -> Result<()> {
-    let version: String = name
-        .split('_')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    loop {
-        let applied = match conn {
-            DbConn::Sqlite(c) => c.applied_migrations(),
-            DbConn::Pg(c) => c.applied_migrations(),
-        }
-        .map_err(|e| Error::internal(format!("migrations: {e}")))?;
-        let still = applied.iter().any(|v| {
-            let digits: String = v.to_string().chars().filter(char::is_ascii_digit).collect();
-            digits == version
-        });
-        if !still {
-            return Ok(());
-        }
-        revert_last_migration(conn)?;
-    }
-}
-
 /// Reverts every migration (used by the round-trip test).
 pub fn revert_migrations(conn: &mut DbConn) -> Result<()> {
     let res = match conn {

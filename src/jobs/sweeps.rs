@@ -29,8 +29,9 @@ pub fn spawn(state: web::Data<AppState>) {
         let st = st.clone();
         async move { expire_tickets(&st).await }
     });
+    let sweeps = state.clone();
     every(Duration::from_secs(1), move || {
-        let st = state.clone();
+        let st = sweeps.clone();
         async move {
             expire_claims(&st).await;
             expire_deposits(&st).await;

@@ -79,6 +79,7 @@ impl SandboxOrderRow {
             completed_at: self.completed_at.map(rfc3339),
             receipt: self.receipt.clone(),
             sandbox: true,
+            claims: None,
         }
     }
 
