@@ -20,8 +20,8 @@ pub mod keys;
 pub mod kyc;
 pub mod licences;
 pub mod network;
-pub mod webhooks;
 pub mod settlement;
+pub mod webhooks;
 
 pub use account::*;
 pub use credit::{credit, fund, Funded, Funding, MAX_CREDIT};
