@@ -8,6 +8,7 @@ use crate::db::schema::products;
 use crate::db::DbConn;
 use crate::domain::aftersales::tickets::{self, TicketFilter, TicketStatus};
 use crate::domain::states::Delivery;
+use crate::domain::trade::claims;
 use crate::domain::trade::orders::{self, OrderStatus};
 use crate::error::{Error, Result};
 
@@ -29,9 +30,8 @@ pub struct OrderFacts {
     pub refunded_amount: i64,
     /// The order's tickets, newest first.
     pub tickets: Vec<TicketFacts>,
-    /// Whether the buyer claimed the order's gift link. Gift links (claim links) are built on
-    /// another branch: until they are wired in here, this stays `None` and answers say nothing
-    /// about claims. The answers already read it (`answer::claim_note`).
+    /// For a gift-link order: whether its links were redeemed (`None` for an order of codes).
+    /// The answers read it (`answer::claim_note`).
     pub claim: Option<ClaimFacts>,
 }
 
@@ -43,7 +43,8 @@ pub struct TicketFacts {
     pub resolution: Option<String>,
 }
 
-/// A gift link's state, as the answers need it.
+/// A gift-link order's links, as the answers need them: claimed when every link was
+/// redeemed, at the last redemption.
 #[derive(Debug, Clone)]
 pub struct ClaimFacts {
     pub claimed: bool,
@@ -79,6 +80,11 @@ pub fn load(conn: &mut DbConn, reseller_id: &str, order_id: &str) -> Result<Orde
         ..Default::default()
     };
     let rows = tickets::list(conn, &filter)?;
+    let claim =
+        claims::redeemed_summary(conn, &order.id)?.map(|(links, redeemed, last)| ClaimFacts {
+            claimed: redeemed == links,
+            claimed_at: last,
+        });
     Ok(OrderFacts {
         refunded_amount: rows.iter().filter_map(|t| t.refund_amount).sum(),
         tickets: rows
@@ -98,6 +104,6 @@ pub fn load(conn: &mut DbConn, reseller_id: &str, order_id: &str) -> Result<Orde
         currency: order.currency,
         created_at: order.created_at,
         delivered_at: order.completed_at,
-        claim: None,
+        claim,
     })
 }

@@ -189,3 +189,28 @@ async fn other_and_unsure_messages_offer_help_and_lang_overrides_detection() {
     assert_eq!(forced.lang, Lang::En);
     assert!(forced.answer.contains("order number"), "{}", forced.answer);
 }
+
+#[actix_web::test]
+async fn a_gift_link_order_is_answered_with_whether_its_link_was_redeemed() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app).await;
+    let (order, tokens) =
+        crate::claims::buy_links(&shop.client, &shop.card.product.id, 1, "GL-1").await;
+    let question = "I paid but the code never came";
+    let before = ask(&shop.client, question, Some(&order.id)).await;
+    assert!(
+        before.answer.contains("gift link has not been claimed yet"),
+        "{}",
+        before.answer
+    );
+    kameng::client::ClaimHolder::new(&app.base)
+        .redeem(&tokens[0])
+        .await
+        .unwrap();
+    let after = ask(&shop.client, question, Some(&order.id)).await;
+    assert!(
+        after.answer.contains("gift link was already claimed"),
+        "{}",
+        after.answer
+    );
+}

@@ -54,7 +54,7 @@ pub struct NewKey {
 #[schema(example = json!({
     "key_id": "kk_4f1c2a9e", "secret": "sk_7d0e5b3a9c1f4e2d", "name": "telegram-bot",
     "scopes": ["catalog:read", "orders:read", "orders:write"], "daily_spend_limit": 100000,
-    "created_at": "2026-12-01T08:00:00Z"
+    "sandbox": false, "created_at": "2026-12-01T08:00:00Z"
 }))]
 pub struct ApiKey {
     pub key_id: String,

@@ -75,7 +75,7 @@ impl ProductRow {
     "description": "Adds 50 CNY to a Steam wallet.", "instructions": "Redeem at store.steampowered.com/account/redeemwalletcode",
     "region": "CN", "face_value": 5000, "currency": "CNY", "delivery": "card", "status": "on_sale",
     "min_quantity": 1, "max_quantity": 100, "price": 4850, "stock": 120, "topup_fields": [],
-    "purchasable": true, "unpurchasable_reason": null
+    "available": true, "purchasable": true, "unpurchasable_reason": null
 }))]
 pub struct Product {
     pub id: String,

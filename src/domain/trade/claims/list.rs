@@ -24,6 +24,24 @@ pub fn is_claim_order(conn: &mut DbConn, order_id: &str) -> Result<bool> {
     Ok(!ids.is_empty())
 }
 
+/// How many links an order has, how many were redeemed and when the last one was (`None` for
+/// an order of codes): what the support assistant tells a customer.
+pub fn redeemed_summary(
+    conn: &mut DbConn,
+    order_id: &str,
+) -> Result<Option<(usize, usize, Option<i64>)>> {
+    let rows: Vec<(ClaimStatus, Option<i64>)> = claims::table
+        .filter(claims::order_id.eq(order_id))
+        .select((claims::status, claims::claimed_at))
+        .load(conn)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let redeemed = rows.iter().filter(|r| r.0 == ClaimStatus::Claimed).count();
+    let last = rows.iter().filter_map(|r| r.1).max();
+    Ok(Some((rows.len(), redeemed, last)))
+}
+
 /// Every link of an order, in card order (`None` for an order of codes).
 pub fn for_order(
     conn: &mut DbConn,

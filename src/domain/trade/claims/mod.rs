@@ -31,7 +31,7 @@ mod redeem;
 
 pub use end::{any_due, expire_due, revoke};
 pub use issue::{check_product, issue, validate, DEFAULT_TTL_DAYS, MAX_RECIPIENTS, MAX_TTL_DAYS};
-pub use list::{csv_export, for_order, is_claim_order, page, ClaimFilter};
+pub use list::{csv_export, for_order, is_claim_order, page, redeemed_summary, ClaimFilter};
 pub use redeem::{lookup, redeem, PublicClaim, Redeemed};
 
 use diesel::prelude::*;
