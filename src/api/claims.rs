@@ -120,8 +120,8 @@ fn status_of(q: &ClaimQuery) -> Result<Option<ClaimStatus>> {
 #[utoipa::path(tag = "claims", operation_id = "listOrderClaims",
     params(("id" = String, Path), ClaimQuery),
     responses(
-        (status = 200, body = Page<ClaimLink>, content_type = "application/json"),
-        (status = 200, description = "with `Accept: text/csv`", body = String, content_type = "text/csv"),
+        (status = 200, description = "the links as a page, or with `Accept: text/csv` all of them as CSV",
+            content((Page<ClaimLink> = "application/json"), (String = "text/csv"))),
         (status = 404, description = "not_found (not this reseller's order)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("signed" = ["orders:read"])))]

@@ -126,6 +126,29 @@ fn property_rules() -> Vec<(&'static str, &'static str, Value)> {
             "status",
             json!({"enum": ["active", "suspended", null]}),
         ),
+        ("ConfirmDeposit", "amount", json!({"minimum": 1})),
+        ("NewDeposit", "amount", json!({"minimum": 1})),
+        ("NewPayout", "amount", json!({"minimum": 1})),
+        (
+            "SecretRotation",
+            "overlap_seconds",
+            json!({"minimum": 0, "maximum": 604_800}),
+        ),
+        (
+            "SupportMessage",
+            "lang",
+            json!({"enum": ["en", "zh", null]}),
+        ),
+        (
+            "FulfilmentSettings",
+            "timeout_ms",
+            json!({"minimum": 1, "maximum": 10_000}),
+        ),
+        (
+            "FulfilmentSettings",
+            "declared_stock",
+            json!({"minimum": 0}),
+        ),
         (
             "KycRequest",
             "id_number",
@@ -158,6 +181,9 @@ fn property_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("CreditRequest", "memo"),
         ("TransferRequest", "memo"),
         ("PushCards", "batch_ref"),
+        ("NewPayout", "memo"),
+        ("NewDeposit", "out_trade_no"),
+        ("SupportMessage", "text"),
     ] {
         rules.push((schema, property, text.clone()));
     }
@@ -175,6 +201,8 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
     let orders = json!({"enum": crate::api::query::order_states()});
     let tickets = json!({"enum": crate::api::query::ticket_states()});
     let licences = json!({"enum": crate::api::query::LICENCE_STATES});
+    let deposits = json!({"enum": ["pending", "credited", "expired", "review"]});
+    let deliveries = json!({"enum": ["pending", "delivered", "failed", "skipped"]});
     vec![
         ("/v1/orders", "status", orders.clone()),
         ("/v1/admin/orders", "status", orders.clone()),
@@ -189,6 +217,19 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
             "status",
             json!({"enum": ["pending", "delivered", "failed", "skipped"]}),
         ),
+        ("/v1/account/ledger", "from", day.clone()),
+        ("/v1/account/ledger", "to", day.clone()),
+        ("/v1/supplier/statement", "from", day.clone()),
+        ("/v1/supplier/statement", "to", day.clone()),
+        ("/v1/deposits", "status", deposits.clone()),
+        ("/v1/admin/deposits", "status", deposits),
+        (
+            "/v1/orders/{id}/claims",
+            "status",
+            json!({"enum": ["unclaimed", "claimed", "expired", "revoked"]}),
+        ),
+        ("/v1/webhooks/deliveries", "status", deliveries.clone()),
+        ("/v1/supplier/webhooks/deliveries", "status", deliveries),
         ("/v1/analytics/sales", "from", day.clone()),
         ("/v1/analytics/sales", "to", day.clone()),
         ("/v1/analytics/sales", "group_by", group_by.clone()),
