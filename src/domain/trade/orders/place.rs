@@ -214,7 +214,7 @@ pub(super) fn place_as(
 }
 
 /// The product, if it may be sold now in this quantity: on sale, licensed, within its limits.
-fn load_sellable(conn: &mut DbConn, req: &OrderRequest) -> Result<ProductRow> {
+pub(crate) fn load_sellable(conn: &mut DbConn, req: &OrderRequest) -> Result<ProductRow> {
     let (product, licence_required) = catalog::load_with_licence_rule(conn, &req.product_id)?;
     if product.status != ProductStatus::OnSale {
         return Err(Error::ProductUnavailable("this product is off sale".into()));

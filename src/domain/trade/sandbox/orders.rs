@@ -12,11 +12,11 @@ use crate::crypto::sha256_hex;
 use crate::db::schema::{resellers, sandbox_accounts, sandbox_attempts, sandbox_orders};
 use crate::db::{Db, DbConn};
 use crate::domain::money::receipts::{ReceiptClaims, ReceiptSigner};
-use crate::domain::trade::catalog::{self, Delivery, ProductStatus};
+use crate::domain::trade::catalog::Delivery;
 use crate::domain::trade::inventory::DeliveredCard;
 use crate::domain::trade::orders::{
-    request_hash, topup_fields, validate_request, Order, OrderContext, OrderRequest, OrderStatus,
-    Placed,
+    load_sellable, request_hash, topup_fields, validate_request, Order, OrderContext, OrderRequest,
+    OrderStatus, Placed,
 };
 use crate::domain::trade::pricing::quote::quote;
 use crate::domain::trade::topups;
@@ -143,10 +143,9 @@ fn resolve(conn: &mut DbConn, reseller_id: &str, req: &OrderRequest) -> Result<I
             topup,
         });
     }
-    let product = catalog::load_for_sale(conn, &req.product_id)?;
-    if product.status != ProductStatus::OnSale {
-        return Err(Error::ProductUnavailable("this product is off sale".into()));
-    }
+    // The live order's product rules (on sale, licensed), so the sandbox refuses what live
+    // would.
+    let product = load_sellable(conn, req)?;
     let topup = topup_fields(&product, req)?;
     if currency != product.currency {
         return Err(Error::ProductUnavailable(format!(
