@@ -31,7 +31,8 @@ use crate::db::schema::jit_fulfilment;
 use crate::db::stmt::stmt;
 use crate::db::text::text_enum;
 use crate::db::DbConn;
-use crate::domain::trade::catalog::{self, Delivery, ProductRow};
+use crate::domain::trade::catalog::ProductRow;
+use crate::domain::trade::inventory;
 use crate::domain::validate;
 use crate::error::{Error, Result};
 use crate::time::rfc3339;
@@ -110,17 +111,12 @@ pub fn load(conn: &mut DbConn, product_id: &str) -> Result<Option<EndpointRow>> 
 
 /// The supplier's own card product, or "not found" (another supplier's is not shown).
 fn own_card_product(conn: &mut DbConn, supplier_id: &str, product_id: &str) -> Result<ProductRow> {
-    let product = catalog::load_for_sale(conn, product_id)?;
-    if product.supplier_id != supplier_id {
-        return Err(Error::NotFound("product"));
-    }
-    if product.delivery != Delivery::Card {
-        return Err(Error::invalid(
-            "product_id",
-            "only card products can be fulfilled just in time",
-        ));
-    }
-    Ok(product)
+    inventory::own_card_product(
+        conn,
+        supplier_id,
+        product_id,
+        "only card products can be fulfilled just in time",
+    )
 }
 
 /// Registers (or replaces) a product's fulfilment endpoint; a new declaration starts its own

@@ -204,3 +204,21 @@ pub fn order_cards(conn: &mut DbConn, order_id: &str) -> Result<Vec<SealedCard>>
         ))
         .load(conn)?)
 }
+
+/// The supplier's own card product: another supplier's is "not found", and a direct top-up
+/// product is refused with `not_cards` (what the caller wanted cards for).
+pub fn own_card_product(
+    conn: &mut DbConn,
+    supplier_id: &str,
+    product_id: &str,
+    not_cards: &str,
+) -> Result<crate::domain::trade::catalog::ProductRow> {
+    let product = crate::domain::trade::catalog::load_for_sale(conn, product_id)?;
+    if product.supplier_id != supplier_id {
+        return Err(Error::NotFound("product"));
+    }
+    if product.delivery != crate::domain::states::Delivery::Card {
+        return Err(Error::invalid("product_id", not_cards));
+    }
+    Ok(product)
+}

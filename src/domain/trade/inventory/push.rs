@@ -18,7 +18,6 @@ use super::{duplicates, stock_low, CHUNK};
 use crate::crypto::Vault;
 use crate::db::schema::{cards, products};
 use crate::db::{Db, DbConn};
-use crate::domain::trade::catalog::{self, Delivery};
 use crate::error::{Error, Result};
 
 pub const MAX_CARDS_PER_PUSH: usize = 10_000;
@@ -133,17 +132,13 @@ pub async fn push_in_slices(
 
 /// The product exists, is this supplier's, and holds cards.
 fn check_target(conn: &mut DbConn, supplier_id: &str, product_id: &str) -> Result<()> {
-    let product = catalog::load_for_sale(conn, product_id)?;
-    if product.supplier_id != supplier_id {
-        return Err(Error::NotFound("product"));
-    }
-    if product.delivery != Delivery::Card {
-        return Err(Error::invalid(
-            "product_id",
-            "direct top-up products hold no card stock",
-        ));
-    }
-    Ok(())
+    super::own_card_product(
+        conn,
+        supplier_id,
+        product_id,
+        "direct top-up products hold no card stock",
+    )
+    .map(|_| ())
 }
 
 /// Checks every card, drops repeats within the request, hashes and encrypts the rest.

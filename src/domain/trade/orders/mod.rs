@@ -12,7 +12,7 @@ pub use jit::resume_due as resume_jit_orders;
 pub use place::{place, place_order};
 // The order's own checks, shared with sandbox orders (`trade::sandbox`).
 pub(crate) use idempotency::request_hash;
-pub(crate) use place::{load_sellable, topup_fields, validate_request};
+pub(crate) use place::{check_fields_and_quantity, load_sellable, topup_fields, validate_request};
 pub use record::{announce_delivery, callback_url};
 pub use sub_reseller::{child_orders, SubResellerOrder};
 

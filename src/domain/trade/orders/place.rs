@@ -234,9 +234,24 @@ pub(crate) fn topup_fields(
     product: &ProductRow,
     req: &OrderRequest,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
-    let topup = if product.delivery == Delivery::Direct {
-        let required: Vec<String> = serde_json::from_str(&product.topup_fields).unwrap_or_default();
-        Some(topups::validate_fields(&required, req.topup.as_ref())?)
+    let required: Vec<String> = serde_json::from_str(&product.topup_fields).unwrap_or_default();
+    check_fields_and_quantity(
+        product.delivery,
+        &required,
+        (product.min_quantity, product.max_quantity),
+        req,
+    )
+}
+
+/// [`topup_fields`] for a product given by its parts (a sandbox trigger has no product row).
+pub(crate) fn check_fields_and_quantity(
+    delivery: Delivery,
+    required: &[String],
+    (min_quantity, max_quantity): (i64, i64),
+    req: &OrderRequest,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+    let topup = if delivery == Delivery::Direct {
+        Some(topups::validate_fields(required, req.topup.as_ref())?)
     } else if req.topup.is_some() {
         return Err(Error::invalid(
             "topup",
@@ -245,13 +260,10 @@ pub(crate) fn topup_fields(
     } else {
         None
     };
-    if req.quantity < product.min_quantity || req.quantity > product.max_quantity {
+    if req.quantity < min_quantity || req.quantity > max_quantity {
         return Err(Error::invalid(
             "quantity",
-            format!(
-                "must be between {} and {} for this product",
-                product.min_quantity, product.max_quantity
-            ),
+            format!("must be between {min_quantity} and {max_quantity} for this product"),
         ));
     }
     Ok(topup)

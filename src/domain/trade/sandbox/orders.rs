@@ -15,11 +15,10 @@ use crate::domain::money::receipts::{ReceiptClaims, ReceiptSigner};
 use crate::domain::trade::catalog::Delivery;
 use crate::domain::trade::inventory::DeliveredCard;
 use crate::domain::trade::orders::{
-    load_sellable, request_hash, topup_fields, validate_request, Order, OrderContext, OrderRequest,
-    OrderStatus, Placed,
+    check_fields_and_quantity, load_sellable, request_hash, topup_fields, validate_request, Order,
+    OrderContext, OrderRequest, OrderStatus, Placed,
 };
 use crate::domain::trade::pricing::quote::quote;
-use crate::domain::trade::topups;
 use crate::error::{is_unique_violation, Error, Result};
 use crate::events::outbox::{self, NewEvent};
 use crate::time::rfc3339;
@@ -112,28 +111,12 @@ fn resolve(conn: &mut DbConn, reseller_id: &str, req: &OrderRequest) -> Result<I
     let currency = currency_of(conn, reseller_id)?;
     if let Some(t) = Trigger::named(&req.product_id) {
         let p = trigger_product(t, &currency);
-        let topup = if t.delivery() == Delivery::Direct {
-            Some(topups::validate_fields(
-                &p.topup_fields,
-                req.topup.as_ref(),
-            )?)
-        } else if req.topup.is_some() {
-            return Err(Error::invalid(
-                "topup",
-                "only direct top-up products take top-up fields",
-            ));
-        } else {
-            None
-        };
-        if req.quantity < p.min_quantity || req.quantity > p.max_quantity {
-            return Err(Error::invalid(
-                "quantity",
-                format!(
-                    "must be between {} and {} for this product",
-                    p.min_quantity, p.max_quantity
-                ),
-            ));
-        }
+        let topup = check_fields_and_quantity(
+            t.delivery(),
+            &p.topup_fields,
+            (p.min_quantity, p.max_quantity),
+            req,
+        )?;
         return Ok(Item {
             trigger: Some(t),
             sku: p.sku,
