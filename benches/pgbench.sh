@@ -2,7 +2,7 @@
 # The PostgreSQL ceiling for kameng's order writes: pgbench runs one order's writes per
 # transaction on a fresh database migrated by kameng. Script `order` (benches/pg_order.sql) is
 # what the service writes; `minimal` (benches/pg_minimal.sql) is the minimal write set.
-#   bash benches/pgbench.sh [postgres://postgres@127.0.0.1:5432] [clients=16] [seconds=10] [order|minimal]
+#   bash benches/pgbench.sh [postgres://postgres@127.0.0.1:5432] [clients=16] [seconds=10] [order|minimal|minimal-pk]
 set -euo pipefail
 SERVER=${1:-postgres://postgres@127.0.0.1:5432}
 CLIENTS=${2:-16}
@@ -11,7 +11,9 @@ case ${4:-order} in
   order) SCRIPT=benches/pg_order.sql MODE=(-M prepared) ;;
   # Prepared, as kameng keeps its hot statements (db::stmt).
   minimal) SCRIPT=benches/pg_minimal.sql MODE=(-M prepared) ;;
-  *) echo "script: order or minimal, not '$4'" >&2; exit 2 ;;
+  # The minimal set with the claim walking the primary key (the form measured before 2026-12-05).
+  minimal-pk) SCRIPT=benches/pg_minimal_pk.sql MODE=(-M prepared) ;;
+  *) echo "script: order, minimal or minimal-pk, not '$4'" >&2; exit 2 ;;
 esac
 DB=kameng_pgbench_$$
 cd "$(dirname "$0")/.."

@@ -16,8 +16,9 @@ use std::sync::Mutex;
 use diesel::prelude::*;
 
 use crate::db::schema::request_nonces;
+use crate::db::stmt::stmt;
 use crate::db::{Backend, Db, DbConn};
-use crate::error::{is_unique_violation, Error, Result};
+use crate::error::{Error, Result};
 
 const SHARDS: usize = 32;
 
@@ -92,29 +93,22 @@ impl NonceStore {
         match self {
             NonceStore::Database { seen } => {
                 let (k, n) = (key_id.to_string(), nonce.to_string());
-                let inserted = db
-                    .write(move |conn| {
-                        // A nonce lost in a crash reopens at most the rest of its 300 s window;
-                        // not waiting for the WAL flush keeps signed reads cheap.
-                        if let DbConn::Pg(c) = conn {
-                            diesel::sql_query("SET LOCAL synchronous_commit TO OFF").execute(c)?;
-                        }
-                        diesel::insert_into(request_nonces::table)
-                            .values((
-                                request_nonces::key_id.eq(&k),
-                                request_nonces::nonce.eq(&n),
-                                request_nonces::expires_at.eq(expires_at_ms),
-                            ))
-                            .execute(conn)
-                            .map_err(|e| {
-                                if is_unique_violation(&e) {
-                                    Error::Replayed
-                                } else {
-                                    e.into()
-                                }
-                            })
-                    })
-                    .map(|_| ());
+                // One round trip: an autocommit insert on a connection that does not wait for
+                // the WAL flush. A nonce lost in a crash reopens at most the rest of its 300 s
+                // window; not waiting keeps signed reads cheap.
+                let inserted = db.write_unflushed(move |conn| {
+                    let added = stmt(
+                        "INSERT INTO request_nonces (key_id, nonce, expires_at) VALUES (?, ?, ?) \
+                         ON CONFLICT DO NOTHING",
+                        [k.as_str().into(), n.as_str().into(), expires_at_ms.into()],
+                    )
+                    .execute(conn)?;
+                    if added == 0 {
+                        Err(Error::Replayed)
+                    } else {
+                        Ok(())
+                    }
+                });
                 if matches!(inserted, Ok(()) | Err(Error::Replayed)) {
                     let id = nonce_id(key_id, nonce);
                     let mut seen = seen[shard_of(id)].lock().unwrap_or_else(|p| p.into_inner());

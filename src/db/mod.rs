@@ -194,6 +194,20 @@ impl r2d2::ManageConnection for Manager {
 
 pub type Pool = r2d2::Pool<Manager>;
 
+/// Most connections of the [`Db::write_unflushed`] pool (per instance).
+const UNFLUSHED_POOL: u32 = 4;
+
+/// Sets a session not to wait for the WAL flush at commit (PostgreSQL `synchronous_commit`).
+#[derive(Debug)]
+struct NoFlushWait;
+
+impl r2d2::CustomizeConnection<DbConn, diesel::ConnectionError> for NoFlushWait {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::ConnectionError> {
+        conn.batch_execute("SET synchronous_commit TO OFF")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+}
+
 /// A condition written as a SQL literal, e.g. `cards.status = 'available'`. Partial indexes
 /// (`... WHERE status = 'available'`) are only usable when the planner sees the literal value:
 /// PostgreSQL's generic plan of a prepared statement cannot match a bound parameter against an
@@ -208,6 +222,9 @@ pub fn literal_condition(
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// PostgreSQL: connections whose commits do not wait for the WAL flush (see
+    /// [`Db::write_unflushed`]); opened on first use.
+    unflushed: Option<Pool>,
     writer: Option<writer::Writer>,
     backend: Backend,
     manager: Manager,
@@ -249,8 +266,17 @@ impl Db {
             Backend::Sqlite => Some(writer::Writer::start(manager.clone())?),
             Backend::Postgres => None,
         };
+        let unflushed = (backend == Backend::Postgres).then(|| {
+            r2d2::Pool::builder()
+                .max_size(UNFLUSHED_POOL.min(pool_size.max(1)))
+                .min_idle(Some(0))
+                .connection_timeout(Duration::from_secs(10))
+                .connection_customizer(Box::new(NoFlushWait))
+                .build_unchecked(manager.clone())
+        });
         Ok(Db {
             pool,
+            unflushed,
             writer,
             backend,
             manager,
@@ -259,6 +285,22 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Runs `f`, one statement, in its own autocommit on a connection whose commit does not wait
+    /// for PostgreSQL's WAL flush: one round trip, for writes a crash may lose without harm
+    /// (request nonces; the window they guard is minutes). On SQLite, an ordinary [`Db::write`].
+    pub fn write_unflushed<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        match &self.unflushed {
+            Some(pool) => {
+                let mut conn = pool.get()?;
+                f(&mut conn)
+            }
+            None => self.write(f),
+        }
     }
 
     /// Runs `f` on a pooled connection (blocking; call from a blocking thread).

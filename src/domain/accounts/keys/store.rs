@@ -7,7 +7,10 @@ use utoipa::ToSchema;
 
 use super::scopes::Scope;
 use crate::crypto::{random_token, Vault};
-use crate::db::schema::{api_keys, resellers, suppliers};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+
+use crate::db::schema::api_keys;
+use crate::db::stmt::stmt;
 use crate::db::Db;
 use crate::db::DbConn;
 use crate::error::{Error, Result};
@@ -132,40 +135,43 @@ pub fn list(conn: &mut DbConn, kind: OwnerKind, owner_id: &str) -> Result<Vec<Ke
 /// Loads an unrevoked key with its decrypted secret and its owner's status.
 pub fn load_active(db: &Db, vault: &Vault, key_id: &str) -> Result<LoadedKey> {
     let unknown = || Error::Unauthorized("unknown or revoked key".into());
+    // One statement for the key and its owner's status: it runs before every signed request,
+    // and on PostgreSQL each statement is a round trip.
+    type Row = (
+        Text,
+        Text,
+        Text,
+        Text,
+        Nullable<BigInt>,
+        Bool,
+        Nullable<Text>,
+    );
     db.read(|conn| {
-        let row: Option<(String, String, String, String, Option<i64>, bool)> = api_keys::table
-            .find(key_id)
-            .filter(api_keys::revoked_at.is_null())
-            .select((
-                api_keys::owner_kind,
-                api_keys::owner_id,
-                api_keys::secret_enc,
-                api_keys::scopes,
-                api_keys::daily_spend_limit,
-                api_keys::sandbox,
-            ))
-            .first(conn)
-            .optional()?;
-        let Some((kind, owner_id, secret_enc, scopes, limit, sandbox)) = row else {
+        let row: Option<(
+            String,
+            String,
+            String,
+            String,
+            Option<i64>,
+            bool,
+            Option<String>,
+        )> = stmt(
+            "SELECT k.owner_kind, k.owner_id, k.secret_enc, k.scopes, k.daily_spend_limit, \
+                 k.sandbox, COALESCE(r.status, s.status) FROM api_keys k \
+                 LEFT JOIN resellers r ON k.owner_kind = 'reseller' AND r.id = k.owner_id \
+                 LEFT JOIN suppliers s ON k.owner_kind = 'supplier' AND s.id = k.owner_id \
+                 WHERE k.key_id = ? AND k.revoked_at IS NULL",
+            [key_id.into()],
+        )
+        .returning::<Row>()
+        .get_result(conn)
+        .optional()?;
+        let Some((kind, owner_id, secret_enc, scopes, limit, sandbox, status)) = row else {
             return Err(unknown());
         };
-        let (kind, status) = match kind.as_str() {
-            "reseller" => (
-                OwnerKind::Reseller,
-                resellers::table
-                    .find(&owner_id)
-                    .select(resellers::status)
-                    .first::<String>(conn)
-                    .optional()?,
-            ),
-            "supplier" => (
-                OwnerKind::Supplier,
-                suppliers::table
-                    .find(&owner_id)
-                    .select(suppliers::status)
-                    .first::<String>(conn)
-                    .optional()?,
-            ),
+        let kind = match kind.as_str() {
+            "reseller" => OwnerKind::Reseller,
+            "supplier" => OwnerKind::Supplier,
             _ => return Err(unknown()),
         };
         let Some(status) = status else {

@@ -16,7 +16,9 @@ use super::idempotency::{find_by_trade_no, replay, request_hash, winner};
 use super::record::{announce_delivery, insert, request_topup};
 use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, OrderStatus, Placed};
 use crate::crypto::sha256_hex;
-use crate::db::schema::resellers;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+
+use crate::db::stmt::stmt;
 use crate::db::{Db, DbConn};
 use crate::domain::accounts::compliance;
 use crate::domain::money::ledger::{self, Posting, Txn};
@@ -28,7 +30,9 @@ use crate::domain::trade::catalog::{
 use crate::domain::trade::claims::{self, DeliveryMode};
 use crate::domain::trade::inventory::{self, DeliveredCard};
 use crate::domain::trade::pending;
-use crate::domain::trade::pricing::quote::quote;
+use crate::domain::trade::pricing::book::PriceBook;
+use crate::domain::trade::pricing::network::NetworkPrices;
+use crate::domain::trade::pricing::quote::{quote, quote_at};
 use crate::domain::trade::sales_rollup::Sale;
 use crate::domain::trade::topups;
 use crate::domain::validate;
@@ -99,7 +103,10 @@ pub(super) fn place_as(
     let direct = product.delivery == Delivery::Direct;
     let topup = topup_fields(&product, req)?;
     let buyer = load_buyer(conn, &ctx.reseller_id, &product)?;
-    let quote = quote(conn, &ctx.reseller_id, &product, req.quantity)?;
+    let quote = match &buyer.own_prices {
+        Some(prices) => quote_at(prices, &ctx.reseller_id, &product, req.quantity)?,
+        None => quote(conn, &ctx.reseller_id, &product, req.quantity)?,
+    };
     if buyer.balance < quote.amount {
         return Err(Error::InsufficientBalance);
     }
@@ -269,30 +276,48 @@ pub(crate) fn check_fields_and_quantity(
     Ok(topup)
 }
 
-/// The buying reseller's balance and default callback, if it buys in the product's currency.
+/// The buying reseller's balance and default callback, if it buys in the product's currency;
+/// and, when it has no parent, its own prices for the product.
 struct Buyer {
     balance: i64,
     notify_url: Option<String>,
+    /// `None` for a sub-reseller: its price runs through its parents (`pricing::network`).
+    own_prices: Option<NetworkPrices>,
 }
 
+/// One statement for the buyer's row, its level's discount and its override price for this
+/// product: on PostgreSQL every statement is a round trip, and a root reseller's quote needs
+/// nothing else (four statements were one each).
 fn load_buyer(conn: &mut DbConn, reseller_id: &str, product: &ProductRow) -> Result<Buyer> {
-    let (balance, notify_url, currency): (i64, Option<String>, String) = resellers::table
-        .find(reseller_id)
-        .select((
-            resellers::balance,
-            resellers::notify_url,
-            resellers::currency,
-        ))
-        .first(conn)?;
+    type Row = (BigInt, Nullable<Text>, Text, Bool, BigInt, Nullable<BigInt>);
+    let (balance, notify_url, currency, root, discount_bps, price_override): (
+        i64,
+        Option<String>,
+        String,
+        bool,
+        i64,
+        Option<i64>,
+    ) = stmt(
+        "SELECT r.balance, r.notify_url, r.currency, r.parent_id IS NULL, \
+         COALESCE((SELECT CAST(l.discount_bps AS BIGINT) FROM levels l WHERE l.name = r.level), 0), \
+         (SELECT p.price FROM reseller_prices p WHERE p.reseller_id = r.id AND p.product_id = ?) \
+         FROM resellers r WHERE r.id = ?",
+        [product.id.as_str().into(), reseller_id.into()],
+    )
+    .returning::<Row>()
+    .get_result(conn)?;
     if currency != product.currency {
         return Err(Error::ProductUnavailable(format!(
             "this product is sold in {}",
             product.currency
         )));
     }
+    let own_prices =
+        root.then(|| NetworkPrices::root(PriceBook::of(discount_bps, &product.id, price_override)));
     Ok(Buyer {
         balance,
         notify_url,
+        own_prices,
     })
 }
 

@@ -23,6 +23,18 @@ pub struct PriceBook {
 }
 
 impl PriceBook {
+    /// A book already read: a level discount and at most the one override the caller looked
+    /// up (the order path reads both with the buyer's row, see `orders::place`).
+    pub fn of(discount_bps: i64, product_id: &str, price_override: Option<i64>) -> PriceBook {
+        PriceBook {
+            discount_bps,
+            overrides: price_override
+                .map(|p| (product_id.to_string(), p))
+                .into_iter()
+                .collect(),
+        }
+    }
+
     pub fn for_reseller(
         conn: &mut DbConn,
         reseller_id: &str,

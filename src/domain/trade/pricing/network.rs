@@ -68,6 +68,14 @@ pub struct PriceSplit {
 }
 
 impl NetworkPrices {
+    /// The prices of a reseller without a parent, from its own book (no further reads).
+    pub fn root(book: PriceBook) -> NetworkPrices {
+        NetworkPrices {
+            ancestors: Vec::new(),
+            root_book: book,
+        }
+    }
+
     /// Loads the chain and markups for `product_ids` (one query per table, plus one per level).
     pub fn load(
         conn: &mut DbConn,

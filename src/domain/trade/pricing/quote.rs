@@ -23,8 +23,19 @@ pub fn quote(
     quantity: i64,
 ) -> Result<Quote> {
     // The buyer's price and each ancestor's markup (multi-level distribution; see `network`).
-    let split = NetworkPrices::load(conn, reseller_id, std::slice::from_ref(&product.id))?
-        .split(product)?;
+    let prices = NetworkPrices::load(conn, reseller_id, std::slice::from_ref(&product.id))?;
+    quote_at(&prices, reseller_id, product, quantity)
+}
+
+/// [`quote`] at prices the caller already holds (`NetworkPrices::root` of a book read with the
+/// buyer's row: the order path of a reseller without a parent reads nothing more).
+pub fn quote_at(
+    prices: &NetworkPrices,
+    reseller_id: &str,
+    product: &ProductRow,
+    quantity: i64,
+) -> Result<Quote> {
+    let split = prices.split(product)?;
     let unit_price = split.unit_price;
     let amount = unit_price
         .checked_mul(quantity)
