@@ -146,16 +146,18 @@ pub fn load_active(db: &Db, vault: &Vault, key_id: &str) -> Result<LoadedKey> {
         Bool,
         Nullable<Text>,
     );
+    /// Owner kind, owner id, sealed secret, scopes, daily limit, sandbox, owner status.
+    type Found = (
+        String,
+        String,
+        String,
+        String,
+        Option<i64>,
+        bool,
+        Option<String>,
+    );
     db.read(|conn| {
-        let row: Option<(
-            String,
-            String,
-            String,
-            String,
-            Option<i64>,
-            bool,
-            Option<String>,
-        )> = stmt(
+        let row: Option<Found> = stmt(
             "SELECT k.owner_kind, k.owner_id, k.secret_enc, k.scopes, k.daily_spend_limit, \
                  k.sandbox, COALESCE(r.status, s.status) FROM api_keys k \
                  LEFT JOIN resellers r ON k.owner_kind = 'reseller' AND r.id = k.owner_id \
