@@ -7,15 +7,14 @@
 //! row, every order of a day). The settler (`jobs::settle`) folds pending rows into the
 //! counters: SQLite's writer at the end of every group commit, so readers there never see a
 //! pending row; PostgreSQL every `SETTLE_EVERY` on one instance at a time. Readers of stock
-//! add what is still pending ([`pending_stock`]); analytics folds first.
+//! add what is still pending ([`exact_stock`]); analytics folds first.
 
 use std::collections::HashMap;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::schema::{pending_sales, products};
-use crate::db::stmt::stmt;
+use crate::db::stmt::{rows_sql, stmt};
 use crate::db::{exclusive, DbConn, Exclusive};
 use crate::domain::trade::catalog::ProductRow;
 use crate::domain::trade::sales_rollup::{self, Sale, Tally};
@@ -214,38 +213,47 @@ pub fn fold(conn: &mut DbConn, wait: bool) -> Result<Vec<StockTaken>> {
     Ok(lowered)
 }
 
-/// Stock still pending per product among `product_ids` (negative: taken, not yet folded).
-pub fn pending_stock(conn: &mut DbConn, product_ids: &[&str]) -> Result<HashMap<String, i64>> {
-    if product_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(String, i64)> = pending_sales::table
-        .filter(pending_sales::product_id.eq_any(product_ids))
-        .filter(pending_sales::stock_delta.ne(0))
-        .select((pending_sales::product_id, pending_sales::stock_delta))
-        .load(conn)?;
-    let mut by_product = HashMap::new();
-    for (id, delta) in rows {
-        *by_product.entry(id).or_default() += delta;
-    }
-    Ok(by_product)
-}
-
-/// Makes rows loaded from `products` show their exact stock: the counter plus what is pending.
+/// Makes rows loaded from `products` show their exact stock: the counter plus what is pending,
+/// both read in one statement. Read apart (the counter with the row, the pending rows after),
+/// a fold committing in between was counted twice on PostgreSQL: the old counter plus the
+/// pending rows the fold had not yet deleted, or the other way round.
 pub fn exact_stock(conn: &mut DbConn, rows: &mut [ProductRow]) -> Result<()> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let pending = pending_stock(conn, &ids)?;
-    for r in rows {
-        r.stock += pending.get(&r.id).copied().unwrap_or(0);
+    for chunk in rows.chunks_mut(EXACT_CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
+        let exact: HashMap<String, i64> = exact_stocks(conn, &ids)?.into_iter().collect();
+        for r in chunk.iter_mut() {
+            if let Some(stock) = exact.get(&r.id) {
+                r.stock = *stock;
+            }
+        }
     }
     Ok(())
 }
 
+/// Products per [`exact_stocks`] statement.
+const EXACT_CHUNK: usize = 100;
+
+/// Each product's counter plus its pending stock, as of one snapshot.
+fn exact_stocks(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<(String, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = rows_sql(
+        "SELECT p.id, p.stock + CAST(COALESCE((SELECT SUM(s.stock_delta) FROM pending_sales s \
+         WHERE s.product_id = p.id), 0) AS BIGINT) FROM products p WHERE p.id IN (",
+        "?",
+        ids.len(),
+        ")",
+    );
+    Ok(stmt(sql, ids.iter().map(|id| (*id).into()))
+        .returning::<(Text, BigInt)>()
+        .load(conn)?)
+}
+
 /// A product's exact stock (see [`exact_stock`]).
 pub fn stock_of(conn: &mut DbConn, product_id: &str) -> Result<i64> {
-    let counter: i64 = products::table
-        .find(product_id)
-        .select(products::stock)
-        .first(conn)?;
-    Ok(counter + pending_stock(conn, &[product_id])?.values().sum::<i64>())
+    exact_stocks(conn, &[product_id])?
+        .first()
+        .map(|(_, stock)| *stock)
+        .ok_or(crate::error::Error::NotFound("product"))
 }

@@ -10,14 +10,13 @@
 //! and the sales rollups move through `trade::pending`, card claims skip each other's rows.
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use serde_json::json;
 
 use super::idempotency::{find_by_trade_no, replay, request_hash, winner};
 use super::record::{announce_delivery, insert, request_topup};
 use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, OrderStatus, Placed};
 use crate::crypto::sha256_hex;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-
 use crate::db::stmt::stmt;
 use crate::db::{Db, DbConn};
 use crate::domain::accounts::compliance;
