@@ -51,8 +51,16 @@ async fn a_card_order_sends_a_signed_order_delivered_callback() {
     client.create_order(&req).await.unwrap();
     rx2.wait_for(5, |g| g.len() == 1).await;
 
-    // The admin sees the delivery and its attempt.
-    let page = admin_get(&app, "/v1/admin/webhooks?status=delivered").await;
+    // The admin sees the delivery and its attempt. The receiver has the request before the
+    // worker has recorded the answer, so wait for the record.
+    let mut page = admin_get(&app, "/v1/admin/webhooks?status=delivered").await;
+    for _ in 0..50 {
+        if page["data"].as_array().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        page = admin_get(&app, "/v1/admin/webhooks?status=delivered").await;
+    }
     assert_eq!(page["data"].as_array().unwrap().len(), 2);
     let id = page["data"][1]["id"].as_str().unwrap().to_string();
     let detail = admin_get(&app, &format!("/v1/admin/webhooks/{id}")).await;
