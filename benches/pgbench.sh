@@ -10,9 +10,9 @@ SECS=${3:-10}
 case ${4:-order} in
   order) SCRIPT=benches/pg_order.sql MODE=(-M prepared) ;;
   # Prepared, as kameng keeps its hot statements (db::stmt).
-  minimal) SCRIPT=benches/pg_minimal.sql MODE=(-M prepared) ;;
+  minimal) SCRIPT=benches/pg_minimal.sql MODE=(-M prepared -D pk=0) ;;
   # The minimal set with the claim walking the primary key (the form measured before 2026-12-05).
-  minimal-pk) SCRIPT=benches/pg_minimal_pk.sql MODE=(-M prepared) ;;
+  minimal-pk) SCRIPT=benches/pg_minimal.sql MODE=(-M prepared -D pk=1) ;;
   *) echo "script: order, minimal or minimal-pk, not '$4'" >&2; exit 2 ;;
 esac
 DB=kameng_pgbench_$$

@@ -133,14 +133,7 @@ pub fn append(
     for chunk in entries.chunks(ENTRIES_PER_INSERT) {
         let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 6);
         for e in chunk {
-            args.extend::<[Arg<'_>; 6]>([
-                seq.into(),
-                e.account.as_str().into(),
-                e.amount.into(),
-                currency.into(),
-                e.balance_after.into(),
-                now.into(),
-            ]);
+            args.extend(line_args(seq, e, currency, now));
         }
         let sql = rows_sql(
             "INSERT INTO ledger_entries \
@@ -152,6 +145,18 @@ pub fn append(
         stmt(sql, args).execute(conn)?;
     }
     Ok(seq)
+}
+
+/// A ledger line's bound values, after `first` (the record's seq, or the line's position).
+fn line_args<'a>(first: i64, e: &'a Entry, currency: &'a str, now: i64) -> [Arg<'a>; 6] {
+    [
+        first.into(),
+        e.account.as_str().into(),
+        e.amount.into(),
+        currency.into(),
+        e.balance_after.into(),
+        now.into(),
+    ]
 }
 
 /// PostgreSQL: the record and its ledger lines in one statement (one round trip instead of
@@ -166,14 +171,8 @@ fn append_with_lines_pg(
     let mut args: Vec<Arg<'_>> = Vec::with_capacity(6 + entries.len() * 6);
     args.extend(record);
     for (n, e) in entries.iter().enumerate() {
-        args.extend::<[Arg<'_>; 6]>([
-            (n as i64).into(),
-            e.account.as_str().into(),
-            e.amount.into(),
-            currency.into(),
-            e.balance_after.into(),
-            now.into(),
-        ]);
+        // The first value orders the lines here; the two-statement path binds the record's seq.
+        args.extend(line_args(n as i64, e, currency, now));
     }
     let sql = rows_sql(
         "WITH rec AS (INSERT INTO audit_chain (kind, actor, action, subject, detail, \
