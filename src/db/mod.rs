@@ -10,7 +10,7 @@ pub mod open;
 pub mod schema;
 pub mod stmt;
 pub mod text;
-mod writer;
+pub mod writer;
 
 use std::time::{Duration, Instant};
 
@@ -433,6 +433,27 @@ impl Db {
     pub fn on_batch_commit(&self, f: writer::BatchObserver) {
         if let Some(writer) = &self.writer {
             writer.set_batch_observer(f);
+        }
+    }
+
+    /// Whether writes go through SQLite's group commit (and so may be queued as set items).
+    pub fn groups_commits(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// SQLite: sets what runs each batch's set items (see `writer::SetRunner`), built by
+    /// `make` the first time only. No-op on PostgreSQL.
+    pub fn on_batch_set(&self, make: impl FnOnce() -> writer::SetRunner) {
+        if let Some(writer) = self.writer.as_ref().filter(|w| !w.has_set_runner()) {
+            writer.set_set_runner(make());
+        }
+    }
+
+    /// SQLite: queues `item` for the next batch's set runner (see [`Db::on_batch_set`]).
+    pub fn queue_item(&self, item: writer::SetItem) -> Result<()> {
+        match &self.writer {
+            Some(writer) => writer.queue_item(item),
+            None => Err(Error::internal("set items need SQLite's group commit")),
         }
     }
 

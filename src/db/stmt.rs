@@ -152,6 +152,36 @@ pub fn rows_sql(
     })
 }
 
+/// Rows per multi-row statement over a batch, largest first (the last must be 1): a batch of
+/// any size runs in a few statements of a few shapes, each kept prepared.
+pub const ROW_CHUNKS: [usize; 3] = [64, 16, 1];
+/// Up to this many rows go in one statement of exactly that many (16 shapes at most).
+const EXACT_ROWS: usize = 16;
+
+/// Runs `head` + one `row` per element of `rows` + `tail` (see [`rows_sql`]): up to
+/// `EXACT_ROWS` rows in one statement, more in as few as `sizes` allow (largest first, ending
+/// in 1); returns the rows affected.
+pub fn execute_rows<'a, const N: usize>(
+    conn: &mut super::DbConn,
+    sizes: &[usize],
+    (head, row, tail): (&'static str, &'static str, &'static str),
+    rows: &[[Arg<'a>; N]],
+) -> QueryResult<usize> {
+    let mut rest = rows;
+    let mut affected = 0;
+    while !rest.is_empty() {
+        let n = match rest.len() {
+            short if short <= EXACT_ROWS => short,
+            long => sizes.iter().copied().find(|n| *n <= long).unwrap_or(1),
+        };
+        let (now, later) = rest.split_at(n);
+        rest = later;
+        let sql = rows_sql(head, row, n, tail);
+        affected += stmt(sql, now.iter().flatten().copied()).execute(conn)?;
+    }
+    Ok(affected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

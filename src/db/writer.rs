@@ -22,8 +22,21 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// A batch slower than this is logged.
 const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(250);
 
-type Finish = Box<dyn FnOnce(bool) + Send>;
+/// Tells a caller its outcome once the batch's fate is known (`true`: it committed).
+pub type Finish = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;
+/// Work the set runner does together with the batch's other items (see [`SetRunner`]).
+pub type SetItem = Box<dyn std::any::Any + Send>;
+/// Runs all of a batch's set items at once, after the batch's jobs, in the batch's
+/// transaction: one [`Finish`] per item, each item failing alone. What a set runner gains over
+/// a job per item is the set: reads shared, rows written with one statement per table.
+pub type SetRunner = Box<dyn Fn(&mut DbConn, Vec<SetItem>) -> Vec<Finish> + Send + Sync>;
+
+/// One queued piece of work.
+enum Work {
+    Job(Job),
+    Item(SetItem),
+}
 /// Work the writer does once at the end of every batch, in the batch's transaction.
 pub type Epilogue = Box<dyn Fn(&mut DbConn) -> Result<()> + Send + Sync>;
 /// Told the number of jobs of every batch that committed (the batch-size metric).
@@ -31,9 +44,16 @@ pub type BatchObserver = Box<dyn Fn(usize) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Job>,
-    epilogue: Arc<OnceLock<Epilogue>>,
-    observer: Arc<OnceLock<BatchObserver>>,
+    tx: mpsc::Sender<Work>,
+    hooks: Arc<Hooks>,
+}
+
+/// What the writer runs besides its jobs, each set once.
+#[derive(Default)]
+struct Hooks {
+    epilogue: OnceLock<Epilogue>,
+    observer: OnceLock<BatchObserver>,
+    set_runner: OnceLock<SetRunner>,
 }
 
 impl Writer {
@@ -49,30 +69,43 @@ impl Writer {
             "PRAGMA cache_size = -8192;",
         )
         .map_err(|e| Error::Unavailable(e.to_string()))?;
-        let (tx, rx) = mpsc::channel::<Job>();
-        let epilogue: Arc<OnceLock<Epilogue>> = Arc::default();
-        let observer: Arc<OnceLock<BatchObserver>> = Arc::default();
-        let hooks = (epilogue.clone(), observer.clone());
+        let (tx, rx) = mpsc::channel::<Work>();
+        let hooks: Arc<Hooks> = Arc::default();
+        let theirs = hooks.clone();
         std::thread::Builder::new()
             .name("kameng-sqlite-writer".into())
-            .spawn(move || run(conn, manager, rx, hooks))
+            .spawn(move || run(conn, manager, rx, theirs))
             .map_err(Error::internal)?;
-        Ok(Writer {
-            tx,
-            epilogue,
-            observer,
-        })
+        Ok(Writer { tx, hooks })
     }
 
     /// Sets what hears each committed batch's size (once; later calls are ignored).
     pub fn set_batch_observer(&self, f: BatchObserver) {
-        let _ = self.observer.set(f);
+        let _ = self.hooks.observer.set(f);
     }
 
     /// Sets the work done at the end of every batch (once; later calls are ignored): the
     /// batch's jobs see none of it, their callers hear back after it committed with them.
     pub fn set_epilogue(&self, f: Epilogue) {
-        let _ = self.epilogue.set(f);
+        let _ = self.hooks.epilogue.set(f);
+    }
+
+    /// Sets what runs each batch's set items (once; later calls are ignored).
+    pub fn set_set_runner(&self, f: SetRunner) {
+        let _ = self.hooks.set_runner.set(f);
+    }
+
+    /// Whether a set runner is in place (items queued without one are never run).
+    pub fn has_set_runner(&self) -> bool {
+        self.hooks.set_runner.get().is_some()
+    }
+
+    /// Queues an item for the next batch's set runner; it carries its own way to answer,
+    /// through the [`Finish`] the runner gives back for it.
+    pub fn queue_item(&self, item: SetItem) -> Result<()> {
+        self.tx
+            .send(Work::Item(item))
+            .map_err(|_| Error::Unavailable("the database writer stopped".into()))
     }
 
     /// Runs `f` in its own savepoint of the next batch; returns once that batch committed.
@@ -112,21 +145,27 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        let job: Job = Box::new(move |conn: &mut DbConn| {
-            let outcome = conn.transaction(f);
-            Box::new(move |committed: bool| {
-                reply(match (committed, outcome) {
-                    (true, r) => r,
-                    // The job succeeded but the batch did not commit: nothing of it persisted.
-                    (false, Ok(_)) => Err(Error::Unavailable("the database commit failed".into())),
-                    (false, Err(e)) => Err(e),
-                });
-            })
-        });
+        let job: Job = Box::new(move |conn: &mut DbConn| finish_with(conn.transaction(f), reply));
         self.tx
-            .send(job)
+            .send(Work::Job(job))
             .map_err(|_| Error::Unavailable("the database writer stopped".into()))
     }
+}
+
+/// The [`Finish`] of work whose outcome is `outcome`: `reply` hears it once the batch
+/// committed, or that nothing of it persisted when the batch did not.
+pub fn finish_with<T: Send + 'static>(
+    outcome: Result<T>,
+    reply: impl FnOnce(Result<T>) + Send + 'static,
+) -> Finish {
+    Box::new(move |committed: bool| {
+        reply(match (committed, outcome) {
+            (true, r) => r,
+            // The work succeeded but the batch did not commit: nothing of it persisted.
+            (false, Ok(_)) => Err(Error::Unavailable("the database commit failed".into())),
+            (false, Err(e)) => Err(e),
+        });
+    })
 }
 
 /// Rolls back the savepoints a panicking job left open, down to the batch's own transaction.
@@ -142,12 +181,7 @@ fn unwind_to_batch(conn: &mut DbConn) -> diesel::QueryResult<()> {
     Ok(())
 }
 
-fn run(
-    mut conn: DbConn,
-    manager: Manager,
-    rx: mpsc::Receiver<Job>,
-    (epilogue, observer): (Arc<OnceLock<Epilogue>>, Arc<OnceLock<BatchObserver>>),
-) {
+fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Work>, hooks: Arc<Hooks>) {
     let mut last_checkpoint = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -161,7 +195,15 @@ fn run(
         let started = std::time::Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             conn.transaction::<_, diesel::result::Error, _>(|c| {
-                for job in batch.drain(..) {
+                let mut items = Vec::new();
+                for work in batch.drain(..) {
+                    let job = match work {
+                        Work::Job(job) => job,
+                        Work::Item(item) => {
+                            items.push(item);
+                            continue;
+                        }
+                    };
                     match catch_unwind(AssertUnwindSafe(|| job(c))) {
                         Ok(finish) => finishers.push(finish),
                         // The job's reply channel went with it (its caller hears "panicked");
@@ -169,7 +211,14 @@ fn run(
                         Err(_) => unwind_to_batch(c)?,
                     }
                 }
-                if let Some(end) = epilogue.get() {
+                if let (false, Some(run_set)) = (items.is_empty(), hooks.set_runner.get()) {
+                    // A panic drops the items' answers (their callers hear "panicked").
+                    match catch_unwind(AssertUnwindSafe(|| run_set(c, items))) {
+                        Ok(finished) => finishers.extend(finished),
+                        Err(_) => unwind_to_batch(c)?,
+                    }
+                }
+                if let Some(end) = hooks.epilogue.get() {
                     // Its own savepoint: if it fails, the jobs still commit.
                     if let Err(e) = c.transaction::<_, Error, _>(|c| end(c)) {
                         tracing::warn!(error = %e, "end-of-batch work failed; retried next batch");
@@ -179,7 +228,7 @@ fn run(
             })
         }));
         let committed = matches!(outcome, Ok(Ok(())));
-        if let (true, Some(observe)) = (committed, observer.get()) {
+        if let (true, Some(observe)) = (committed, hooks.observer.get()) {
             observe(finishers.len());
         }
         let took = started.elapsed();

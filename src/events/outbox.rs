@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use super::settings;
 use crate::db::schema::{event_attempts, events};
+use crate::db::stmt::{execute_rows, Arg, ROW_CHUNKS};
 use crate::db::DbConn;
 use crate::error::Result;
 use crate::time::rfc3339;
@@ -25,33 +26,60 @@ pub struct NewEvent<'a> {
 
 /// Enqueues an event; returns its id (the same on every delivery attempt).
 pub fn enqueue(conn: &mut DbConn, ev: NewEvent<'_>) -> Result<String> {
-    let id = crate::ids::new_id("evt");
+    let mut ids = enqueue_many(conn, std::slice::from_ref(&ev))?;
+    Ok(ids.pop().unwrap_or_default())
+}
+
+/// Enqueues events with one multi-row INSERT (a SQLite batch's orders); returns their ids.
+pub fn enqueue_many(conn: &mut DbConn, evs: &[NewEvent<'_>]) -> Result<Vec<String>> {
     let now = crate::time::now_ms();
-    let payload = json!({
-        "id": id,
-        "type": ev.event_type,
-        "created_at": rfc3339(now),
-        "data": ev.data,
-    });
-    diesel::insert_into(events::table)
-        .values((
-            events::id.eq(&id),
-            events::event_type.eq(ev.event_type),
-            events::owner_kind.eq(ev.owner_kind),
-            events::owner_id.eq(ev.owner_id),
-            events::url.eq(ev.url),
-            events::payload.eq(payload.to_string()),
-            events::status.eq(if ev.url.is_some() {
-                "pending"
-            } else {
-                "skipped"
-            }),
-            events::attempts.eq(0),
-            events::next_attempt_at.eq(now),
-            events::created_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(id)
+    let rows: Vec<(String, String)> = evs
+        .iter()
+        .map(|ev| {
+            let id = crate::ids::new_id("evt");
+            let payload = json!({
+                "id": id,
+                "type": ev.event_type,
+                "created_at": rfc3339(now),
+                "data": ev.data,
+            });
+            (id, payload.to_string())
+        })
+        .collect();
+    let args: Vec<[Arg<'_>; 9]> = evs
+        .iter()
+        .zip(&rows)
+        .map(|(ev, (id, payload))| {
+            [
+                id.into(),
+                ev.event_type.into(),
+                ev.owner_kind.into(),
+                ev.owner_id.into(),
+                ev.url.into(),
+                payload.into(),
+                (if ev.url.is_some() {
+                    "pending"
+                } else {
+                    "skipped"
+                })
+                .into(),
+                now.into(), // next_attempt_at
+                now.into(), // created_at
+            ]
+        })
+        .collect();
+    execute_rows(
+        conn,
+        &ROW_CHUNKS,
+        (
+            "INSERT INTO events (id, event_type, owner_kind, owner_id, url, payload, status, \
+             attempts, next_attempt_at, created_at) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            "",
+        ),
+        &args,
+    )?;
+    Ok(rows.into_iter().map(|(id, _)| id).collect())
 }
 
 /// A claimed event, ready to send.

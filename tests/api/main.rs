@@ -9,6 +9,7 @@ mod common;
 mod abuse;
 mod admin;
 mod architecture;
+mod batch;
 mod claims;
 mod compliance;
 mod crash;

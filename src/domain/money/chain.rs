@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::db::schema::{audit_chain, chain_head, ledger_entries};
-use crate::db::stmt::{rows_sql, stmt, Arg};
+use crate::db::stmt::{execute_rows, rows_sql, stmt, Arg, ROW_CHUNKS};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 
@@ -130,22 +130,123 @@ pub fn append(
         }
     };
     let seq: i64 = stmt(sql, args).returning::<BigInt>().get_result(conn)?;
-    for chunk in entries.chunks(ENTRIES_PER_INSERT) {
-        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 6);
-        for e in chunk {
-            args.extend(line_args(seq, e, currency, now));
-        }
-        let sql = rows_sql(
-            "INSERT INTO ledger_entries \
-             (txn_seq, account, amount, currency, balance_after, created_at) VALUES ",
-            "(?, ?, ?, ?, ?, ?)",
-            chunk.len(),
-            "",
-        );
-        stmt(sql, args).execute(conn)?;
-    }
+    let lines: Vec<[Arg<'_>; 6]> = entries
+        .iter()
+        .map(|e| line_args(seq, e, currency, now))
+        .collect();
+    execute_rows(conn, &ROW_CHUNKS, LINES_INSERT, &lines)?;
     Ok(seq)
 }
+
+/// A record numbered by SQLite's single writer, which knows the next `seq` ([`next_seq`]):
+/// a batch's records go in with one statement (and their lines with another).
+pub struct Numbered {
+    pub seq: i64,
+    pub kind: &'static str,
+    pub actor: String,
+    pub action: &'static str,
+    pub subject: String,
+    pub detail: String,
+    pub created_at: i64,
+    pub currency: String,
+    pub entries: Vec<Entry>,
+}
+
+/// SQLite: the `seq` the next record takes (see [`Numbered`]).
+pub fn next_seq(conn: &mut DbConn) -> Result<i64> {
+    Ok(
+        stmt("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_chain", [])
+            .returning::<BigInt>()
+            .get_result(conn)?,
+    )
+}
+
+/// Appends numbered records and their ledger lines already sealed — linked after the chain's
+/// head, every record before them sealed first — and moves the head once: one chain step for
+/// a SQLite batch's records, one multi-row INSERT for the records and one for the lines (in
+/// [`ROW_CHUNKS`]). Sealed here or by [`seal`], a record is stored the same way.
+pub fn append_sealed(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    seal(conn, true)?;
+    let (mut pos, mut prev_hash) = head(conn)?;
+    let mut links: Vec<(i64, String, String)> = Vec::with_capacity(records.len());
+    for r in records {
+        let lines: Vec<HashedLine> = r
+            .entries
+            .iter()
+            .map(|e| (e.account.clone(), e.amount, r.currency.clone()))
+            .collect();
+        let hash = hash_of(&prev_hash, Hashed::from(*r), &lines);
+        pos += 1;
+        links.push((pos, std::mem::replace(&mut prev_hash, hash.clone()), hash));
+    }
+    let rows: Vec<[Arg<'_>; 10]> = records
+        .iter()
+        .zip(&links)
+        .map(|(r, (pos, prev, hash))| {
+            [
+                r.seq.into(),
+                r.kind.into(),
+                r.actor.as_str().into(),
+                r.action.into(),
+                r.subject.as_str().into(),
+                r.detail.as_str().into(),
+                r.created_at.into(),
+                prev.into(),
+                hash.into(),
+                (*pos).into(),
+            ]
+        })
+        .collect();
+    execute_rows(
+        conn,
+        &ROW_CHUNKS,
+        (
+            "INSERT INTO audit_chain (seq, kind, actor, action, subject, detail, created_at, \
+             prev_hash, hash, pos) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "",
+        ),
+        &rows,
+    )?;
+    let lines: Vec<[Arg<'_>; 6]> = records
+        .iter()
+        .flat_map(|r| {
+            r.entries
+                .iter()
+                .map(|e| line_args(r.seq, e, &r.currency, r.created_at))
+        })
+        .collect();
+    execute_rows(conn, &ROW_CHUNKS, LINES_INSERT, &lines)?;
+    set_head(conn, pos, &prev_hash)
+}
+
+/// The chain's last sealed position and hash.
+fn head(conn: &mut DbConn) -> Result<(i64, String)> {
+    Ok(chain_head::table
+        .find(1)
+        .select((chain_head::seq, chain_head::hash))
+        .first::<(i64, String)>(conn)?)
+}
+
+fn set_head(conn: &mut DbConn, pos: i64, hash: &str) -> Result<()> {
+    stmt(
+        "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1",
+        [pos.into(), hash.into()],
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The multi-row INSERT of ledger lines, in [`line_args`] order.
+const LINES_INSERT: (&str, &str, &str) = (
+    "INSERT INTO ledger_entries \
+     (txn_seq, account, amount, currency, balance_after, created_at) VALUES ",
+    "(?, ?, ?, ?, ?, ?)",
+    "",
+);
 
 /// A ledger line's bound values, after `first` (the record's seq, or the line's position).
 fn line_args<'a>(first: i64, e: &'a Entry, currency: &'a str, now: i64) -> [Arg<'a>; 6] {
@@ -204,10 +305,7 @@ pub fn seal(conn: &mut DbConn, wait: bool) -> Result<usize> {
     if !crate::db::exclusive(conn, crate::db::Exclusive::Settler, wait)? {
         return Ok(0);
     }
-    let (mut pos, mut prev_hash) = chain_head::table
-        .find(1)
-        .select((chain_head::seq, chain_head::hash))
-        .first::<(i64, String)>(conn)?;
+    let (mut pos, mut prev_hash) = head(conn)?;
     let head_at: Option<i64> = audit_chain::table
         .filter(audit_chain::pos.eq(pos))
         .select(audit_chain::created_at)
@@ -230,7 +328,11 @@ pub fn seal(conn: &mut DbConn, wait: bool) -> Result<usize> {
         let mut links: Vec<(i64, i64, String, String)> = Vec::with_capacity(page.len());
         for r in &page {
             pos += 1;
-            let hash = hash_of(&prev_hash, r, &entries.remove(&r.seq).unwrap_or_default());
+            let hash = hash_of(
+                &prev_hash,
+                r.into(),
+                &entries.remove(&r.seq).unwrap_or_default(),
+            );
             links.push((
                 r.seq,
                 pos,
@@ -238,56 +340,81 @@ pub fn seal(conn: &mut DbConn, wait: bool) -> Result<usize> {
                 hash,
             ));
         }
-        let mut rest = links.as_slice();
-        while !rest.is_empty() {
-            // A few fixed statement sizes, so each connection keeps a handful prepared rather
-            // than one per batch size.
-            let n = *LINK_SIZES.iter().find(|n| **n <= rest.len()).unwrap_or(&1);
-            let (now, later) = rest.split_at(n);
-            rest = later;
-            let mut args: Vec<Arg<'_>> = Vec::with_capacity(n * 4);
-            for (seq, pos, prev, hash) in now {
-                args.extend::<[Arg<'_>; 4]>([
-                    (*seq).into(),
-                    (*pos).into(),
-                    prev.into(),
-                    hash.into(),
-                ]);
-            }
-            // VALUES columns are named column1.. on both backends.
-            let sql = rows_sql(
+        let rows: Vec<[Arg<'_>; 4]> = links
+            .iter()
+            .map(|(seq, pos, prev, hash)| [(*seq).into(), (*pos).into(), prev.into(), hash.into()])
+            .collect();
+        // VALUES columns are named column1.. on both backends.
+        execute_rows(
+            conn,
+            &LINK_SIZES,
+            (
                 "UPDATE audit_chain SET pos = v.column2, prev_hash = v.column3, hash = v.column4 \
                  FROM (VALUES ",
                 "(?, ?, ?, ?)",
-                n,
                 ") AS v WHERE audit_chain.seq = v.column1",
-            );
-            stmt(sql, args).execute(conn)?;
-        }
+            ),
+            &rows,
+        )?;
         sealed += links.len();
         if page.len() < SEAL_CHUNK {
             break;
         }
     }
     if sealed > 0 {
-        stmt(
-            "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1",
-            [pos.into(), prev_hash.as_str().into()],
-        )
-        .execute(conn)?;
+        set_head(conn, pos, &prev_hash)?;
     }
     Ok(sealed)
 }
 
-/// A stored record's hash, linked after `prev_hash`, over the ledger lines it holds.
-fn hash_of(prev_hash: &str, r: &Record, lines: &[HashedLine]) -> String {
+/// A record's hash, linked after `prev_hash`, over the ledger lines it holds.
+fn hash_of(prev_hash: &str, r: Hashed<'_>, lines: &[HashedLine]) -> String {
     let (seq, at) = (r.seq.to_string(), r.created_at.to_string());
     record_hash(
         [
-            prev_hash, &seq, &r.kind, &r.actor, &r.action, &r.subject, &r.detail, &at,
+            prev_hash, &seq, r.kind, r.actor, r.action, r.subject, r.detail, &at,
         ],
         lines,
     )
+}
+
+/// The fields of a record its hash covers, stored ([`Record`]) or about to be ([`Numbered`]).
+struct Hashed<'a> {
+    seq: i64,
+    kind: &'a str,
+    actor: &'a str,
+    action: &'a str,
+    subject: &'a str,
+    detail: &'a str,
+    created_at: i64,
+}
+
+impl<'a> From<&'a Record> for Hashed<'a> {
+    fn from(r: &'a Record) -> Self {
+        Hashed {
+            seq: r.seq,
+            kind: &r.kind,
+            actor: &r.actor,
+            action: &r.action,
+            subject: &r.subject,
+            detail: &r.detail,
+            created_at: r.created_at,
+        }
+    }
+}
+
+impl<'a> From<&'a Numbered> for Hashed<'a> {
+    fn from(r: &'a Numbered) -> Self {
+        Hashed {
+            seq: r.seq,
+            kind: r.kind,
+            actor: &r.actor,
+            action: r.action,
+            subject: &r.subject,
+            detail: &r.detail,
+            created_at: r.created_at,
+        }
+    }
 }
 
 /// A ledger line as the hash covers it: account, amount, currency.
@@ -367,7 +494,7 @@ pub fn verify(conn: &mut DbConn) -> Result<VerifyReport> {
         for r in &page {
             let pos = r.pos.unwrap_or_default();
             let mine = entries.remove(&r.seq).unwrap_or_default();
-            let expect = hash_of(&prev_hash, r, &mine);
+            let expect = hash_of(&prev_hash, r.into(), &mine);
             let problem = if pos != expected {
                 Some("the record before this one is missing")
             } else if r.prev_hash != prev_hash {
@@ -393,10 +520,7 @@ pub fn verify(conn: &mut DbConn) -> Result<VerifyReport> {
         }
     }
     // The head must point at the last record, or records were cut off the end.
-    let (head_pos, head_hash) = chain_head::table
-        .find(1)
-        .select((chain_head::seq, chain_head::hash))
-        .first::<(i64, String)>(conn)?;
+    let (head_pos, head_hash) = head(conn)?;
     if head_pos != checked || head_hash != prev_hash {
         return Ok(VerifyReport::broken(
             checked,

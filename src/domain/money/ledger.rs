@@ -128,25 +128,7 @@ pub struct Txn<'a> {
 /// zero, with `InsufficientBalance`), then appends the chained record with its entries.
 /// Must run inside the caller's database transaction.
 pub fn post(conn: &mut DbConn, txn: Txn<'_>) -> Result<i64> {
-    let sum: i64 = txn.postings.iter().map(|p| p.amount).sum();
-    if sum != 0 {
-        return Err(Error::internal(format!(
-            "unbalanced ledger transaction {}: {sum}",
-            txn.action
-        )));
-    }
-    let mut entries = Vec::with_capacity(txn.postings.len());
-    for p in txn.postings.iter().filter(|p| p.amount != 0) {
-        let balance_after = match p.account.reseller_id() {
-            Some(id) => Some(apply_reseller_delta(conn, id, p.amount)?),
-            None => None,
-        };
-        entries.push(Entry {
-            account: p.account.to_string(),
-            amount: p.amount,
-            balance_after,
-        });
-    }
+    let entries = lines(&txn, |id, delta| apply_reseller_delta(conn, id, delta))?;
     chain::append(
         conn,
         NewRecord {
@@ -159,6 +141,33 @@ pub fn post(conn: &mut DbConn, txn: Txn<'_>) -> Result<i64> {
         txn.currency,
         &entries,
     )
+}
+
+/// A balanced transaction's lines (zero amounts left out), each reseller line with the balance
+/// `apply(reseller_id, delta)` leaves it at; `apply` moves that balance or refuses the move
+/// (a balance going below zero: `InsufficientBalance`). A SQLite batch applies the moves in
+/// memory and writes each balance once (`trade::orders::batch`); [`post`], in the database.
+pub fn lines(txn: &Txn<'_>, mut apply: impl FnMut(&str, i64) -> Result<i64>) -> Result<Vec<Entry>> {
+    let sum: i64 = txn.postings.iter().map(|p| p.amount).sum();
+    if sum != 0 {
+        return Err(Error::internal(format!(
+            "unbalanced ledger transaction {}: {sum}",
+            txn.action
+        )));
+    }
+    let mut entries = Vec::with_capacity(txn.postings.len());
+    for p in txn.postings.iter().filter(|p| p.amount != 0) {
+        let balance_after = match p.account.reseller_id() {
+            Some(id) => Some(apply(id, p.amount)?),
+            None => None,
+        };
+        entries.push(Entry {
+            account: p.account.to_string(),
+            amount: p.amount,
+            balance_after,
+        });
+    }
+    Ok(entries)
 }
 
 /// `balance += delta` guarded in SQL so that concurrent writers cannot go below zero; returns

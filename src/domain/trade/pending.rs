@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::stmt::{rows_sql, stmt};
+use crate::db::stmt::{execute_rows, rows_sql, stmt, Arg, ROW_CHUNKS};
 use crate::db::{exclusive, DbConn, Exclusive};
 use crate::domain::trade::catalog::ProductRow;
 use crate::domain::trade::sales_rollup::{self, Sale, Tally};
@@ -66,28 +66,43 @@ pub fn add_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<(
 }
 
 fn insert(conn: &mut DbConn, sale: &Sale<'_>, t: Tally, stock_delta: i64) -> Result<()> {
-    stmt(
-        "INSERT INTO pending_sales (sale_at, reseller_id, product_id, region, currency, \
-         order_count, units, amount, cost, refunded_count, refunded_units, refunded_amount, \
-         refunded_cost, stock_delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            sale.created_at.into(),
-            sale.reseller_id.into(),
-            sale.product_id.into(),
-            sale.region.unwrap_or("").into(),
-            sale.currency.into(),
-            t.order_count.into(),
-            t.units.into(),
-            t.amount.into(),
-            t.cost.into(),
-            t.refunded_count.into(),
-            t.refunded_units.into(),
-            t.refunded_amount.into(),
-            t.refunded_cost.into(),
-            stock_delta.into(),
-        ],
-    )
-    .execute(conn)?;
+    insert_many(conn, &[(sale, t, stock_delta)])
+}
+
+fn insert_many(conn: &mut DbConn, rows: &[(&Sale<'_>, Tally, i64)]) -> Result<()> {
+    let args: Vec<[Arg<'_>; 14]> = rows
+        .iter()
+        .map(|(sale, t, stock_delta)| {
+            [
+                sale.created_at.into(),
+                sale.reseller_id.into(),
+                sale.product_id.into(),
+                sale.region.unwrap_or("").into(),
+                sale.currency.into(),
+                t.order_count.into(),
+                t.units.into(),
+                t.amount.into(),
+                t.cost.into(),
+                t.refunded_count.into(),
+                t.refunded_units.into(),
+                t.refunded_amount.into(),
+                t.refunded_cost.into(),
+                (*stock_delta).into(),
+            ]
+        })
+        .collect();
+    execute_rows(
+        conn,
+        &ROW_CHUNKS,
+        (
+            "INSERT INTO pending_sales (sale_at, reseller_id, product_id, region, currency, \
+             order_count, units, amount, cost, refunded_count, refunded_units, \
+             refunded_amount, refunded_cost, stock_delta) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "",
+        ),
+        &args,
+    )?;
     Ok(())
 }
 
@@ -158,56 +173,98 @@ pub fn fold(conn: &mut DbConn, wait: bool) -> Result<Vec<StockTaken>> {
         }
         // RETURNING promises no order; the stock walk below needs pending order.
         rows.sort_unstable_by_key(|r| r.0);
-        // Per product, each change in pending order.
-        let mut stock: HashMap<&str, Vec<i64>> = HashMap::new();
-        let mut sales: Vec<(Sale<'_>, Tally)> = Vec::new();
-        for (_, sale_at, reseller_id, product_id, region, currency, tally, stock_delta) in &rows {
-            if *stock_delta != 0 {
-                stock.entry(product_id).or_default().push(*stock_delta);
-            }
-            let tally = Tally::from(*tally);
-            if tally != Tally::default() {
-                let sale = Sale {
-                    created_at: *sale_at,
-                    reseller_id,
-                    product_id,
-                    region: Some(region),
-                    currency,
-                    quantity: 0,
-                    amount: 0,
-                    cost_amount: 0,
-                };
-                sales.push((sale, tally));
-            }
-        }
-        sales_rollup::apply(conn, &sales)?;
-        for (product_id, changes) in &stock {
-            let delta: i64 = changes.iter().sum();
-            let after: Option<i64> = stmt(
-                "UPDATE products SET stock = stock + ? WHERE id = ? RETURNING stock",
-                [delta.into(), (*product_id).into()],
+        let changes: Vec<Change<'_>> = rows
+            .iter()
+            .map(
+                |(_, sale_at, reseller_id, product_id, region, currency, tally, stock_delta)| {
+                    Change {
+                        sale: Sale {
+                            created_at: *sale_at,
+                            reseller_id,
+                            product_id,
+                            region: Some(region),
+                            currency,
+                            quantity: 0,
+                            amount: 0,
+                            cost_amount: 0,
+                        },
+                        tally: Tally::from(*tally),
+                        stock_delta: *stock_delta,
+                    }
+                },
             )
-            .returning::<BigInt>()
-            .get_result(conn)
-            .optional()?;
-            let Some(after) = after else { continue }; // a deleted product
-            if changes.iter().any(|d| *d < 0) {
-                let mut level = after - delta;
-                let stock_after = changes
-                    .iter()
-                    .map(|d| {
-                        level += d;
-                        level
-                    })
-                    .collect();
-                lowered.push(StockTaken {
-                    product_id: product_id.to_string(),
-                    stock_after,
-                });
-            }
-        }
+            .collect();
+        lowered.extend(apply(conn, &changes)?);
         if (rows.len() as i64) < FOLD_CHUNK {
             break;
+        }
+    }
+    Ok(lowered)
+}
+
+/// One change to the counters: a sale's (or refund's) tally and the stock it moved.
+struct Change<'a> {
+    sale: Sale<'a>,
+    tally: Tally,
+    stock_delta: i64,
+}
+
+/// Applies sales straight to the counters, as a fold of their pending rows would (SQLite's
+/// writer, for a batch's orders: no pending row is written and deleted again); returns the
+/// products whose stock went down, for `stock.low`.
+pub fn apply_sales(conn: &mut DbConn, sales: &[(Sale<'_>, i64)]) -> Result<Vec<StockTaken>> {
+    let changes: Vec<Change<'_>> = sales
+        .iter()
+        .map(|(sale, taken)| Change {
+            sale: *sale,
+            tally: Tally::sale(sale),
+            stock_delta: -taken,
+        })
+        .collect();
+    apply(conn, &changes)
+}
+
+/// Applies changes, in order: each rollup and stock counter row updated once.
+fn apply(conn: &mut DbConn, changes: &[Change<'_>]) -> Result<Vec<StockTaken>> {
+    // Per product, each change in order.
+    let mut stock: HashMap<&str, Vec<i64>> = HashMap::new();
+    let mut sales: Vec<(Sale<'_>, Tally)> = Vec::new();
+    for c in changes {
+        if c.stock_delta != 0 {
+            stock
+                .entry(c.sale.product_id)
+                .or_default()
+                .push(c.stock_delta);
+        }
+        if c.tally != Tally::default() {
+            sales.push((c.sale, c.tally));
+        }
+    }
+    sales_rollup::apply(conn, &sales)?;
+    let mut lowered = Vec::new();
+    for (product_id, changes) in &stock {
+        let delta: i64 = changes.iter().sum();
+        let after: Option<i64> = stmt(
+            "UPDATE products SET stock = stock + ? WHERE id = ? RETURNING stock",
+            [delta.into(), (*product_id).into()],
+        )
+        .returning::<BigInt>()
+        .get_result(conn)
+        .optional()?;
+        let Some(after) = after else { continue }; // a deleted product
+        if changes.iter().any(|d| *d < 0) {
+            let mut level = after - delta;
+            let stock_after = changes
+                .iter()
+                .map(|d| {
+                    level += d;
+                    level
+                })
+                .collect();
+            lowered.push(StockTaken {
+                product_id: product_id.to_string(),
+                stock_after,
+            });
         }
     }
     Ok(lowered)

@@ -119,7 +119,6 @@ pub fn claim_cards(
     quantity: i64,
     now: i64,
 ) -> Result<Vec<SealedCard>> {
-    const PICK: &str = pick!();
     const CLAIM_SKIP_LOCKED: &str = claim_skip_locked!();
     type Row = (BigInt, Text, Nullable<Text>, Nullable<BigInt>);
     if conn.is_postgres() {
@@ -165,9 +164,7 @@ pub fn claim_cards(
         got.sort_unstable_by_key(|c| c.id);
         return Ok(got);
     }
-    let picked: Vec<SealedCard> = stmt(PICK, [product_id.into(), now.into(), quantity.into()])
-        .returning::<Row>()
-        .load(conn)?;
+    let picked = pick_available(conn, product_id, now, quantity)?;
     if (picked.len() as i64) < quantity {
         return Err(Error::OutOfStock);
     }
@@ -188,6 +185,44 @@ pub fn claim_cards(
         return Err(Error::OutOfStock);
     }
     Ok(picked)
+}
+
+/// SQLite: up to `limit` available, unexpired cards of a product, oldest first, read without
+/// marking them (the single writer marks them before anything else can pick).
+pub fn pick_available(
+    conn: &mut DbConn,
+    product_id: &str,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<SealedCard>> {
+    type Row = (BigInt, Text, Nullable<Text>, Nullable<BigInt>);
+    Ok(stmt(pick!(), [product_id.into(), now.into(), limit.into()])
+        .returning::<Row>()
+        .load(conn)?)
+}
+
+/// SQLite: marks picked cards sold to their orders (`(card id, order id)`), one multi-row
+/// UPDATE per chunk; fails, changing nothing the caller keeps, if one was no longer available.
+pub fn mark_sold(conn: &mut DbConn, cards: &[(i64, &str)], now: i64) -> Result<()> {
+    let rows: Vec<[crate::db::stmt::Arg<'_>; 3]> = cards
+        .iter()
+        .map(|(id, order_id)| [(*id).into(), (*order_id).into(), now.into()])
+        .collect();
+    let marked = crate::db::stmt::execute_rows(
+        conn,
+        &crate::db::stmt::ROW_CHUNKS,
+        (
+            "UPDATE cards SET status = 'sold', order_id = v.column2, sold_at = v.column3 \
+             FROM (VALUES ",
+            "(?, ?, ?)",
+            ") AS v WHERE cards.id = v.column1 AND cards.status = 'available'",
+        ),
+        &rows,
+    )?;
+    if marked != cards.len() {
+        return Err(Error::internal("a picked card was no longer available"));
+    }
+    Ok(())
 }
 
 /// How the database runs a card claim of `product_id` now, one line per plan step: a claim

@@ -1,6 +1,7 @@
 //! Orders: what a reseller bought, as stored and as shown. Placing one is the transaction in
 //! [`place`]; this module holds the types and the read side.
 
+mod batch;
 mod idempotency;
 pub mod integrity;
 mod jit;

@@ -31,7 +31,7 @@ use crate::domain::trade::inventory::{self, DeliveredCard};
 use crate::domain::trade::pending;
 use crate::domain::trade::pricing::book::PriceBook;
 use crate::domain::trade::pricing::network::NetworkPrices;
-use crate::domain::trade::pricing::quote::{quote, quote_at};
+use crate::domain::trade::pricing::quote::{quote, quote_at, Quote};
 use crate::domain::trade::sales_rollup::Sale;
 use crate::domain::trade::topups;
 use crate::domain::validate;
@@ -93,7 +93,6 @@ pub(super) fn place_as(
     order_id: String,
 ) -> Result<Placed> {
     validate_request(req)?;
-    let hash = request_hash(req);
     // No lookup of the out_trade_no first (a round trip on every order for the rare retry):
     // a repeat fails at `insert_order` on the unique index, or earlier on whatever has changed
     // since (stock, balance), and `place_order` then answers with the first order.
@@ -102,7 +101,7 @@ pub(super) fn place_as(
     let direct = product.delivery == Delivery::Direct;
     let topup = topup_fields(&product, req)?;
     let buyer = load_buyer(conn, &ctx.reseller_id, &product)?;
-    let quote = match &buyer.own_prices {
+    let mut quote = match &buyer.own_prices {
         Some(prices) => quote_at(prices, &ctx.reseller_id, &product, req.quantity)?,
         None => quote(conn, &ctx.reseller_id, &product, req.quantity)?,
     };
@@ -143,7 +142,8 @@ pub(super) fn place_as(
         )?
     };
 
-    let ledger_seq = post_payment(conn, ctx, &product, &order_id, req.quantity, quote.postings)?;
+    let postings = std::mem::take(&mut quote.postings);
+    let ledger_seq = post_payment(conn, ctx, &product, &order_id, req.quantity, postings)?;
     limits::check_daily_spend(
         conn,
         &ctx.reseller_id,
@@ -154,37 +154,18 @@ pub(super) fn place_as(
     )?;
 
     let deadline = direct.then_some(now + deps.topup_timeout_ms);
-    let row = OrderRow {
-        id: order_id.clone(),
-        reseller_id: ctx.reseller_id.clone(),
-        key_id: ctx.key_id.clone(),
-        out_trade_no: req.out_trade_no.clone(),
-        product_id: product.id.clone(),
-        supplier_id: product.supplier_id.clone(),
-        quantity: req.quantity,
-        unit_price: quote.unit_price,
-        amount: quote.amount,
-        cost_amount: quote.cost_amount,
-        currency: product.currency.clone(),
-        status: if direct || bulk {
-            OrderStatus::Processing
-        } else {
-            OrderStatus::Delivered
-        },
-        request_hash: hash,
-        notify_url: req.notify_url.clone().or(buyer.notify_url),
-        topup: topup
+    let row = order_row(
+        (ctx, req, &product),
+        order_id.clone(),
+        &quote,
+        buyer.notify_url,
+        (receipt, ledger_seq, now),
+        topup
             .as_ref()
             .map(|t| serde_json::Value::Object(t.clone()).to_string()),
-        buyer_id: req.buyer.as_ref().and_then(|b| b.id.clone()),
-        buyer_region: req.buyer.as_ref().and_then(|b| b.region.clone()),
-        receipt,
-        ledger_seq,
-        created_at: now,
-        completed_at: (!direct && !bulk).then_some(now),
-        deadline_at: deadline,
-        result_message: None,
-    };
+        deadline,
+        direct || bulk,
+    );
     insert_order(conn, &row)?;
     // The gift-link branch: the claimed cards go out as links, their codes stay sealed.
     let links = if claim_links {
@@ -217,6 +198,50 @@ pub(super) fn place_as(
         order,
         created: true,
     })
+}
+
+/// The row a placed order writes: `delivered_later` for a direct top-up or a bulk order
+/// (`processing` until delivered), else delivered now.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn order_row(
+    (ctx, req, product): (&OrderContext, &OrderRequest, &ProductRow),
+    order_id: String,
+    quote: &Quote,
+    account_notify_url: Option<String>,
+    (receipt, ledger_seq, now): (String, i64, i64),
+    topup: Option<String>,
+    deadline_at: Option<i64>,
+    delivered_later: bool,
+) -> OrderRow {
+    OrderRow {
+        id: order_id,
+        reseller_id: ctx.reseller_id.clone(),
+        key_id: ctx.key_id.clone(),
+        out_trade_no: req.out_trade_no.clone(),
+        product_id: product.id.clone(),
+        supplier_id: product.supplier_id.clone(),
+        quantity: req.quantity,
+        unit_price: quote.unit_price,
+        amount: quote.amount,
+        cost_amount: quote.cost_amount,
+        currency: product.currency.clone(),
+        status: if delivered_later {
+            OrderStatus::Processing
+        } else {
+            OrderStatus::Delivered
+        },
+        request_hash: request_hash(req),
+        notify_url: req.notify_url.clone().or(account_notify_url),
+        topup,
+        buyer_id: req.buyer.as_ref().and_then(|b| b.id.clone()),
+        buyer_region: req.buyer.as_ref().and_then(|b| b.region.clone()),
+        receipt,
+        ledger_seq,
+        created_at: now,
+        completed_at: (!delivered_later).then_some(now),
+        deadline_at,
+        result_message: None,
+    }
 }
 
 /// The product, if it may be sold now in this quantity: on sale, licensed, within its limits.
@@ -277,17 +302,21 @@ pub(crate) fn check_fields_and_quantity(
 
 /// The buying reseller's balance and default callback, if it buys in the product's currency;
 /// and, when it has no parent, its own prices for the product.
-struct Buyer {
-    balance: i64,
-    notify_url: Option<String>,
+pub(super) struct Buyer {
+    pub(super) balance: i64,
+    pub(super) notify_url: Option<String>,
     /// `None` for a sub-reseller: its price runs through its parents (`pricing::network`).
-    own_prices: Option<NetworkPrices>,
+    pub(super) own_prices: Option<NetworkPrices>,
 }
 
 /// One statement for the buyer's row, its level's discount and its override price for this
 /// product: on PostgreSQL every statement is a round trip, and a root reseller's quote needs
 /// nothing else (four statements were one each).
-fn load_buyer(conn: &mut DbConn, reseller_id: &str, product: &ProductRow) -> Result<Buyer> {
+pub(super) fn load_buyer(
+    conn: &mut DbConn,
+    reseller_id: &str,
+    product: &ProductRow,
+) -> Result<Buyer> {
     type Row = (BigInt, Nullable<Text>, Text, Bool, BigInt, Nullable<BigInt>);
     let (balance, notify_url, currency, root, discount_bps, price_override): (
         i64,
@@ -356,24 +385,44 @@ fn post_payment(
     quantity: i64,
     postings: Vec<Posting>,
 ) -> Result<i64> {
+    let actor = purchase_actor(ctx);
     ledger::post(
         conn,
-        Txn {
-            action: "order.purchase",
-            actor: &format!("key:{}", ctx.key_id),
-            subject: order_id,
-            currency: &product.currency,
-            detail: json!({ "product_id": product.id, "quantity": quantity }),
-            postings,
-        },
+        purchase(&actor, product, order_id, quantity, postings),
     )
+}
+
+/// The ledger action of an order's payment.
+pub(super) const PURCHASE: &str = "order.purchase";
+
+/// Who an order's payment is booked to: the ordering key.
+pub(super) fn purchase_actor(ctx: &OrderContext) -> String {
+    format!("key:{}", ctx.key_id)
+}
+
+/// An order's payment as a ledger transaction.
+pub(super) fn purchase<'a>(
+    actor: &'a str,
+    product: &'a ProductRow,
+    order_id: &'a str,
+    quantity: i64,
+    postings: Vec<Posting>,
+) -> Txn<'a> {
+    Txn {
+        action: PURCHASE,
+        actor,
+        subject: order_id,
+        currency: &product.currency,
+        detail: json!({ "product_id": product.id, "quantity": quantity }),
+        postings,
+    }
 }
 
 /// The delivery receipt: signed claims over the order and a hash of each delivered code; over
 /// more codes than the bulk threshold (a large gift-link order), a digest of them instead,
 /// as a bulk order's receipt has.
 #[allow(clippy::too_many_arguments)]
-fn sign_receipt(
+pub(super) fn sign_receipt(
     deps: &OrderDeps,
     ctx: &OrderContext,
     product: &ProductRow,
@@ -441,7 +490,12 @@ pub async fn place_order(
     loop {
         attempt += 1;
         let (d, c, r) = (deps.clone(), ctx.clone(), req.clone());
-        match db.write_async(move |conn| place(conn, &d, &c, &r)).await {
+        let placed = if super::batch::joins_set(db, &c, &r) {
+            super::batch::place_in_set(db, d, c, r).await
+        } else {
+            db.write_async(move |conn| place(conn, &d, &c, &r)).await
+        };
+        match placed {
             Err(Error::Contention(_)) if attempt < ATTEMPTS => continue,
             Err(Error::RaceLost) => {
                 return db

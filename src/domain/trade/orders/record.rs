@@ -4,7 +4,8 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::{OrderRow, OrderStatus};
-use crate::db::schema::{orders, resellers, suppliers};
+use crate::db::schema::{resellers, suppliers};
+use crate::db::stmt::{execute_rows, Arg, ROW_CHUNKS};
 use crate::db::DbConn;
 use crate::domain::trade::catalog::ProductRow;
 use crate::error::Result;
@@ -14,6 +15,12 @@ use crate::time::rfc3339;
 /// `order.delivered` to the reseller's callback; a bulk order's event points at its codes'
 /// pages (`cards_url`) instead of carrying them.
 pub fn announce_delivery(conn: &mut DbConn, row: &OrderRow, bulk: bool) -> Result<()> {
+    outbox::enqueue(conn, delivered_event(row, bulk))?;
+    Ok(())
+}
+
+/// The `order.delivered` event of `row` (see [`announce_delivery`]).
+pub(super) fn delivered_event(row: &OrderRow, bulk: bool) -> NewEvent<'_> {
     let mut data = json!({
         "order_id": row.id,
         "out_trade_no": row.out_trade_no,
@@ -26,17 +33,13 @@ pub fn announce_delivery(conn: &mut DbConn, row: &OrderRow, bulk: bool) -> Resul
     if bulk {
         data["cards_url"] = json!(format!("/v1/orders/{}/cards", row.id));
     }
-    outbox::enqueue(
-        conn,
-        NewEvent {
-            event_type: "order.delivered",
-            owner_kind: "reseller",
-            owner_id: &row.reseller_id,
-            url: row.notify_url.as_deref(),
-            data,
-        },
-    )?;
-    Ok(())
+    NewEvent {
+        event_type: "order.delivered",
+        owner_kind: "reseller",
+        owner_id: &row.reseller_id,
+        url: row.notify_url.as_deref(),
+        data,
+    }
 }
 
 /// Where the reseller's events about this order go: the order's URL, else the account's as it
@@ -53,32 +56,53 @@ pub fn callback_url(conn: &mut DbConn, order: &OrderRow) -> Result<Option<String
 
 /// Inserts a new order row; the caller keeps the row it wrote instead of reading it back.
 pub(super) fn insert(conn: &mut DbConn, o: &OrderRow) -> diesel::QueryResult<usize> {
-    diesel::insert_into(orders::table)
-        .values((
-            orders::id.eq(&o.id),
-            orders::reseller_id.eq(&o.reseller_id),
-            orders::key_id.eq(&o.key_id),
-            orders::out_trade_no.eq(&o.out_trade_no),
-            orders::product_id.eq(&o.product_id),
-            orders::supplier_id.eq(&o.supplier_id),
-            orders::quantity.eq(o.quantity),
-            orders::unit_price.eq(o.unit_price),
-            orders::amount.eq(o.amount),
-            orders::cost_amount.eq(o.cost_amount),
-            orders::currency.eq(&o.currency),
-            orders::status.eq(&o.status),
-            orders::request_hash.eq(&o.request_hash),
-            orders::notify_url.eq(&o.notify_url),
-            orders::topup.eq(&o.topup),
-            orders::buyer_id.eq(&o.buyer_id),
-            orders::buyer_region.eq(&o.buyer_region),
-            orders::receipt.eq(&o.receipt),
-            orders::ledger_seq.eq(o.ledger_seq),
-            orders::created_at.eq(o.created_at),
-            orders::completed_at.eq(o.completed_at),
-            orders::deadline_at.eq(o.deadline_at),
-        ))
-        .execute(conn)
+    insert_many(conn, &[o])
+}
+
+/// Inserts new order rows with one multi-row INSERT (a SQLite batch's orders).
+pub(super) fn insert_many(conn: &mut DbConn, rows: &[&OrderRow]) -> diesel::QueryResult<usize> {
+    let args: Vec<[Arg<'_>; 22]> = rows
+        .iter()
+        .map(|o| {
+            [
+                o.id.as_str().into(),
+                o.reseller_id.as_str().into(),
+                o.key_id.as_str().into(),
+                o.out_trade_no.as_str().into(),
+                o.product_id.as_str().into(),
+                o.supplier_id.as_str().into(),
+                o.quantity.into(),
+                o.unit_price.into(),
+                o.amount.into(),
+                o.cost_amount.into(),
+                o.currency.as_str().into(),
+                o.status.as_str().into(),
+                o.request_hash.as_str().into(),
+                o.notify_url.as_deref().into(),
+                o.topup.as_deref().into(),
+                o.buyer_id.as_deref().into(),
+                o.buyer_region.as_deref().into(),
+                o.receipt.as_str().into(),
+                o.ledger_seq.into(),
+                o.created_at.into(),
+                o.completed_at.into(),
+                o.deadline_at.into(),
+            ]
+        })
+        .collect();
+    execute_rows(
+        conn,
+        &ROW_CHUNKS,
+        (
+            "INSERT INTO orders (id, reseller_id, key_id, out_trade_no, product_id, \
+             supplier_id, quantity, unit_price, amount, cost_amount, currency, status, \
+             request_hash, notify_url, topup, buyer_id, buyer_region, receipt, ledger_seq, \
+             created_at, completed_at, deadline_at) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "",
+        ),
+        &args,
+    )
 }
 
 /// Asks the supplier to fulfil a direct top-up (`order.topup_requested`).

@@ -1,0 +1,379 @@
+//! SQLite: a group commit's card orders placed as one set. Each order is checked and priced
+//! on its own, in arrival order, against what the orders before it in the set took — cards
+//! picked from one read of the product's stock, balances moved in memory — and writes
+//! nothing; an order that fails a check fails alone and changes nothing. Then the orders that
+//! passed are written together: one multi-row statement per table (cards marked, records with
+//! their ledger lines, order rows, events) and each touched balance, stock counter and sales
+//! rollup row once, and the records sealed as they go in (one step of the chain for the set).
+//! No savepoint per order.
+//!
+//! Orders the set does not take — direct top-ups, bulk orders (both found once the product
+//! is read), gift links and keys with a daily spend limit (both known before) — run alone
+//! through [`place`], after the set's writes, as every order on PostgreSQL does. Should the
+//! set's writes fail, they are rolled back and every order of the set runs alone instead.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use super::place::{
+    load_buyer, load_sellable, order_row, place, purchase, purchase_actor, sign_receipt,
+    topup_fields, validate_request, PURCHASE,
+};
+use super::record::{delivered_event, insert_many};
+use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
+use crate::db::stmt::stmt;
+use crate::db::writer::{finish_with, Finish, SetItem};
+use crate::db::{Db, DbConn};
+use crate::domain::money::chain::{self, Numbered};
+use crate::domain::money::ledger;
+use crate::domain::money::limits::SpendLimits;
+use crate::domain::trade::catalog::{Delivery, ProductRow};
+use crate::domain::trade::claims::{self, DeliveryMode};
+use crate::domain::trade::inventory::{self, stock_low, SealedCard};
+use crate::domain::trade::pending;
+use crate::domain::trade::pricing::quote::{quote, quote_at};
+use crate::domain::trade::sales_rollup::Sale;
+use crate::error::{Error, Result};
+use crate::events::outbox;
+
+/// An order waiting for the next group commit's set.
+struct Queued {
+    deps: OrderDeps,
+    ctx: OrderContext,
+    req: OrderRequest,
+    reply: tokio::sync::oneshot::Sender<Result<Placed>>,
+}
+
+/// Whether the order goes through the set (SQLite) rather than a transaction of its own.
+pub(super) fn joins_set(db: &Db, ctx: &OrderContext, req: &OrderRequest) -> bool {
+    db.groups_commits()
+        && req.delivery_mode == DeliveryMode::Codes
+        && ctx.limits == SpendLimits::default()
+}
+
+/// Places the order in the next group commit's set; answers once that batch committed.
+pub(super) async fn place_in_set(
+    db: &Db,
+    deps: OrderDeps,
+    ctx: OrderContext,
+    req: OrderRequest,
+) -> Result<Placed> {
+    db.on_batch_set(|| Box::new(run));
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    db.queue_item(Box::new(Queued {
+        deps,
+        ctx,
+        req,
+        reply,
+    }))?;
+    answer
+        .await
+        .map_err(|_| Error::internal("a database write panicked"))?
+}
+
+/// The writer's set runner: every queued order's outcome, told after the batch's COMMIT.
+fn run(conn: &mut DbConn, items: Vec<SetItem>) -> Vec<Finish> {
+    let queued: Vec<Queued> = items
+        .into_iter()
+        .filter_map(|item| item.downcast::<Queued>().ok().map(|q| *q))
+        .collect();
+    let outcomes = place_set(conn, &queued);
+    queued
+        .into_iter()
+        .zip(outcomes)
+        .map(|(q, outcome)| {
+            let reply = q.reply;
+            finish_with(outcome, move |r| {
+                let _ = reply.send(r);
+            })
+        })
+        .collect()
+}
+
+/// One outcome per order, in order (see the module's comment).
+fn place_set(conn: &mut DbConn, queued: &[Queued]) -> Vec<Result<Placed>> {
+    let mut set = SetState::new(queued);
+    let mut outcomes: Vec<Option<Result<Placed>>> = queued.iter().map(|_| None).collect();
+    let mut planned: Vec<(usize, Planned)> = Vec::new();
+    let mut alone: Vec<usize> = Vec::new();
+    for (i, q) in queued.iter().enumerate() {
+        match set.plan(conn, q) {
+            Ok(Some(p)) => planned.push((i, p)),
+            Ok(None) => alone.push(i),
+            Err(e) => outcomes[i] = Some(Err(e)),
+        }
+    }
+    let plans: Vec<&Planned> = planned.iter().map(|(_, p)| p).collect();
+    let stock_low_days = queued.first().map_or(0.0, |q| q.deps.stock_low_days);
+    match conn.transaction(|c| write(c, &plans, &set, stock_low_days)) {
+        Ok(()) => {
+            for (i, p) in planned {
+                outcomes[i] = Some(Ok(p.placed));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, orders = queued.len(), "a set of orders failed to write; each runs alone");
+            outcomes.iter_mut().for_each(|o| *o = None);
+            alone = (0..queued.len()).collect();
+        }
+    }
+    for i in alone {
+        let q = &queued[i];
+        outcomes[i] = Some(conn.transaction(|c| place(c, &q.deps, &q.ctx, &q.req)));
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(Error::internal("an order of the set was not placed"))))
+        .collect()
+}
+
+/// An order that passed its checks, ready to write.
+struct Planned {
+    row: OrderRow,
+    card_ids: Vec<i64>,
+    record: Numbered,
+    placed: Placed,
+}
+
+/// What the orders planned so far have taken, in memory.
+struct SetState {
+    now: i64,
+    /// Cards each product's orders in the set ask for, to pick them with one read.
+    demand: HashMap<String, i64>,
+    products: HashMap<String, ProductRow>,
+    /// Picked cards not yet taken, oldest first, per product.
+    pools: HashMap<String, VecDeque<SealedCard>>,
+    /// Balances as the planned orders left them (touched resellers only).
+    balances: HashMap<String, i64>,
+    /// `(reseller, out_trade_no)` of the planned orders.
+    trade_nos: HashSet<(String, String)>,
+    next_seq: Option<i64>,
+}
+
+impl SetState {
+    fn new(queued: &[Queued]) -> Self {
+        let mut demand: HashMap<String, i64> = HashMap::new();
+        for q in queued {
+            *demand.entry(q.req.product_id.clone()).or_default() += q.req.quantity.max(0);
+        }
+        SetState {
+            now: crate::time::now_ms(),
+            demand,
+            products: HashMap::new(),
+            pools: HashMap::new(),
+            balances: HashMap::new(),
+            trade_nos: HashSet::new(),
+            next_seq: None,
+        }
+    }
+
+    /// The checks of `place` in its order, against the set so far; `None`: the order runs
+    /// alone (a direct top-up or a bulk order).
+    fn plan(&mut self, conn: &mut DbConn, q: &Queued) -> Result<Option<Planned>> {
+        let (deps, ctx, req) = (&q.deps, &q.ctx, &q.req);
+        validate_request(req)?;
+        // A retry of an order placed before (or earlier in this set): answered with that
+        // order once the batch committed, as a lost race is.
+        let trade_no = (ctx.reseller_id.clone(), req.out_trade_no.clone());
+        if self.trade_nos.contains(&trade_no)
+            || trade_no_taken(conn, &ctx.reseller_id, &req.out_trade_no)?
+        {
+            return Err(Error::RaceLost);
+        }
+        let product = self.product(conn, req)?;
+        claims::check_product(req, &product)?;
+        topup_fields(&product, req)?;
+        let bulk =
+            crate::domain::trade::bulk::is_bulk(false, req.quantity, deps.bulk_async_threshold);
+        if product.delivery == Delivery::Direct || bulk {
+            return Ok(None);
+        }
+        let buyer = load_buyer(conn, &ctx.reseller_id, &product)?;
+        let quote = match &buyer.own_prices {
+            Some(prices) => quote_at(prices, &ctx.reseller_id, &product, req.quantity)?,
+            None => quote(conn, &ctx.reseller_id, &product, req.quantity)?,
+        };
+        let balance = *self
+            .balances
+            .entry(ctx.reseller_id.clone())
+            .or_insert(buyer.balance);
+        if balance < quote.amount {
+            return Err(Error::InsufficientBalance);
+        }
+        let order_id = crate::ids::new_id("ord");
+        let cards = self.peek_cards(conn, &product.id, req.quantity)?;
+        let delivered = cards
+            .iter()
+            .map(|c| inventory::unseal(&deps.vault, c))
+            .collect::<Result<Vec<_>>>()?;
+        let now = self.now;
+        let receipt = sign_receipt(
+            deps,
+            ctx,
+            &product,
+            &order_id,
+            req.quantity,
+            quote.amount,
+            now,
+            &delivered,
+        )?;
+        let actor = purchase_actor(ctx);
+        let mut moved: HashMap<String, i64> = HashMap::new();
+        let txn = purchase(
+            &actor,
+            &product,
+            &order_id,
+            req.quantity,
+            quote.postings.clone(),
+        );
+        let entries = ledger::lines(&txn, |id, delta| {
+            let before = match moved.get(id).or(self.balances.get(id)) {
+                Some(b) => *b,
+                None => balance_of(conn, id)?,
+            };
+            let after = before + delta;
+            if after < 0 {
+                return Err(Error::InsufficientBalance);
+            }
+            moved.insert(id.to_string(), after);
+            Ok(after)
+        })?;
+        let detail = txn.detail.to_string();
+        drop(txn);
+        // Every check passed: take what the order takes.
+        self.balances.extend(moved);
+        let card_ids: Vec<i64> = self.take_cards(&product.id, cards.len());
+        self.trade_nos.insert(trade_no);
+        let seq = self.next_seq(conn)?;
+        let row = order_row(
+            (ctx, req, &product),
+            order_id.clone(),
+            &quote,
+            buyer.notify_url,
+            (receipt, seq, now),
+            None,
+            None,
+            false,
+        );
+        let placed = Placed {
+            order: row.view(Some(delivered)),
+            created: true,
+        };
+        Ok(Some(Planned {
+            card_ids,
+            record: Numbered {
+                seq,
+                kind: "ledger",
+                actor,
+                action: PURCHASE,
+                subject: order_id,
+                detail,
+                created_at: now,
+                currency: product.currency.clone(),
+                entries,
+            },
+            row,
+            placed,
+        }))
+    }
+
+    /// The product, sellable now, read once per set.
+    fn product(&mut self, conn: &mut DbConn, req: &OrderRequest) -> Result<ProductRow> {
+        if let Some(p) = self.products.get(&req.product_id) {
+            return Ok(p.clone());
+        }
+        let p = load_sellable(conn, req)?;
+        self.products.insert(p.id.clone(), p.clone());
+        Ok(p)
+    }
+
+    /// The next `quantity` cards of the product's pool (picked with one read the first time,
+    /// enough for every order of the set), or `OutOfStock` taking none.
+    fn peek_cards(
+        &mut self,
+        conn: &mut DbConn,
+        product_id: &str,
+        quantity: i64,
+    ) -> Result<Vec<SealedCard>> {
+        if !self.pools.contains_key(product_id) {
+            let want = self.demand.get(product_id).copied().unwrap_or(quantity);
+            let picked = inventory::pick_available(conn, product_id, self.now, want)?;
+            self.pools.insert(product_id.to_string(), picked.into());
+        }
+        let pool = &self.pools[product_id];
+        if (pool.len() as i64) < quantity {
+            return Err(Error::OutOfStock);
+        }
+        Ok(pool.iter().take(quantity as usize).cloned().collect())
+    }
+
+    fn take_cards(&mut self, product_id: &str, n: usize) -> Vec<i64> {
+        let pool = self.pools.get_mut(product_id).expect("peeked first");
+        pool.drain(..n).map(|c| c.id).collect()
+    }
+
+    fn next_seq(&mut self, conn: &mut DbConn) -> Result<i64> {
+        let seq = match self.next_seq {
+            Some(seq) => seq,
+            None => chain::next_seq(conn)?,
+        };
+        self.next_seq = Some(seq + 1);
+        Ok(seq)
+    }
+}
+
+/// Whether the reseller already has an order of this `out_trade_no`.
+fn trade_no_taken(conn: &mut DbConn, reseller_id: &str, out_trade_no: &str) -> Result<bool> {
+    let found: Option<i64> = stmt(
+        "SELECT 1 FROM orders WHERE reseller_id = ? AND out_trade_no = ?",
+        [reseller_id.into(), out_trade_no.into()],
+    )
+    .returning::<BigInt>()
+    .get_result(conn)
+    .optional()?;
+    Ok(found.is_some())
+}
+
+fn balance_of(conn: &mut DbConn, reseller_id: &str) -> Result<i64> {
+    stmt(
+        "SELECT balance FROM resellers WHERE id = ?",
+        [reseller_id.into()],
+    )
+    .returning::<BigInt>()
+    .get_result(conn)
+    .optional()?
+    .ok_or(Error::InsufficientBalance)
+}
+
+/// Writes the planned orders: cards, balances, records and lines, rows, events; their sales
+/// go straight to the counters (a pending row would be folded before this batch commits).
+fn write(conn: &mut DbConn, plans: &[&Planned], set: &SetState, stock_low_days: f64) -> Result<()> {
+    if plans.is_empty() {
+        return Ok(());
+    }
+    let cards: Vec<(i64, &str)> = plans
+        .iter()
+        .flat_map(|p| p.card_ids.iter().map(|id| (*id, p.row.id.as_str())))
+        .collect();
+    inventory::mark_sold(conn, &cards, set.now)?;
+    for (reseller_id, balance) in &set.balances {
+        stmt(
+            "UPDATE resellers SET balance = ? WHERE id = ?",
+            [(*balance).into(), reseller_id.into()],
+        )
+        .execute(conn)?;
+    }
+    let records: Vec<&Numbered> = plans.iter().map(|p| &p.record).collect();
+    chain::append_sealed(conn, &records)?;
+    let rows: Vec<&OrderRow> = plans.iter().map(|p| &p.row).collect();
+    insert_many(conn, &rows)?;
+    let sales: Vec<(Sale<'_>, i64)> = rows.iter().map(|r| (Sale::from(*r), r.quantity)).collect();
+    for taken in pending::apply_sales(conn, &sales)? {
+        stock_low::on_stock_taken(conn, &taken, stock_low_days)?;
+    }
+    let events: Vec<_> = rows.iter().map(|r| delivered_event(r, false)).collect();
+    outbox::enqueue_many(conn, &events)?;
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! Orders that share one group commit (SQLite places a batch's card orders as one set): each
+//! keeps its own outcome — the ones that fail their checks change nothing, the others commit —
+//! and the books hold afterwards. On PostgreSQL the same orders race as separate transactions.
+
+use std::collections::{HashMap, HashSet};
+
+use kameng::client::{Client, ClientError};
+use kameng::domain::trade::orders::Order;
+
+use crate::common::{order_req, TestApp};
+
+type Outcome = Result<(Order, bool), ClientError>;
+
+/// Sends every order at once while the writer is held by a slow job, so that on SQLite they
+/// all queue for (and share) the next batch.
+async fn all_in_one_batch(
+    app: &TestApp,
+    orders: Vec<(Client, kameng::domain::trade::orders::OrderRequest)>,
+) -> Vec<Outcome> {
+    let db = app.state.db.clone();
+    let hold = std::thread::spawn(move || {
+        db.write(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(600));
+            Ok(())
+        })
+    });
+    // The slow job is queued first; the orders queue behind it.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let sent = orders
+        .into_iter()
+        .map(|(client, req)| async move { client.create_order(&req).await });
+    let outcomes = futures_util::future::join_all(sent).await;
+    hold.join().unwrap().unwrap();
+    outcomes
+}
+
+fn code(outcome: &Outcome) -> &str {
+    match outcome {
+        Ok((_, true)) => "created",
+        Ok((_, false)) => "replayed",
+        Err(e) => e.code().unwrap_or("no problem document"),
+    }
+}
+
+#[actix_web::test]
+async fn failing_and_succeeding_orders_in_one_batch_each_keep_their_outcome() {
+    let app = TestApp::spawn().await;
+    let (_, _, plenty) = app.stocked_product("PLENTY", 10_000, 9_000, 20).await;
+    let (_, _, last_one) = app.stocked_product("LASTONE", 5_000, 4_000, 1).await;
+    let plenty = plenty.product.id;
+    let last_one = last_one.product.id;
+    // Enough for two of PLENTY, not three.
+    let (poor, poor_c) = app.reseller(None, 25_000).await;
+    let (rich, rich_c) = app.reseller(None, 100_000).await;
+    let (other, other_c) = app.reseller(None, 100_000).await;
+
+    let mut orders = Vec::new();
+    for n in 0..3 {
+        orders.push((poor_c.clone(), order_req(&plenty, 1, &format!("POOR-{n}"))));
+    }
+    orders.push((rich_c.clone(), order_req(&plenty, 2, "RICH-1")));
+    // The same order twice: one is placed, the other answered with it.
+    orders.push((rich_c.clone(), order_req(&plenty, 3, "RICH-2")));
+    orders.push((rich_c.clone(), order_req(&plenty, 3, "RICH-2")));
+    orders.push((rich_c.clone(), order_req("prd_does_not_exist", 1, "RICH-3")));
+    orders.push((rich_c.clone(), order_req(&plenty, 0, "RICH-4")));
+    // One card left, two buyers.
+    orders.push((rich_c.clone(), order_req(&last_one, 1, "RICH-5")));
+    orders.push((other_c.clone(), order_req(&last_one, 1, "OTHER-1")));
+    // More than is left after the orders above take 7 of 20.
+    orders.push((other_c.clone(), order_req(&plenty, 14, "OTHER-2")));
+    orders.push((other_c.clone(), order_req(&plenty, 4, "OTHER-3")));
+
+    let outcomes = all_in_one_batch(&app, orders).await;
+    let codes: Vec<&str> = outcomes.iter().map(code).collect();
+
+    let poor_codes: Vec<&str> = codes[0..3].to_vec();
+    assert_eq!(
+        poor_codes.iter().filter(|c| **c == "created").count(),
+        2,
+        "two of three fit the balance: {poor_codes:?}"
+    );
+    assert!(
+        poor_codes.contains(&"insufficient_balance"),
+        "{poor_codes:?}"
+    );
+    assert_eq!(codes[3], "created");
+    let mut twice = [codes[4], codes[5]];
+    twice.sort();
+    assert_eq!(
+        twice,
+        ["created", "replayed"],
+        "the same out_trade_no twice"
+    );
+    let (first, second) = (outcomes[4].as_ref().unwrap(), outcomes[5].as_ref().unwrap());
+    assert_eq!(
+        first.0.id, second.0.id,
+        "the repeat answers with the placed order"
+    );
+    assert_eq!(first.0.cards, second.0.cards);
+    assert_eq!(codes[6], "not_found");
+    assert_eq!(codes[7], "invalid_request");
+    let mut last = [codes[8], codes[9]];
+    last.sort();
+    assert_eq!(last, ["created", "out_of_stock"], "one card, two buyers");
+    assert_eq!(codes[10], "out_of_stock", "14 more than the 13 left");
+    assert_eq!(codes[11], "created");
+
+    // Every delivered code once; stock fell by exactly what was delivered.
+    let delivered: Vec<&Order> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok())
+        .filter(|(_, created)| *created)
+        .map(|(o, _)| o)
+        .collect();
+    let codes_out: Vec<String> = delivered
+        .iter()
+        .flat_map(|o| o.cards.clone().unwrap_or_default())
+        .map(|c| c.code)
+        .collect();
+    let distinct: HashSet<&String> = codes_out.iter().collect();
+    assert_eq!(distinct.len(), codes_out.len(), "a code delivered twice");
+    let units: HashMap<&str, i64> = delivered.iter().fold(HashMap::new(), |mut m, o| {
+        *m.entry(o.product_id.as_str()).or_default() += o.quantity;
+        m
+    });
+    assert_eq!(units[plenty.as_str()], 2 + 2 + 3 + 4);
+    assert_eq!(codes_out.len() as i64, 2 + 2 + 3 + 4 + 1);
+    assert_eq!(poor_c.product(&plenty).await.unwrap().stock, Some(20 - 11));
+    assert_eq!(poor_c.product(&last_one).await.unwrap().stock, Some(0));
+
+    // Each balance moved by its own delivered orders only.
+    let spent = |id: &str| -> i64 {
+        delivered
+            .iter()
+            .filter(|o| o.reseller_id == id)
+            .map(|o| o.amount)
+            .sum()
+    };
+    assert_eq!(spent(&poor.reseller.id), 20_000);
+    for (r, c) in [(&poor, &poor_c), (&rich, &rich_c), (&other, &other_c)] {
+        let start = if r.reseller.id == poor.reseller.id {
+            25_000
+        } else {
+            100_000
+        };
+        assert_eq!(
+            c.account().await.unwrap().balance,
+            start - spent(&r.reseller.id)
+        );
+    }
+    // Every created order reads back as answered; failed ones left no order behind.
+    for o in &delivered {
+        let back = rich_c.clone();
+        let owner = [(&poor, &poor_c), (&rich, &rich_c), (&other, &other_c)]
+            .into_iter()
+            .find(|(r, _)| r.reseller.id == o.reseller_id)
+            .map(|(_, c)| c)
+            .unwrap_or(&back);
+        assert_eq!(owner.order(&o.id).await.unwrap().cards, o.cards);
+    }
+    let all = app.admin.orders("limit=100").await.unwrap();
+    assert_eq!(
+        all.data.len(),
+        delivered.len(),
+        "only the created orders exist"
+    );
+    app.assert_books_check().await;
+}
