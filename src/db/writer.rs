@@ -27,10 +27,20 @@ pub type Finish = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;
 /// Work the set runner does together with the batch's other items (see [`SetRunner`]).
 pub type SetItem = Box<dyn std::any::Any + Send>;
-/// Runs all of a batch's set items at once, after the batch's jobs, in the batch's
-/// transaction: one [`Finish`] per item, each item failing alone. What a set runner gains over
+/// Runs all of a batch's set items at once, first in the batch's transaction and with no
+/// savepoint of its own, each item failing alone; `together` is false when the batch runs again
+/// after the set failed, and the runner then runs each item alone. What a set runner gains over
 /// a job per item is the set: reads shared, rows written with one statement per table.
-pub type SetRunner = Box<dyn Fn(&mut DbConn, Vec<SetItem>) -> Vec<Finish> + Send + Sync>;
+pub type SetRunner = Box<dyn Fn(&mut DbConn, Vec<SetItem>, bool) -> SetRun + Send + Sync>;
+
+/// What became of a batch's set items.
+pub enum SetRun {
+    /// One [`Finish`] per item.
+    Done(Vec<Finish>),
+    /// The set's writes failed after they began: the batch rolls back, and runs again with
+    /// these items (all of them) each alone.
+    Failed(Vec<SetItem>),
+}
 
 /// One queued piece of work.
 enum Work {
@@ -193,40 +203,67 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Work>, hooks: Arc<
         }
         let mut finishers: Vec<Finish> = Vec::with_capacity(batch.len());
         let started = std::time::Instant::now();
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            conn.transaction::<_, diesel::result::Error, _>(|c| {
-                let mut items = Vec::new();
-                for work in batch.drain(..) {
-                    let job = match work {
-                        Work::Job(job) => job,
-                        Work::Item(item) => {
-                            items.push(item);
-                            continue;
+        let (mut jobs, mut items): (Vec<Job>, Vec<SetItem>) = (Vec::new(), Vec::new());
+        for work in batch.drain(..) {
+            match work {
+                Work::Job(job) => jobs.push(job),
+                Work::Item(item) => items.push(item),
+            }
+        }
+        let mut together = true;
+        let outcome = loop {
+            let mut again: Option<Vec<SetItem>> = None;
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                conn.transaction::<_, diesel::result::Error, _>(|c| {
+                    // The set first and with no savepoint of its own (a savepoint copies every
+                    // page the set changes into its journal): should its writes fail, the
+                    // batch rolls back before anything else ran and starts over with the set's
+                    // items each alone.
+                    if let (false, Some(run_set)) = (items.is_empty(), hooks.set_runner.get()) {
+                        let set = std::mem::take(&mut items);
+                        match catch_unwind(AssertUnwindSafe(|| run_set(c, set, together))) {
+                            Ok(SetRun::Done(finished)) => finishers.extend(finished),
+                            Ok(SetRun::Failed(back)) => {
+                                again = Some(back);
+                                return Err(diesel::result::Error::RollbackTransaction);
+                            }
+                            // A panic drops the items' answers (their callers hear "panicked").
+                            Err(_) if together => {
+                                unwind_to_batch(c)?;
+                                again = Some(Vec::new());
+                                return Err(diesel::result::Error::RollbackTransaction);
+                            }
+                            Err(_) => unwind_to_batch(c)?,
                         }
-                    };
-                    match catch_unwind(AssertUnwindSafe(|| job(c))) {
-                        Ok(finish) => finishers.push(finish),
-                        // The job's reply channel went with it (its caller hears "panicked");
-                        // undo what it left open so the rest of the batch still commits.
-                        Err(_) => unwind_to_batch(c)?,
                     }
-                }
-                if let (false, Some(run_set)) = (items.is_empty(), hooks.set_runner.get()) {
-                    // A panic drops the items' answers (their callers hear "panicked").
-                    match catch_unwind(AssertUnwindSafe(|| run_set(c, items))) {
-                        Ok(finished) => finishers.extend(finished),
-                        Err(_) => unwind_to_batch(c)?,
+                    for job in jobs.drain(..) {
+                        match catch_unwind(AssertUnwindSafe(|| job(c))) {
+                            Ok(finish) => finishers.push(finish),
+                            // The job's reply channel went with it (its caller hears
+                            // "panicked"); undo what it left open so the rest still commits.
+                            Err(_) => unwind_to_batch(c)?,
+                        }
                     }
-                }
-                if let Some(end) = hooks.epilogue.get() {
-                    // Its own savepoint: if it fails, the jobs still commit.
-                    if let Err(e) = c.transaction::<_, Error, _>(|c| end(c)) {
-                        tracing::warn!(error = %e, "end-of-batch work failed; retried next batch");
+                    if let Some(end) = hooks.epilogue.get() {
+                        // Its own savepoint: if it fails, the jobs still commit.
+                        if let Err(e) = c.transaction::<_, Error, _>(|c| end(c)) {
+                            tracing::warn!(error = %e, "end-of-batch work failed; retried next batch");
+                        }
                     }
+                    Ok(())
+                })
+            }));
+            match again {
+                Some(back) if together => {
+                    tracing::warn!(
+                        items = back.len(),
+                        "a batch's set failed; its items run alone"
+                    );
+                    (items, together) = (back, false);
                 }
-                Ok(())
-            })
-        }));
+                _ => break outcome,
+            }
+        };
         let committed = matches!(outcome, Ok(Ok(())));
         if let (true, Some(observe)) = (committed, hooks.observer.get()) {
             observe(finishers.len());
@@ -325,5 +362,82 @@ mod tests {
             .unwrap();
         let expected: Vec<i64> = (0..64).filter(|i| i % 4 != 0).collect();
         assert_eq!(kept, expected, "only the panicking jobs' rows are missing");
+    }
+
+    #[test]
+    fn a_set_that_fails_to_write_rolls_back_and_runs_again_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/w.db", dir.path().display());
+        let writer = Writer::start(Manager::new(&url)).unwrap();
+        writer
+            .write(|c| Ok(diesel::sql_query("CREATE TABLE t (note TEXT)").execute(c)?))
+            .unwrap();
+        let insert = |c: &mut DbConn, note: &str| {
+            diesel::sql_query(format!("INSERT INTO t VALUES ('{note}')"))
+                .execute(c)
+                .map(|_| ())
+        };
+        // Together, the set writes a row and then fails; alone, each item writes its own.
+        writer.set_set_runner(Box::new(move |c, items, together| {
+            if together {
+                insert(c, "together").unwrap();
+                return SetRun::Failed(items);
+            }
+            let finished = items
+                .into_iter()
+                .map(|item| {
+                    let (n, reply) = *item
+                        .downcast::<(i64, mpsc::SyncSender<Result<()>>)>()
+                        .unwrap();
+                    let outcome = insert(c, &format!("alone {n}")).map_err(Error::from);
+                    finish_with(outcome, move |r| {
+                        let _ = reply.send(r);
+                    })
+                })
+                .collect();
+            SetRun::Done(finished)
+        }));
+        // Hold the writer so that the items and a job share the next batch.
+        let held = writer.clone();
+        let hold = std::thread::spawn(move || {
+            held.write(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                Ok(())
+            })
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let answers: Vec<_> = (0..3i64)
+            .map(|n| {
+                let (reply, answer) = mpsc::sync_channel::<Result<()>>(1);
+                writer.queue_item(Box::new((n, reply))).unwrap();
+                answer
+            })
+            .collect();
+        let job = {
+            let w = writer.clone();
+            std::thread::spawn(move || w.write(move |c| Ok(insert(c, "job")?)))
+        };
+        hold.join().unwrap().unwrap();
+        job.join().unwrap().unwrap();
+        for answer in answers {
+            answer.recv().unwrap().unwrap();
+        }
+        let notes: Vec<String> = writer
+            .write(|c| {
+                #[derive(diesel::QueryableByName)]
+                struct Note {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    note: String,
+                }
+                let rows: Vec<Note> =
+                    diesel::sql_query("SELECT note FROM t ORDER BY note").load(c)?;
+                Ok(rows.into_iter().map(|r| r.note).collect())
+            })
+            .unwrap();
+        assert_eq!(
+            notes,
+            ["alone 0", "alone 1", "alone 2", "job"],
+            "the failed set left nothing; the job ran once"
+        );
     }
 }

@@ -52,7 +52,7 @@ async fn failing_and_succeeding_orders_in_one_batch_each_keep_their_outcome() {
     // Enough for two of PLENTY, not three.
     let (poor, poor_c) = app.reseller(None, 25_000).await;
     let (rich, rich_c) = app.reseller(None, 100_000).await;
-    let (other, other_c) = app.reseller(None, 100_000).await;
+    let (other, other_c) = app.reseller(None, 300_000).await;
 
     let mut orders = Vec::new();
     for n in 0..3 {
@@ -67,8 +67,8 @@ async fn failing_and_succeeding_orders_in_one_batch_each_keep_their_outcome() {
     // One card left, two buyers.
     orders.push((rich_c.clone(), order_req(&last_one, 1, "RICH-5")));
     orders.push((other_c.clone(), order_req(&last_one, 1, "OTHER-1")));
-    // More than is left after the orders above take 7 of 20.
-    orders.push((other_c.clone(), order_req(&plenty, 14, "OTHER-2")));
+    // More than the whole stock, whatever the others took before it.
+    orders.push((other_c.clone(), order_req(&plenty, 21, "OTHER-2")));
     orders.push((other_c.clone(), order_req(&plenty, 4, "OTHER-3")));
 
     let outcomes = all_in_one_batch(&app, orders).await;
@@ -103,7 +103,7 @@ async fn failing_and_succeeding_orders_in_one_batch_each_keep_their_outcome() {
     let mut last = [codes[8], codes[9]];
     last.sort();
     assert_eq!(last, ["created", "out_of_stock"], "one card, two buyers");
-    assert_eq!(codes[10], "out_of_stock", "14 more than the 13 left");
+    assert_eq!(codes[10], "out_of_stock", "21 of 20");
     assert_eq!(codes[11], "created");
 
     // Every delivered code once; stock fell by exactly what was delivered.
@@ -138,12 +138,11 @@ async fn failing_and_succeeding_orders_in_one_batch_each_keep_their_outcome() {
             .sum()
     };
     assert_eq!(spent(&poor.reseller.id), 20_000);
-    for (r, c) in [(&poor, &poor_c), (&rich, &rich_c), (&other, &other_c)] {
-        let start = if r.reseller.id == poor.reseller.id {
-            25_000
-        } else {
-            100_000
-        };
+    for (r, c, start) in [
+        (&poor, &poor_c, 25_000),
+        (&rich, &rich_c, 100_000),
+        (&other, &other_c, 300_000),
+    ] {
         assert_eq!(
             c.account().await.unwrap().balance,
             start - spent(&r.reseller.id)
@@ -158,6 +157,25 @@ async fn failing_and_succeeding_orders_in_one_batch_each_keep_their_outcome() {
             .map(|(_, c)| c)
             .unwrap_or(&back);
         assert_eq!(owner.order(&o.id).await.unwrap().cards, o.cards);
+    }
+    if app.state.db.groups_commits() {
+        // SQLite: the orders did share a batch (more than 8 jobs in one group commit).
+        let metrics = reqwest::get(format!("{}/metrics", app.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let read = |name: &str| -> f64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {metrics}"))
+        };
+        let batches = read("kameng_commit_batch_size_count");
+        let small = read("kameng_commit_batch_size_bucket{le=\"8\"}");
+        assert!(batches - small >= 1.0, "no batch of more than 8 jobs");
     }
     let all = app.admin.orders("limit=100").await.unwrap();
     assert_eq!(

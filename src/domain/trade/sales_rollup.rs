@@ -6,9 +6,7 @@
 use diesel::connection::SimpleConnection;
 use std::collections::HashMap;
 
-use diesel::prelude::*;
-
-use crate::db::stmt::{stmt, Arg};
+use crate::db::stmt::{execute_rows, Arg, ROW_CHUNKS};
 use crate::db::DbConn;
 use crate::domain::trade::orders::OrderRow;
 use crate::error::Result;
@@ -198,48 +196,84 @@ pub fn apply(conn: &mut DbConn, sales: &[(Sale<'_>, Tally)]) -> Result<()> {
                 .add(tally);
         }
     }
-    for ((reseller_id, day, product_id, region), (currency, t)) in daily {
-        let mut args: Vec<Arg<'_>> = vec![
-            reseller_id.into(),
-            day.into(),
-            product_id.into(),
-            region.into(),
-            currency.into(),
-        ];
-        args.extend(t.args());
-        stmt(
+    // Each row once per statement (the maps' keys are the conflict targets), so a multi-row
+    // upsert never updates one row twice.
+    let daily: Vec<[Arg<'_>; 13]> = daily
+        .into_iter()
+        .map(|((reseller_id, day, product_id, region), (currency, t))| {
+            let [a, b, c, d, e, f, g, h] = t.args();
+            [
+                reseller_id.into(),
+                day.into(),
+                product_id.into(),
+                region.into(),
+                currency.into(),
+                a,
+                b,
+                c,
+                d,
+                e,
+                f,
+                g,
+                h,
+            ]
+        })
+        .collect();
+    execute_rows(
+        conn,
+        &ROW_CHUNKS,
+        (
             concat!(
                 "INSERT INTO sales_daily (reseller_id, day, product_id, region, currency, ",
                 counters!(),
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (reseller_id, day, product_id, region) DO UPDATE SET ",
+                ") VALUES "
+            ),
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            concat!(
+                " ON CONFLICT (reseller_id, day, product_id, region) DO UPDATE SET ",
                 add_counters!("sales_daily")
             ),
-            args,
-        )
-        .execute(conn)?;
-    }
-    for ((dim, period, day, key, currency), t) in rollup {
-        let mut args: Vec<Arg<'_>> = vec![
-            dim.into(),
-            period.into(),
-            day.into(),
-            key.into(),
-            currency.into(),
-        ];
-        args.extend(t.args());
-        stmt(
+        ),
+        &daily,
+    )?;
+    let rollup: Vec<[Arg<'_>; 13]> = rollup
+        .into_iter()
+        .map(|((dim, period, day, key, currency), t)| {
+            let [a, b, c, d, e, f, g, h] = t.args();
+            [
+                dim.into(),
+                period.into(),
+                day.into(),
+                key.into(),
+                currency.into(),
+                a,
+                b,
+                c,
+                d,
+                e,
+                f,
+                g,
+                h,
+            ]
+        })
+        .collect();
+    execute_rows(
+        conn,
+        &ROW_CHUNKS,
+        (
             concat!(
                 "INSERT INTO sales_rollup (dim, period, day, dim_key, currency, ",
                 counters!(),
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (dim, period, day, dim_key, currency) DO UPDATE SET ",
+                ") VALUES "
+            ),
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            concat!(
+                " ON CONFLICT (dim, period, day, dim_key, currency) DO UPDATE SET ",
                 add_counters!("sales_rollup")
             ),
-            args,
-        )
-        .execute(conn)?;
-    }
+        ),
+        &rollup,
+    )?;
     Ok(())
 }
 

@@ -9,8 +9,9 @@
 //!
 //! Orders the set does not take — direct top-ups, bulk orders (both found once the product
 //! is read), gift links and keys with a daily spend limit (both known before) — run alone
-//! through [`place`], after the set's writes, as every order on PostgreSQL does. Should the
-//! set's writes fail, they are rolled back and every order of the set runs alone instead.
+//! through [`place`], after the set's writes, as every order on PostgreSQL does. The set runs
+//! first in the batch and with no savepoint (see `db::writer::SetRunner`): should its writes
+//! fail, the batch rolls back and runs again with every order of the set alone.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -23,8 +24,8 @@ use super::place::{
 };
 use super::record::{delivered_event, insert_many};
 use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
-use crate::db::stmt::stmt;
-use crate::db::writer::{finish_with, Finish, SetItem};
+use crate::db::stmt::{execute_rows, stmt, Arg, ROW_CHUNKS};
+use crate::db::writer::{finish_with, SetItem, SetRun};
 use crate::db::{Db, DbConn};
 use crate::domain::money::chain::{self, Numbered};
 use crate::domain::money::ledger;
@@ -73,27 +74,43 @@ pub(super) async fn place_in_set(
         .map_err(|_| Error::internal("a database write panicked"))?
 }
 
-/// The writer's set runner: every queued order's outcome, told after the batch's COMMIT.
-fn run(conn: &mut DbConn, items: Vec<SetItem>) -> Vec<Finish> {
+/// The writer's set runner: every queued order's outcome, told after the batch's COMMIT; all
+/// of them back when the set's writes failed (`together`), to be run again each alone.
+fn run(conn: &mut DbConn, items: Vec<SetItem>, together: bool) -> SetRun {
     let queued: Vec<Queued> = items
         .into_iter()
         .filter_map(|item| item.downcast::<Queued>().ok().map(|q| *q))
         .collect();
-    let outcomes = place_set(conn, &queued);
-    queued
-        .into_iter()
-        .zip(outcomes)
-        .map(|(q, outcome)| {
-            let reply = q.reply;
-            finish_with(outcome, move |r| {
-                let _ = reply.send(r);
+    let outcomes = if together {
+        match place_together(conn, &queued) {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                tracing::warn!(error = %e, orders = queued.len(), "a set of orders failed to write");
+                return SetRun::Failed(
+                    queued.into_iter().map(|q| Box::new(q) as SetItem).collect(),
+                );
+            }
+        }
+    } else {
+        queued.iter().map(|q| place_alone(conn, q)).collect()
+    };
+    SetRun::Done(
+        queued
+            .into_iter()
+            .zip(outcomes)
+            .map(|(q, outcome)| {
+                let reply = q.reply;
+                finish_with(outcome, move |r| {
+                    let _ = reply.send(r);
+                })
             })
-        })
-        .collect()
+            .collect(),
+    )
 }
 
-/// One outcome per order, in order (see the module's comment).
-fn place_set(conn: &mut DbConn, queued: &[Queued]) -> Vec<Result<Placed>> {
+/// One outcome per order, in order (see the module's comment); an error when the set's writes
+/// failed, leaving them for the caller to roll back.
+fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Result<Placed>>> {
     let mut set = SetState::new(queued);
     let mut outcomes: Vec<Option<Result<Placed>>> = queued.iter().map(|_| None).collect();
     let mut planned: Vec<(usize, Planned)> = Vec::new();
@@ -107,26 +124,22 @@ fn place_set(conn: &mut DbConn, queued: &[Queued]) -> Vec<Result<Placed>> {
     }
     let plans: Vec<&Planned> = planned.iter().map(|(_, p)| p).collect();
     let stock_low_days = queued.first().map_or(0.0, |q| q.deps.stock_low_days);
-    match conn.transaction(|c| write(c, &plans, &set, stock_low_days)) {
-        Ok(()) => {
-            for (i, p) in planned {
-                outcomes[i] = Some(Ok(p.placed));
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, orders = queued.len(), "a set of orders failed to write; each runs alone");
-            outcomes.iter_mut().for_each(|o| *o = None);
-            alone = (0..queued.len()).collect();
-        }
+    write(conn, &plans, &set, stock_low_days)?;
+    for (i, p) in planned {
+        outcomes[i] = Some(Ok(p.placed));
     }
     for i in alone {
-        let q = &queued[i];
-        outcomes[i] = Some(conn.transaction(|c| place(c, &q.deps, &q.ctx, &q.req)));
+        outcomes[i] = Some(place_alone(conn, &queued[i]));
     }
-    outcomes
+    Ok(outcomes
         .into_iter()
         .map(|o| o.unwrap_or_else(|| Err(Error::internal("an order of the set was not placed"))))
-        .collect()
+        .collect())
+}
+
+/// An order in its own savepoint, as every order on PostgreSQL runs.
+fn place_alone(conn: &mut DbConn, q: &Queued) -> Result<Placed> {
+    conn.transaction(|c| place(c, &q.deps, &q.ctx, &q.req))
 }
 
 /// An order that passed its checks, ready to write.
@@ -145,8 +158,10 @@ struct SetState {
     products: HashMap<String, ProductRow>,
     /// Picked cards not yet taken, oldest first, per product.
     pools: HashMap<String, VecDeque<SealedCard>>,
-    /// Balances as the planned orders left them (touched resellers only).
+    /// Balances as the planned orders left them (resellers read so far).
     balances: HashMap<String, i64>,
+    /// The resellers whose balance a planned order moved.
+    moved: HashSet<String>,
     /// `(reseller, out_trade_no)` of the planned orders.
     trade_nos: HashSet<(String, String)>,
     next_seq: Option<i64>,
@@ -164,6 +179,7 @@ impl SetState {
             products: HashMap::new(),
             pools: HashMap::new(),
             balances: HashMap::new(),
+            moved: HashSet::new(),
             trade_nos: HashSet::new(),
             next_seq: None,
         }
@@ -243,6 +259,7 @@ impl SetState {
         let detail = txn.detail.to_string();
         drop(txn);
         // Every check passed: take what the order takes.
+        self.moved.extend(moved.keys().cloned());
         self.balances.extend(moved);
         let card_ids: Vec<i64> = self.take_cards(&product.id, cards.len());
         self.trade_nos.insert(trade_no);
@@ -358,13 +375,21 @@ fn write(conn: &mut DbConn, plans: &[&Planned], set: &SetState, stock_low_days: 
         .flat_map(|p| p.card_ids.iter().map(|id| (*id, p.row.id.as_str())))
         .collect();
     inventory::mark_sold(conn, &cards, set.now)?;
-    for (reseller_id, balance) in &set.balances {
-        stmt(
-            "UPDATE resellers SET balance = ? WHERE id = ?",
-            [(*balance).into(), reseller_id.into()],
-        )
-        .execute(conn)?;
-    }
+    let balances: Vec<[Arg<'_>; 2]> = set
+        .moved
+        .iter()
+        .map(|id| [id.into(), set.balances[id].into()])
+        .collect();
+    execute_rows(
+        conn,
+        &ROW_CHUNKS,
+        (
+            "UPDATE resellers SET balance = v.column2 FROM (VALUES ",
+            "(?, ?)",
+            ") AS v WHERE resellers.id = v.column1",
+        ),
+        &balances,
+    )?;
     let records: Vec<&Numbered> = plans.iter().map(|p| &p.record).collect();
     chain::append_sealed(conn, &records)?;
     let rows: Vec<&OrderRow> = plans.iter().map(|p| &p.row).collect();
