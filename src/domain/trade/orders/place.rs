@@ -432,8 +432,25 @@ pub(super) fn sign_receipt(
     now: i64,
     delivered: &[DeliveredCard],
 ) -> Result<String> {
+    deps.receipts.sign(&receipt_claims(
+        deps, ctx, product, order_id, quantity, amount, now, delivered,
+    ))
+}
+
+/// What a delivery receipt signs (see [`sign_receipt`]).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn receipt_claims(
+    deps: &OrderDeps,
+    ctx: &OrderContext,
+    product: &ProductRow,
+    order_id: &str,
+    quantity: i64,
+    amount: i64,
+    now: i64,
+    delivered: &[DeliveredCard],
+) -> ReceiptClaims {
     let (codes, codes_digest) = receipt_codes(deps, delivered);
-    deps.receipts.sign(&ReceiptClaims {
+    ReceiptClaims {
         iss: ISSUER.into(),
         sub: order_id.to_string(),
         reseller_id: ctx.reseller_id.clone(),
@@ -444,7 +461,7 @@ pub(super) fn sign_receipt(
         iat: now / 1000,
         codes,
         codes_digest,
-    })
+    }
 }
 
 /// The receipt's `codes` or `codes_digest` (see `sign_receipt`).
