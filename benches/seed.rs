@@ -129,6 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while placed < args.orders {
         let n = (args.orders - placed).min(PER_TXN);
         let (deps, ctx, pid) = (deps.clone(), ctx.clone(), product_id.clone());
+        let days = deps.stock_low_days;
         state.db.write(move |c| {
             for i in placed..placed + n {
                 let req = OrderRequest {
@@ -144,6 +145,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 orders::place(c, &deps, &ctx, &req)?;
             }
+            // Sealed and folded as the server's writer does after each batch (without it the
+            // first server start on the seeded file would seal a million records at once).
+            kameng::jobs::settle::settle(c, days, true)?;
             Ok(())
         })?;
         placed += n;

@@ -21,6 +21,8 @@ const MAX_BATCH: usize = 128;
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// A batch slower than this is logged.
 const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(250);
+/// A checkpoint between batches slower than this is logged.
+const SLOW_CHECKPOINT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Tells a caller its outcome once the batch's fate is known (`true`: it committed).
 pub type Finish = Box<dyn FnOnce(bool) + Send>;
@@ -309,10 +311,16 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Work>, hooks: Arc<
 /// background one has not, and the next batch restarts the WAL from its beginning. Runs after
 /// the batch's callers have their answers.
 fn finish_checkpoint(conn: &mut DbConn) {
+    let started = std::time::Instant::now();
     if let Err(e) =
         diesel::connection::SimpleConnection::batch_execute(conn, "PRAGMA wal_checkpoint(PASSIVE)")
     {
         tracing::warn!(error = %e, "WAL checkpoint by the writer failed");
+    }
+    let took = started.elapsed();
+    if took >= SLOW_CHECKPOINT {
+        // Writes queued meanwhile waited this long.
+        tracing::warn!(ms = took.as_millis() as u64, "slow WAL checkpoint");
     }
 }
 
