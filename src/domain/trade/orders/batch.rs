@@ -19,10 +19,8 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use super::place::{
-    load_buyer, load_sellable, order_row, place, purchase, purchase_actor, receipt_claims,
-    topup_fields, validate_request, PURCHASE,
-};
+use super::pieces::{order_row, purchase, purchase_actor, receipt_claims, PURCHASE};
+use super::place::{load_buyer, load_sellable, place, topup_fields, validate_request};
 use super::record::{delivered_event, insert_many};
 use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
 use crate::db::stmt::{execute_rows, stmt, Arg, ROW_CHUNKS};

@@ -5,6 +5,7 @@ mod batch;
 mod idempotency;
 pub mod integrity;
 mod jit;
+mod pieces;
 mod place;
 mod record;
 mod sub_reseller;

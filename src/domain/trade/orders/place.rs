@@ -11,18 +11,16 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-use serde_json::json;
 
 use super::idempotency::{find_by_trade_no, replay, request_hash, winner};
+use super::pieces::{order_row, purchase, purchase_actor, sign_receipt};
 use super::record::{announce_delivery, insert, request_topup};
-use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, OrderStatus, Placed};
-use crate::crypto::sha256_hex;
+use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
 use crate::db::stmt::stmt;
 use crate::db::{Db, DbConn};
 use crate::domain::accounts::compliance;
-use crate::domain::money::ledger::{self, Posting, Txn};
+use crate::domain::money::ledger::{self, Posting};
 use crate::domain::money::limits;
-use crate::domain::money::receipts::{self, ReceiptClaims, ISSUER};
 use crate::domain::trade::catalog::{
     self, Delivery, ProductRow, ProductStatus, MAX_ORDER_QUANTITY,
 };
@@ -31,7 +29,7 @@ use crate::domain::trade::inventory::{self, DeliveredCard};
 use crate::domain::trade::pending;
 use crate::domain::trade::pricing::book::PriceBook;
 use crate::domain::trade::pricing::network::NetworkPrices;
-use crate::domain::trade::pricing::quote::{quote, quote_at, Quote};
+use crate::domain::trade::pricing::quote::{quote, quote_at};
 use crate::domain::trade::sales_rollup::Sale;
 use crate::domain::trade::topups;
 use crate::domain::validate;
@@ -200,50 +198,6 @@ pub(super) fn place_as(
     })
 }
 
-/// The row a placed order writes: `delivered_later` for a direct top-up or a bulk order
-/// (`processing` until delivered), else delivered now.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn order_row(
-    (ctx, req, product): (&OrderContext, &OrderRequest, &ProductRow),
-    order_id: String,
-    quote: &Quote,
-    account_notify_url: Option<String>,
-    (receipt, ledger_seq, now): (String, i64, i64),
-    topup: Option<String>,
-    deadline_at: Option<i64>,
-    delivered_later: bool,
-) -> OrderRow {
-    OrderRow {
-        id: order_id,
-        reseller_id: ctx.reseller_id.clone(),
-        key_id: ctx.key_id.clone(),
-        out_trade_no: req.out_trade_no.clone(),
-        product_id: product.id.clone(),
-        supplier_id: product.supplier_id.clone(),
-        quantity: req.quantity,
-        unit_price: quote.unit_price,
-        amount: quote.amount,
-        cost_amount: quote.cost_amount,
-        currency: product.currency.clone(),
-        status: if delivered_later {
-            OrderStatus::Processing
-        } else {
-            OrderStatus::Delivered
-        },
-        request_hash: request_hash(req),
-        notify_url: req.notify_url.clone().or(account_notify_url),
-        topup,
-        buyer_id: req.buyer.as_ref().and_then(|b| b.id.clone()),
-        buyer_region: req.buyer.as_ref().and_then(|b| b.region.clone()),
-        receipt,
-        ledger_seq,
-        created_at: now,
-        completed_at: (!delivered_later).then_some(now),
-        deadline_at,
-        result_message: None,
-    }
-}
-
 /// The product, if it may be sold now in this quantity: on sale, licensed, within its limits.
 pub(crate) fn load_sellable(conn: &mut DbConn, req: &OrderRequest) -> Result<ProductRow> {
     let (product, licence_required) = catalog::load_with_licence_rule(conn, &req.product_id)?;
@@ -390,93 +344,6 @@ fn post_payment(
         conn,
         purchase(&actor, product, order_id, quantity, postings),
     )
-}
-
-/// The ledger action of an order's payment.
-pub(super) const PURCHASE: &str = "order.purchase";
-
-/// Who an order's payment is booked to: the ordering key.
-pub(super) fn purchase_actor(ctx: &OrderContext) -> String {
-    format!("key:{}", ctx.key_id)
-}
-
-/// An order's payment as a ledger transaction.
-pub(super) fn purchase<'a>(
-    actor: &'a str,
-    product: &'a ProductRow,
-    order_id: &'a str,
-    quantity: i64,
-    postings: Vec<Posting>,
-) -> Txn<'a> {
-    Txn {
-        action: PURCHASE,
-        actor,
-        subject: order_id,
-        currency: &product.currency,
-        detail: json!({ "product_id": product.id, "quantity": quantity }),
-        postings,
-    }
-}
-
-/// The delivery receipt: signed claims over the order and a hash of each delivered code; over
-/// more codes than the bulk threshold (a large gift-link order), a digest of them instead,
-/// as a bulk order's receipt has.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn sign_receipt(
-    deps: &OrderDeps,
-    ctx: &OrderContext,
-    product: &ProductRow,
-    order_id: &str,
-    quantity: i64,
-    amount: i64,
-    now: i64,
-    delivered: &[DeliveredCard],
-) -> Result<String> {
-    deps.receipts.sign(&receipt_claims(
-        deps, ctx, product, order_id, quantity, amount, now, delivered,
-    ))
-}
-
-/// What a delivery receipt signs (see [`sign_receipt`]).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn receipt_claims(
-    deps: &OrderDeps,
-    ctx: &OrderContext,
-    product: &ProductRow,
-    order_id: &str,
-    quantity: i64,
-    amount: i64,
-    now: i64,
-    delivered: &[DeliveredCard],
-) -> ReceiptClaims {
-    let (codes, codes_digest) = receipt_codes(deps, delivered);
-    ReceiptClaims {
-        iss: ISSUER.into(),
-        sub: order_id.to_string(),
-        reseller_id: ctx.reseller_id.clone(),
-        product_id: product.id.clone(),
-        quantity,
-        amount,
-        currency: product.currency.clone(),
-        iat: now / 1000,
-        codes,
-        codes_digest,
-    }
-}
-
-/// The receipt's `codes` or `codes_digest` (see `sign_receipt`).
-fn receipt_codes(deps: &OrderDeps, delivered: &[DeliveredCard]) -> (Vec<String>, Option<String>) {
-    let large = deps.bulk_async_threshold > 0 && delivered.len() as i64 > deps.bulk_async_threshold;
-    if large {
-        let digest = receipts::codes_digest(delivered.iter().map(|c| c.code.as_str()));
-        (Vec::new(), Some(digest))
-    } else {
-        let hashes = delivered
-            .iter()
-            .map(|c| sha256_hex(c.code.as_bytes()))
-            .collect();
-        (hashes, None)
-    }
 }
 
 /// Writes the order row; another connection that committed the same out_trade_no first
