@@ -12,7 +12,6 @@ use crate::domain::money::receipts::{self, ReceiptClaims, ISSUER};
 use crate::domain::trade::catalog::ProductRow;
 use crate::domain::trade::inventory::DeliveredCard;
 use crate::domain::trade::pricing::quote::Quote;
-use crate::error::Result;
 
 /// The row a placed order writes: `delivered_later` for a direct top-up or a bulk order
 /// (`processing` until delivered), else delivered now.
@@ -84,26 +83,9 @@ pub(super) fn purchase<'a>(
     }
 }
 
-/// The delivery receipt: signed claims over the order and a hash of each delivered code; over
-/// more codes than the bulk threshold (a large gift-link order), a digest of them instead,
-/// as a bulk order's receipt has.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn sign_receipt(
-    deps: &OrderDeps,
-    ctx: &OrderContext,
-    product: &ProductRow,
-    order_id: &str,
-    quantity: i64,
-    amount: i64,
-    now: i64,
-    delivered: &[DeliveredCard],
-) -> Result<String> {
-    deps.receipts.sign(&receipt_claims(
-        deps, ctx, product, order_id, quantity, amount, now, delivered,
-    ))
-}
-
-/// What a delivery receipt signs (see [`sign_receipt`]).
+/// What the delivery receipt signs: claims over the order and a hash of each delivered code;
+/// over more codes than the bulk threshold (a large gift-link order), a digest of them
+/// instead, as a bulk order's receipt has.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn receipt_claims(
     deps: &OrderDeps,
@@ -130,7 +112,7 @@ pub(super) fn receipt_claims(
     }
 }
 
-/// The receipt's `codes` or `codes_digest` (see `sign_receipt`).
+/// The receipt's `codes` or `codes_digest` (see [`receipt_claims`]).
 fn receipt_codes(deps: &OrderDeps, delivered: &[DeliveredCard]) -> (Vec<String>, Option<String>) {
     let large = deps.bulk_async_threshold > 0 && delivered.len() as i64 > deps.bulk_async_threshold;
     if large {

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
 use super::idempotency::{find_by_trade_no, replay, request_hash, winner};
-use super::pieces::{order_row, purchase, purchase_actor, sign_receipt};
+use super::pieces::{order_row, purchase, purchase_actor, receipt_claims};
 use super::record::{announce_delivery, insert, request_topup};
 use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
 use crate::db::stmt::stmt;
@@ -128,7 +128,7 @@ pub(super) fn place_as(
     let receipt = if bulk {
         String::new() // signed at delivery, over a digest of the codes
     } else {
-        sign_receipt(
+        deps.receipts.sign(&receipt_claims(
             deps,
             ctx,
             &product,
@@ -137,7 +137,7 @@ pub(super) fn place_as(
             quote.amount,
             now,
             &delivered,
-        )?
+        ))?
     };
 
     let postings = std::mem::take(&mut quote.postings);
