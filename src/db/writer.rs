@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 const MAX_BATCH: usize = 128;
 /// How often the writer completes a WAL checkpoint between batches (see `finish_checkpoint`).
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-/// A batch slower than this is logged.
-const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(250);
+/// A batch slower than this is logged: the orders waiting on it see the stall.
+const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(100);
 /// A checkpoint between batches slower than this is logged.
 const SLOW_CHECKPOINT: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -213,6 +213,8 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Work>, hooks: Arc<
             }
         }
         let mut together = true;
+        // When the set, the jobs and the end-of-batch work finished (for the slow-batch log).
+        let mut marks = [started; 3];
         let outcome = loop {
             let mut again: Option<Vec<SetItem>> = None;
             let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -238,6 +240,7 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Work>, hooks: Arc<
                             Err(_) => unwind_to_batch(c)?,
                         }
                     }
+                    marks[0] = std::time::Instant::now();
                     for job in jobs.drain(..) {
                         match catch_unwind(AssertUnwindSafe(|| job(c))) {
                             Ok(finish) => finishers.push(finish),
@@ -246,12 +249,14 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Work>, hooks: Arc<
                             Err(_) => unwind_to_batch(c)?,
                         }
                     }
+                    marks[1] = std::time::Instant::now();
                     if let Some(end) = hooks.epilogue.get() {
                         // Its own savepoint: if it fails, the jobs still commit.
                         if let Err(e) = c.transaction::<_, Error, _>(|c| end(c)) {
                             tracing::warn!(error = %e, "end-of-batch work failed; retried next batch");
                         }
                     }
+                    marks[2] = std::time::Instant::now();
                     Ok(())
                 })
             }));
@@ -272,9 +277,16 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Work>, hooks: Arc<
         }
         let took = started.elapsed();
         if took >= SLOW_BATCH {
-            // Every queued write waited this long: worth an operator's look.
+            // Every queued write waited this long: worth an operator's look, with where it went.
+            let ms = |from: std::time::Instant, to: std::time::Instant| {
+                to.saturating_duration_since(from).as_millis() as u64
+            };
             tracing::warn!(
                 ms = took.as_millis() as u64,
+                set_ms = ms(started, marks[0]),
+                jobs_ms = ms(marks[0], marks[1]),
+                end_ms = ms(marks[1], marks[2]),
+                commit_ms = ms(marks[2], std::time::Instant::now()),
                 jobs = finishers.len(),
                 "slow group commit"
             );
