@@ -30,6 +30,7 @@ use crate::domain::money::chain::{self, Numbered};
 use crate::domain::money::ledger;
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::money::receipts::{ReceiptClaims, ReceiptSigner};
+use crate::domain::trade::bulk::is_bulk;
 use crate::domain::trade::catalog::{Delivery, ProductRow};
 use crate::domain::trade::claims::{self, DeliveryMode};
 use crate::domain::trade::inventory::{self, stock_low, SealedCard};
@@ -203,7 +204,9 @@ struct SetState {
 impl SetState {
     fn new(queued: &[Queued]) -> Self {
         let mut demand: HashMap<String, i64> = HashMap::new();
-        for q in queued {
+        // A bulk order runs alone and claims its own cards: not picked for it here.
+        let joins = |q: &&Queued| !is_bulk(false, q.req.quantity, q.deps.bulk_async_threshold);
+        for q in queued.iter().filter(joins) {
             *demand.entry(q.req.product_id.clone()).or_default() += q.req.quantity.max(0);
         }
         SetState {
