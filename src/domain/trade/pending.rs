@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::stmt::{execute_rows, rows_sql, stmt, Arg, ROW_CHUNKS};
+use crate::db::stmt::{rows_sql, stmt, Arg};
 use crate::db::{exclusive, DbConn, Exclusive};
 use crate::domain::trade::catalog::ProductRow;
 use crate::domain::trade::sales_rollup::{self, Sale, Tally};
@@ -66,43 +66,22 @@ pub fn add_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<(
 }
 
 fn insert(conn: &mut DbConn, sale: &Sale<'_>, t: Tally, stock_delta: i64) -> Result<()> {
-    insert_many(conn, &[(sale, t, stock_delta)])
-}
-
-fn insert_many(conn: &mut DbConn, rows: &[(&Sale<'_>, Tally, i64)]) -> Result<()> {
-    let args: Vec<[Arg<'_>; 14]> = rows
-        .iter()
-        .map(|(sale, t, stock_delta)| {
-            [
-                sale.created_at.into(),
-                sale.reseller_id.into(),
-                sale.product_id.into(),
-                sale.region.unwrap_or("").into(),
-                sale.currency.into(),
-                t.order_count.into(),
-                t.units.into(),
-                t.amount.into(),
-                t.cost.into(),
-                t.refunded_count.into(),
-                t.refunded_units.into(),
-                t.refunded_amount.into(),
-                t.refunded_cost.into(),
-                (*stock_delta).into(),
-            ]
-        })
-        .collect();
-    execute_rows(
-        conn,
-        &ROW_CHUNKS,
-        (
-            "INSERT INTO pending_sales (sale_at, reseller_id, product_id, region, currency, \
-             order_count, units, amount, cost, refunded_count, refunded_units, \
-             refunded_amount, refunded_cost, stock_delta) VALUES ",
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            "",
-        ),
-        &args,
-    )?;
+    let row = t.row([
+        sale.created_at.into(),
+        sale.reseller_id.into(),
+        sale.product_id.into(),
+        sale.region.unwrap_or("").into(),
+        sale.currency.into(),
+    ]);
+    let args: [Arg<'_>; 14] =
+        std::array::from_fn(|i| row.get(i).copied().unwrap_or(stock_delta.into()));
+    stmt(
+        "INSERT INTO pending_sales (sale_at, reseller_id, product_id, region, currency, \
+         order_count, units, amount, cost, refunded_count, refunded_units, refunded_amount, \
+         refunded_cost, stock_delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        args,
+    )
+    .execute(conn)?;
     Ok(())
 }
 

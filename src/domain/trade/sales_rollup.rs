@@ -108,8 +108,10 @@ impl Tally {
         self.refunded_cost += o.refunded_cost;
     }
 
-    fn args(&self) -> [Arg<'static>; 8] {
-        [
+    /// A row's bound values: its five key columns, then the eight counters in `counters!`
+    /// order (a rollup row; a pending row adds its stock delta after them).
+    pub(crate) fn row<'a>(&self, keys: [Arg<'a>; 5]) -> [Arg<'a>; 13] {
+        let counters: [Arg<'a>; 8] = [
             self.order_count.into(),
             self.units.into(),
             self.amount.into(),
@@ -118,7 +120,8 @@ impl Tally {
             self.refunded_units.into(),
             self.refunded_amount.into(),
             self.refunded_cost.into(),
-        ]
+        ];
+        std::array::from_fn(|i| if i < 5 { keys[i] } else { counters[i - 5] })
     }
 }
 
@@ -201,22 +204,13 @@ pub fn apply(conn: &mut DbConn, sales: &[(Sale<'_>, Tally)]) -> Result<()> {
     let daily: Vec<[Arg<'_>; 13]> = daily
         .into_iter()
         .map(|((reseller_id, day, product_id, region), (currency, t))| {
-            let [a, b, c, d, e, f, g, h] = t.args();
-            [
+            t.row([
                 reseller_id.into(),
                 day.into(),
                 product_id.into(),
                 region.into(),
                 currency.into(),
-                a,
-                b,
-                c,
-                d,
-                e,
-                f,
-                g,
-                h,
-            ]
+            ])
         })
         .collect();
     execute_rows(
@@ -239,22 +233,13 @@ pub fn apply(conn: &mut DbConn, sales: &[(Sale<'_>, Tally)]) -> Result<()> {
     let rollup: Vec<[Arg<'_>; 13]> = rollup
         .into_iter()
         .map(|((dim, period, day, key, currency), t)| {
-            let [a, b, c, d, e, f, g, h] = t.args();
-            [
+            t.row([
                 dim.into(),
                 period.into(),
                 day.into(),
                 key.into(),
                 currency.into(),
-                a,
-                b,
-                c,
-                d,
-                e,
-                f,
-                g,
-                h,
-            ]
+            ])
         })
         .collect();
     execute_rows(

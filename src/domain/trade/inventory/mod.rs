@@ -168,19 +168,8 @@ pub fn claim_cards(
     if (picked.len() as i64) < quantity {
         return Err(Error::OutOfStock);
     }
-    let ids: Vec<i64> = picked.iter().map(|c| c.id).collect();
-    // In-process SQLite: one prepared statement run per card beats re-preparing an
-    // `IN (…)` list every time.
-    let mut updated = 0;
-    for id in &ids {
-        updated += stmt(
-            "UPDATE cards SET status = 'sold', order_id = ?, sold_at = ? \
-             WHERE id = ? AND status = 'available'",
-            [order_id.into(), now.into(), (*id).into()],
-        )
-        .execute(conn)?;
-    }
-    if updated != ids.len() {
+    let sold: Vec<(i64, &str)> = picked.iter().map(|c| (c.id, order_id)).collect();
+    if mark_sold(conn, &sold, now)? != sold.len() {
         // Another transaction took one of them between our read and write.
         return Err(Error::OutOfStock);
     }
@@ -202,8 +191,9 @@ pub fn pick_available(
 }
 
 /// SQLite: marks picked cards sold to their orders (`(card id, order id)`), one multi-row
-/// UPDATE per chunk; fails, changing nothing the caller keeps, if one was no longer available.
-pub fn mark_sold(conn: &mut DbConn, cards: &[(i64, &str)], now: i64) -> Result<()> {
+/// UPDATE per chunk; returns how many were still available to mark (the caller decides what
+/// fewer means, and rolls back).
+pub fn mark_sold(conn: &mut DbConn, cards: &[(i64, &str)], now: i64) -> Result<usize> {
     let rows: Vec<[crate::db::stmt::Arg<'_>; 3]> = cards
         .iter()
         .map(|(id, order_id)| [(*id).into(), (*order_id).into(), now.into()])
@@ -219,10 +209,7 @@ pub fn mark_sold(conn: &mut DbConn, cards: &[(i64, &str)], now: i64) -> Result<(
         ),
         &rows,
     )?;
-    if marked != cards.len() {
-        return Err(Error::internal("a picked card was no longer available"));
-    }
-    Ok(())
+    Ok(marked)
 }
 
 /// How the database runs a card claim of `product_id` now, one line per plan step: a claim

@@ -413,7 +413,9 @@ fn write(conn: &mut DbConn, plans: &[&Planned], set: &SetState, stock_low_days: 
         .iter()
         .flat_map(|p| p.card_ids.iter().map(|id| (*id, p.row.id.as_str())))
         .collect();
-    inventory::mark_sold(conn, &cards, set.now)?;
+    if inventory::mark_sold(conn, &cards, set.now)? != cards.len() {
+        return Err(Error::internal("a picked card was no longer available"));
+    }
     let balances: Vec<[Arg<'_>; 2]> = set
         .moved
         .iter()
