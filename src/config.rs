@@ -43,6 +43,9 @@ pub struct Config {
     pub admin_token_ttl: Duration,
     /// `KAMENG_DB_POOL_SIZE`, default 16.
     pub db_pool_size: u32,
+    /// `KAMENG_ORDER_SETS`: PostgreSQL order sets in flight at once per instance, each on a
+    /// connection of its own (see `db::sets`), default 4; 0: every order its own transaction.
+    pub order_sets: u32,
     /// `KAMENG_WORKERS`: HTTP worker threads, default = CPU count.
     pub workers: usize,
     /// `KAMENG_SIGNATURE_WINDOW`: allowed clock skew in seconds, default 300.
@@ -132,6 +135,7 @@ impl Default for Config {
             claim_lockout_secs: 600,
             admin_token_ttl: Duration::from_secs(8 * 3600),
             db_pool_size: 16,
+            order_sets: 4,
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
@@ -243,6 +247,7 @@ impl Config {
             claim_lockout_secs: parse("KAMENG_CLAIM_LOCKOUT_SECS", d.claim_lockout_secs)?,
             admin_token_ttl: Duration::from_secs(parse("KAMENG_ADMIN_TOKEN_TTL", 8 * 3600u64)?),
             db_pool_size: parse("KAMENG_DB_POOL_SIZE", d.db_pool_size)?,
+            order_sets: parse("KAMENG_ORDER_SETS", d.order_sets)?,
             workers: parse("KAMENG_WORKERS", d.workers)?,
             signature_window_secs: parse("KAMENG_SIGNATURE_WINDOW", d.signature_window_secs)?,
             topup_timeout_secs: parse("KAMENG_TOPUP_TIMEOUT", d.topup_timeout_secs)?,
@@ -389,8 +394,8 @@ Settings (environment variables; README \"Configuration\" explains each):
   KAMENG_BOOTSTRAP_ADMIN       username:password, creates the first admin
   KAMENG_ALLOW_PRIVATE_WEBHOOKS  true to allow callbacks to 127.0.0.1 and private networks
   KAMENG_LOG                   tracing filter [default: info]
-  KAMENG_WORKERS, KAMENG_DB_POOL_SIZE, KAMENG_RATE_LIMIT_PER_KEY, KAMENG_LOGIN_RATE_LIMIT,
-  KAMENG_MAX_BODY_BYTES, KAMENG_SIGNATURE_WINDOW, KAMENG_TOPUP_TIMEOUT,
+  KAMENG_WORKERS, KAMENG_DB_POOL_SIZE, KAMENG_ORDER_SETS, KAMENG_RATE_LIMIT_PER_KEY,
+  KAMENG_LOGIN_RATE_LIMIT, KAMENG_MAX_BODY_BYTES, KAMENG_SIGNATURE_WINDOW, KAMENG_TOPUP_TIMEOUT,
   KAMENG_WEBHOOK_RETRY_SCHEDULE, KAMENG_UNVERIFIED_DAILY_LIMIT, KAMENG_MAX_RESELLER_DEPTH,
   KAMENG_BULK_ASYNC_THRESHOLD, KAMENG_TICKET_WINDOW, KAMENG_TICKET_SLA,
   KAMENG_STOCK_LOW_DAYS, KAMENG_STOCK_LOW_REFRESH, KAMENG_SQLITE_SYNCHRONOUS, KAMENG_ADMIN_TOKEN_TTL,

@@ -112,7 +112,7 @@ impl Metrics {
             commit_batch_size: histogram(
                 r,
                 "kameng_commit_batch_size",
-                "Jobs committed together by the SQLite writer's group commit",
+                "Jobs committed together: a SQLite group commit, a PostgreSQL order set",
                 vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0],
             ),
             outbox_pending: gauge(

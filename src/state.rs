@@ -39,6 +39,7 @@ impl AppState {
         let manager = crate::db::Manager::new(&config.database_url)
             .with_synchronous(&config.sqlite_synchronous);
         let db = Db::connect_with(manager, config.db_pool_size)?;
+        db.start_order_sets(config.order_sets)?;
         let vault = Arc::new(Vault::load_or_create(
             config.master_key_hex.as_deref(),
             &config.data_dir,

@@ -8,10 +8,12 @@
 
 pub mod open;
 pub mod schema;
+pub mod sets;
 pub mod stmt;
 pub mod text;
 pub mod writer;
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -276,6 +278,8 @@ pub struct Db {
     /// [`Db::write_unflushed`]); opened on first use.
     unflushed: Option<Pool>,
     writer: Option<writer::Writer>,
+    /// PostgreSQL: the workers placing orders in sets, once started ([`Db::start_order_sets`]).
+    sets: Arc<OnceLock<sets::SetWorkers>>,
     backend: Backend,
     manager: Manager,
 }
@@ -328,6 +332,7 @@ impl Db {
             pool,
             unflushed,
             writer,
+            sets: Arc::default(),
             backend,
             manager,
         })
@@ -428,32 +433,53 @@ impl Db {
         }
     }
 
-    /// SQLite: tells `f` the number of jobs in every group commit (see `writer::BatchObserver`).
-    /// No-op on PostgreSQL, which has no batches.
+    /// Tells `f` the number of jobs in every SQLite group commit, or of orders in every
+    /// PostgreSQL order set (see `writer::BatchObserver`).
     pub fn on_batch_commit(&self, f: writer::BatchObserver) {
         if let Some(writer) = &self.writer {
             writer.set_batch_observer(f);
+        } else if let Some(sets) = self.sets.get() {
+            sets.set_observer(f);
         }
     }
 
-    /// Whether writes go through SQLite's group commit (and so may be queued as set items).
+    /// Whether writes go through SQLite's group commit.
     pub fn groups_commits(&self) -> bool {
         self.writer.is_some()
     }
 
-    /// SQLite: sets what runs each batch's set items (see `writer::SetRunner`), built by
-    /// `make` the first time only. No-op on PostgreSQL.
+    /// PostgreSQL: starts `workers` threads that place orders in sets (see `sets`); none
+    /// started (0, or SQLite, whose writer runs sets) leaves every PostgreSQL order to a
+    /// transaction of its own.
+    pub fn start_order_sets(&self, workers: u32) -> Result<()> {
+        if self.backend == Backend::Postgres && workers > 0 && self.sets.get().is_none() {
+            let _ = self
+                .sets
+                .set(sets::SetWorkers::start(self.manager.clone(), workers)?);
+        }
+        Ok(())
+    }
+
+    /// Whether set items may be queued: SQLite's group commit, or PostgreSQL's set workers.
+    pub fn takes_sets(&self) -> bool {
+        self.writer.is_some() || self.sets.get().is_some()
+    }
+
+    /// Sets what runs set items (see `writer::SetRunner`), built by `make` the first time only.
     pub fn on_batch_set(&self, make: impl FnOnce() -> writer::SetRunner) {
         if let Some(writer) = self.writer.as_ref().filter(|w| !w.has_set_runner()) {
             writer.set_set_runner(make());
+        } else if let Some(sets) = self.sets.get().filter(|s| !s.has_runner()) {
+            sets.set_runner(make());
         }
     }
 
-    /// SQLite: queues `item` for the next batch's set runner (see [`Db::on_batch_set`]).
+    /// Queues `item` for the next set (see [`Db::on_batch_set`], [`Db::takes_sets`]).
     pub fn queue_item(&self, item: writer::SetItem) -> Result<()> {
-        match &self.writer {
-            Some(writer) => writer.queue_item(item),
-            None => Err(Error::internal("set items need SQLite's group commit")),
+        match (&self.writer, self.sets.get()) {
+            (Some(writer), _) => writer.queue_item(item),
+            (None, Some(sets)) => sets.queue(item),
+            (None, None) => Err(Error::internal("no set runs here: check Db::takes_sets")),
         }
     }
 

@@ -37,8 +37,10 @@ pub type SetRunner = Box<dyn Fn(&mut DbConn, Vec<SetItem>, bool) -> SetRun + Sen
 
 /// What became of a batch's set items.
 pub enum SetRun {
-    /// One [`Finish`] per item.
-    Done(Vec<Finish>),
+    /// One [`Finish`] per item the set placed or refused, and the items it left to run alone
+    /// (the runner again, `together` false), after the set's writes: here in the same batch,
+    /// on PostgreSQL each in a transaction of its own after the set's commit (`db::sets`).
+    Done(Vec<Finish>, Vec<SetItem>),
     /// The set's writes failed after they began: the batch rolls back, and runs again with
     /// these items (all of them) each alone.
     Failed(Vec<SetItem>),
@@ -193,6 +195,25 @@ fn unwind_to_batch(conn: &mut DbConn) -> diesel::QueryResult<()> {
     Ok(())
 }
 
+/// Runs the items a set left to run alone, in savepoints of the batch (see [`SetRun::Done`]).
+fn run_alone(
+    c: &mut DbConn,
+    run_set: &SetRunner,
+    alone: Vec<SetItem>,
+    finishers: &mut Vec<Finish>,
+) -> diesel::QueryResult<()> {
+    if alone.is_empty() {
+        return Ok(());
+    }
+    match catch_unwind(AssertUnwindSafe(|| run_set(c, alone, false))) {
+        Ok(SetRun::Done(finished, _)) => finishers.extend(finished),
+        Ok(SetRun::Failed(_)) => tracing::error!("items run alone were given back as a failed set"),
+        // Their answers went with the panic (their callers hear "panicked").
+        Err(_) => unwind_to_batch(c)?,
+    }
+    Ok(())
+}
+
 fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Work>, hooks: Arc<Hooks>) {
     let mut last_checkpoint = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
@@ -226,7 +247,10 @@ fn run(mut conn: DbConn, manager: Manager, rx: mpsc::Receiver<Work>, hooks: Arc<
                     if let (false, Some(run_set)) = (items.is_empty(), hooks.set_runner.get()) {
                         let set = std::mem::take(&mut items);
                         match catch_unwind(AssertUnwindSafe(|| run_set(c, set, together))) {
-                            Ok(SetRun::Done(finished)) => finishers.extend(finished),
+                            Ok(SetRun::Done(finished, alone)) => {
+                                finishers.extend(finished);
+                                run_alone(c, run_set, alone, &mut finishers)?;
+                            }
                             Ok(SetRun::Failed(back)) => {
                                 again = Some(back);
                                 return Err(diesel::result::Error::RollbackTransaction);
@@ -415,7 +439,7 @@ mod tests {
                     })
                 })
                 .collect();
-            SetRun::Done(finished)
+            SetRun::Done(finished, Vec::new())
         }));
         // Hold the writer so that the items and a job share the next batch.
         let held = writer.clone();

@@ -1,9 +1,11 @@
-//! Orders that share one group commit (SQLite places a batch's card orders as one set): each
-//! keeps its own outcome — the ones that fail their checks change nothing, the others commit —
-//! and the books hold afterwards. On PostgreSQL the same orders race as separate transactions.
+//! Orders that share one set (SQLite places a group commit's card orders as one set,
+//! PostgreSQL the orders queued while its set workers were busy): each keeps its own outcome —
+//! the ones that fail their checks change nothing, the others commit — and the books hold
+//! afterwards.
 
 use std::collections::{HashMap, HashSet};
 
+use diesel::RunQueryDsl;
 use kameng::client::{Client, ClientError};
 use kameng::domain::trade::orders::Order;
 
@@ -11,26 +13,55 @@ use crate::common::{order_req, TestApp};
 
 type Outcome = Result<(Order, bool), ClientError>;
 
-/// Sends every order at once while the writer is held by a slow job, so that on SQLite they
-/// all queue for (and share) the next batch.
+/// Sends every order at once while the database is held, so that they all queue for (and
+/// share) the next set. SQLite: a slow job holds the writer. PostgreSQL (one set worker): a
+/// transaction holds a decoy buyer's row, and the decoy's order — a product that does not
+/// exist, so it changes nothing — holds the worker, its set waiting for that row.
 async fn all_in_one_batch(
     app: &TestApp,
     orders: Vec<(Client, kameng::domain::trade::orders::OrderRequest)>,
 ) -> Vec<Outcome> {
+    let (decoy, decoy_c) = app.reseller(None, 0).await;
     let db = app.state.db.clone();
+    let (held_tx, held) = std::sync::mpsc::channel::<()>();
     let hold = std::thread::spawn(move || {
-        db.write(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(600));
+        let hold = move || {
+            let _ = held_tx.send(());
+            std::thread::sleep(std::time::Duration::from_millis(800));
+        };
+        if db.groups_commits() {
+            return db.write(move |_| {
+                hold();
+                Ok(())
+            });
+        }
+        db.write_direct(|c| {
+            kameng::db::stmt::stmt(
+                "SELECT id FROM resellers WHERE id = ? FOR UPDATE",
+                [decoy.reseller.id.as_str().into()],
+            )
+            .execute(c)?;
+            hold();
             Ok(())
         })
     });
-    // The slow job is queued first; the orders queue behind it.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    tokio::task::spawn_blocking(move || held.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let decoy = tokio::spawn(async move {
+        let req = order_req("prd_decoy", 1, "DECOY-1");
+        decoy_c.create_order(&req).await.map(|_| ())
+    });
+    // The decoy's set has the worker before the orders arrive.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let sent = orders
         .into_iter()
         .map(|(client, req)| async move { client.create_order(&req).await });
     let outcomes = futures_util::future::join_all(sent).await;
     hold.join().unwrap().unwrap();
+    let refused = decoy.await.unwrap().unwrap_err();
+    assert_eq!(refused.code(), Some("not_found"));
     outcomes
 }
 
@@ -44,7 +75,7 @@ fn code(outcome: &Outcome) -> &str {
 
 #[actix_web::test]
 async fn failing_and_succeeding_orders_in_one_batch_each_keep_their_outcome() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| c.order_sets = 1).await;
     let (_, _, plenty) = app.stocked_product("PLENTY", 10_000, 9_000, 20).await;
     let (_, _, last_one) = app.stocked_product("LASTONE", 5_000, 4_000, 1).await;
     let plenty = plenty.product.id;
@@ -158,8 +189,8 @@ async fn failing_and_succeeding_orders_in_one_batch_each_keep_their_outcome() {
             .unwrap_or(&back);
         assert_eq!(owner.order(&o.id).await.unwrap().cards, o.cards);
     }
-    if app.state.db.groups_commits() {
-        // SQLite: the orders did share a batch (more than 8 jobs in one group commit).
+    {
+        // The orders did share a set (more than 8 in one group commit or order set).
         let metrics = reqwest::get(format!("{}/metrics", app.base))
             .await
             .unwrap()
@@ -175,7 +206,15 @@ async fn failing_and_succeeding_orders_in_one_batch_each_keep_their_outcome() {
         };
         let batches = read("kameng_commit_batch_size_count");
         let small = read("kameng_commit_batch_size_bucket{le=\"8\"}");
-        assert!(batches - small >= 1.0, "no batch of more than 8 jobs");
+        assert!(
+            batches - small >= 1.0,
+            "no batch of more than 8 jobs: {}",
+            metrics
+                .lines()
+                .filter(|l| l.starts_with("kameng_commit_batch_size"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
     }
     let all = app.admin.orders("limit=100").await.unwrap();
     assert_eq!(

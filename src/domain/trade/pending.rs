@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::stmt::{rows_sql, stmt, Arg};
+use crate::db::stmt::{execute_rows, rows_sql, stmt, Arg, ROW_CHUNKS};
 use crate::db::{exclusive, DbConn, Exclusive};
 use crate::domain::trade::catalog::ProductRow;
 use crate::domain::trade::sales_rollup::{self, Sale, Tally};
@@ -66,6 +66,36 @@ pub fn add_stock(conn: &mut DbConn, product_id: &str, quantity: i64) -> Result<(
 }
 
 fn insert(conn: &mut DbConn, sale: &Sale<'_>, t: Tally, stock_delta: i64) -> Result<()> {
+    execute_rows(
+        conn,
+        &ROW_CHUNKS,
+        PENDING_INSERT,
+        &[pending_row(sale, t, stock_delta)],
+    )?;
+    Ok(())
+}
+
+/// Appends sales (a PostgreSQL order set's) with one multi-row INSERT, as [`record_sale`]
+/// appends one: `(sale, stock taken)`.
+pub fn record_sales(conn: &mut DbConn, sales: &[(Sale<'_>, i64)]) -> Result<()> {
+    let rows: Vec<[Arg<'_>; 14]> = sales
+        .iter()
+        .map(|(sale, taken)| pending_row(sale, Tally::sale(sale), -taken))
+        .collect();
+    execute_rows(conn, &ROW_CHUNKS, PENDING_INSERT, &rows)?;
+    Ok(())
+}
+
+const PENDING_INSERT: (&str, &str, &str) = (
+    "INSERT INTO pending_sales (sale_at, reseller_id, product_id, region, currency, \
+     order_count, units, amount, cost, refunded_count, refunded_units, refunded_amount, \
+     refunded_cost, stock_delta) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "",
+);
+
+/// A pending row's values, in [`PENDING_INSERT`] order.
+fn pending_row<'a>(sale: &Sale<'a>, t: Tally, stock_delta: i64) -> [Arg<'a>; 14] {
     let row = t.row([
         sale.created_at.into(),
         sale.reseller_id.into(),
@@ -73,16 +103,7 @@ fn insert(conn: &mut DbConn, sale: &Sale<'_>, t: Tally, stock_delta: i64) -> Res
         sale.region.unwrap_or("").into(),
         sale.currency.into(),
     ]);
-    let args: [Arg<'_>; 14] =
-        std::array::from_fn(|i| row.get(i).copied().unwrap_or(stock_delta.into()));
-    stmt(
-        "INSERT INTO pending_sales (sale_at, reseller_id, product_id, region, currency, \
-         order_count, units, amount, cost, refunded_count, refunded_units, refunded_amount, \
-         refunded_cost, stock_delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        args,
-    )
-    .execute(conn)?;
-    Ok(())
+    std::array::from_fn(|i| row.get(i).copied().unwrap_or(stock_delta.into()))
 }
 
 /// A pending row as `DELETE … RETURNING` gives it: id, sale_at, reseller, product, region,

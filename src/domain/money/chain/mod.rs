@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 mod seal;
 mod verify;
 
-pub use seal::{append_sealed, next_seq, seal, Numbered};
+pub use seal::{append_numbered, seal, take_seqs, Numbered};
 pub use verify::{verify, VerifyReport};
 
 /// A ledger line to append with a record: signed amount, positive = credit to the account.

@@ -14,8 +14,8 @@ use crate::db::stmt::{execute_rows, stmt, Arg, ROW_CHUNKS};
 use crate::db::DbConn;
 use crate::error::Result;
 
-/// A record numbered by SQLite's single writer, which knows the next `seq` ([`next_seq`]):
-/// a batch's records go in with one statement (and their lines with another).
+/// A record numbered before it is written ([`take_seqs`]): a set's records go in with one
+/// statement (and their lines with another).
 pub struct Numbered {
     pub seq: i64,
     pub kind: &'static str,
@@ -28,8 +28,65 @@ pub struct Numbered {
     pub entries: Vec<Entry>,
 }
 
+/// The sequence numbers of the next `n` records, ascending: SQLite's single writer counts on
+/// from the newest record; PostgreSQL draws them from the records' sequence, as [`super::append`]
+/// does one at a time.
+pub fn take_seqs(conn: &mut DbConn, n: usize) -> Result<Vec<i64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if conn.is_postgres() {
+        let mut seqs: Vec<i64> = stmt(
+            "SELECT nextval('audit_chain_seq') FROM generate_series(1, ?)",
+            [(n as i64).into()],
+        )
+        .returning::<BigInt>()
+        .load(conn)?;
+        seqs.sort_unstable();
+        return Ok(seqs);
+    }
+    let first = next_seq(conn)?;
+    Ok((first..first + n as i64).collect())
+}
+
+/// Appends numbered records with their ledger lines, one multi-row INSERT for each (in
+/// [`ROW_CHUNKS`]). SQLite's writer seals them as they go in ([`append_sealed`]); on
+/// PostgreSQL they go in unsealed, as [`super::append`] writes a record, and the sealer links
+/// them after their commit.
+pub fn append_numbered(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
+    if !conn.is_postgres() {
+        return append_sealed(conn, records);
+    }
+    let rows: Vec<[Arg<'_>; 7]> = records
+        .iter()
+        .map(|r| {
+            [
+                r.seq.into(),
+                r.kind.into(),
+                r.actor.as_str().into(),
+                r.action.into(),
+                r.subject.as_str().into(),
+                r.detail.as_str().into(),
+                r.created_at.into(),
+            ]
+        })
+        .collect();
+    execute_rows(
+        conn,
+        &ROW_CHUNKS,
+        (
+            "INSERT INTO audit_chain (seq, kind, actor, action, subject, detail, created_at, \
+             prev_hash, hash) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, '', '')",
+            "",
+        ),
+        &rows,
+    )?;
+    insert_lines(conn, records)
+}
+
 /// SQLite: the `seq` the next record takes (see [`Numbered`]).
-pub fn next_seq(conn: &mut DbConn) -> Result<i64> {
+fn next_seq(conn: &mut DbConn) -> Result<i64> {
     Ok(
         stmt("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_chain", [])
             .returning::<BigInt>()
@@ -41,7 +98,7 @@ pub fn next_seq(conn: &mut DbConn) -> Result<i64> {
 /// head, every record before them sealed first — and moves the head once: one chain step for
 /// a SQLite batch's records, one multi-row INSERT for the records and one for the lines (in
 /// [`ROW_CHUNKS`]). Sealed here or by [`seal`], a record is stored the same way.
-pub fn append_sealed(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
+fn append_sealed(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
     if records.is_empty() {
         return Ok(());
     }
@@ -87,6 +144,12 @@ pub fn append_sealed(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
         ),
         &rows,
     )?;
+    insert_lines(conn, records)?;
+    set_head(conn, pos, &prev_hash)
+}
+
+/// The records' ledger lines, one multi-row INSERT (in [`ROW_CHUNKS`]).
+fn insert_lines(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
     let lines: Vec<[Arg<'_>; 6]> = records
         .iter()
         .flat_map(|r| {
@@ -96,7 +159,7 @@ pub fn append_sealed(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
         })
         .collect();
     execute_rows(conn, &ROW_CHUNKS, LINES_INSERT, &lines)?;
-    set_head(conn, pos, &prev_hash)
+    Ok(())
 }
 
 /// The chain's last sealed position and hash.

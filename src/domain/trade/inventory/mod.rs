@@ -43,13 +43,20 @@ macro_rules! available {
 // available one — 4.4 ms a claim after 3,000 sales, growing with history, because it cannot
 // know the sold rows sit at the low ids. Sold rows leave the partial index, so this scan
 // starts at the first available card. [`claim_plan`] shows the plan.
+macro_rules! unlocked_range {
+    () => {
+        "FROM cards WHERE product_id >= ? AND product_id <= ? \
+         AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
+         ORDER BY product_id, id LIMIT ? FOR UPDATE SKIP LOCKED"
+    };
+}
 macro_rules! claim_skip_locked {
     () => {
-        "UPDATE cards SET status = 'sold', order_id = ?, sold_at = ? \
-         WHERE id IN (SELECT id FROM cards WHERE product_id >= ? AND product_id <= ? \
-         AND status = 'available' AND (expires_at IS NULL OR expires_at > ?) \
-         ORDER BY product_id, id LIMIT ? FOR UPDATE SKIP LOCKED) \
-         RETURNING id, code_enc, secret_enc, expires_at"
+        concat!(
+            "UPDATE cards SET status = 'sold', order_id = ?, sold_at = ? WHERE id IN (SELECT id ",
+            unlocked_range!(),
+            ") RETURNING id, code_enc, secret_enc, expires_at"
+        )
     };
 }
 // SQLite: the single writer picks, then marks each card.
@@ -190,7 +197,32 @@ pub fn pick_available(
         .load(conn)?)
 }
 
-/// SQLite: marks picked cards sold to their orders (`(card id, order id)`), one multi-row
+/// PostgreSQL: up to `limit` available, unexpired cards of a product, oldest first, locked for
+/// this transaction and skipping rows others hold (a set's pick; [`mark_sold`] then marks them).
+pub fn pick_unlocked(
+    conn: &mut DbConn,
+    product_id: &str,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<SealedCard>> {
+    type Row = (BigInt, Text, Nullable<Text>, Nullable<BigInt>);
+    Ok(stmt(
+        concat!(
+            "SELECT id, code_enc, secret_enc, expires_at ",
+            unlocked_range!()
+        ),
+        [
+            product_id.into(),
+            product_id.into(),
+            now.into(),
+            limit.into(),
+        ],
+    )
+    .returning::<Row>()
+    .load(conn)?)
+}
+
+/// Marks picked cards sold to their orders (`(card id, order id)`), one multi-row
 /// UPDATE per chunk; returns how many were still available to mark (the caller decides what
 /// fewer means, and rolls back).
 pub fn mark_sold(conn: &mut DbConn, cards: &[(i64, &str)], now: i64) -> Result<usize> {

@@ -1,17 +1,24 @@
-//! SQLite: a group commit's card orders placed as one set. Each order is checked and priced
+//! Card orders placed as one set: a SQLite group commit's, or on PostgreSQL the orders queued
+//! while the instance's set workers were busy (`db::sets`). Each order is checked and priced
 //! on its own, in arrival order, against what the orders before it in the set took — cards
 //! picked from one read of the product's stock, balances moved in memory — and writes
 //! nothing; an order that fails a check fails alone and changes nothing. Then the orders that
 //! passed are written together: one multi-row statement per table (cards marked, records with
-//! their ledger lines, order rows, events) and each touched balance, stock counter and sales
-//! rollup row once, and the records sealed as they go in (one step of the chain for the set).
-//! No savepoint per order.
+//! their ledger lines, order rows, events) and each touched balance once. SQLite applies the
+//! stock counters and sales rollups at once and seals the records as they go in (one step of
+//! the chain for the set); PostgreSQL appends pending sales and unsealed records, as a single
+//! order does there, so that no set writes a row every buyer shares. No savepoint per order.
+//!
+//! PostgreSQL has other writers: the set locks its buyers' rows first, in id order, and picks
+//! cards with `SKIP LOCKED` (see `SetState::shared`).
 //!
 //! Orders the set does not take — direct top-ups, bulk orders (both found once the product
-//! is read), gift links and keys with a daily spend limit (both known before) — run alone
-//! through [`place`], after the set's writes, as every order on PostgreSQL does. The set runs
-//! first in the batch and with no savepoint (see `db::writer::SetRunner`): should its writes
-//! fail, the batch rolls back and runs again with every order of the set alone.
+//! is read), gift links and keys with a daily spend limit (both known before); on PostgreSQL
+//! also sub-resellers' orders and orders the picked cards fall short of — run alone through
+//! [`place`] after the set's writes (`SetRun::Done`). The set runs first in SQLite's batch and
+//! with no savepoint (see `db::writer::SetRunner`): should its writes fail, the batch rolls
+//! back and runs again with every order of the set alone; on PostgreSQL its transaction rolls
+//! back and each order runs in a transaction of its own.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -23,7 +30,7 @@ use super::pieces::{order_row, purchase, purchase_actor, receipt_claims, PURCHAS
 use super::place::{load_buyer, load_sellable, place, topup_fields, validate_request};
 use super::record::{delivered_event, insert_many};
 use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
-use crate::db::stmt::{execute_rows, stmt, Arg, ROW_CHUNKS};
+use crate::db::stmt::{execute_rows, rows_sql, stmt, Arg, ROW_CHUNKS};
 use crate::db::writer::{finish_with, SetItem, SetRun};
 use crate::db::{Db, DbConn};
 use crate::domain::money::chain::{self, Numbered};
@@ -48,9 +55,9 @@ struct Queued {
     reply: tokio::sync::oneshot::Sender<Result<Placed>>,
 }
 
-/// Whether the order goes through the set (SQLite) rather than a transaction of its own.
+/// Whether the order goes through a set rather than a transaction of its own.
 pub(super) fn joins_set(db: &Db, ctx: &OrderContext, req: &OrderRequest) -> bool {
-    db.groups_commits()
+    db.takes_sets()
         && req.delivery_mode == DeliveryMode::Codes
         && ctx.limits == SpendLimits::default()
 }
@@ -70,19 +77,22 @@ pub(super) async fn place_in_set(
         req,
         reply,
     }))?;
+    // Dropped unanswered: the set panicked, or (PostgreSQL) no connection could be had.
+    // Either way nothing of the order persisted, and a retry is safe.
     answer
         .await
-        .map_err(|_| Error::internal("a database write panicked"))?
+        .map_err(|_| Error::Unavailable("the order was not placed; retry it".into()))?
 }
 
-/// The writer's set runner: every queued order's outcome, told after the batch's COMMIT; all
-/// of them back when the set's writes failed (`together`), to be run again each alone.
+/// The set runner: every queued order's outcome, told after the set's COMMIT, and the orders
+/// left to run alone; all of them back when the set's writes failed (`together`), to be run
+/// again each alone.
 fn run(conn: &mut DbConn, items: Vec<SetItem>, together: bool) -> SetRun {
     let queued: Vec<Queued> = items
         .into_iter()
         .filter_map(|item| item.downcast::<Queued>().ok().map(|q| *q))
         .collect();
-    let outcomes = if together {
+    let outcomes: Vec<Option<Result<Placed>>> = if together {
         match place_together(conn, &queued) {
             Ok(outcomes) => outcomes,
             Err(e) => {
@@ -93,36 +103,37 @@ fn run(conn: &mut DbConn, items: Vec<SetItem>, together: bool) -> SetRun {
             }
         }
     } else {
-        queued.iter().map(|q| place_alone(conn, q)).collect()
+        queued.iter().map(|q| Some(place_alone(conn, q))).collect()
     };
-    SetRun::Done(
-        queued
-            .into_iter()
-            .zip(outcomes)
-            .map(|(q, outcome)| {
+    let (mut finished, mut alone) = (Vec::new(), Vec::new());
+    for (q, outcome) in queued.into_iter().zip(outcomes) {
+        match outcome {
+            Some(outcome) => {
                 let reply = q.reply;
-                finish_with(outcome, move |r| {
+                finished.push(finish_with(outcome, move |r| {
                     let _ = reply.send(r);
-                })
-            })
-            .collect(),
-    )
+                }));
+            }
+            None => alone.push(Box::new(q) as SetItem),
+        }
+    }
+    SetRun::Done(finished, alone)
 }
 
-/// One outcome per order, in order (see the module's comment); an error when the set's writes
-/// failed, leaving them for the caller to roll back.
-fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Result<Placed>>> {
-    let mut set = SetState::new(queued);
+/// One outcome per order, in order, `None` for an order left to run alone (see the module's
+/// comment); an error when the set's writes failed, leaving them for the caller to roll back.
+fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Option<Result<Placed>>>> {
+    let mut set = SetState::new(conn, queued)?;
     let mut outcomes: Vec<Option<Result<Placed>>> = queued.iter().map(|_| None).collect();
     let mut planned: Vec<(usize, Planned)> = Vec::new();
-    let mut alone: Vec<usize> = Vec::new();
     for (i, q) in queued.iter().enumerate() {
         match set.plan(conn, q) {
             Ok(Some(p)) => planned.push((i, p)),
-            Ok(None) => alone.push(i),
+            Ok(None) => {}
             Err(e) => outcomes[i] = Some(Err(e)),
         }
     }
+    number(conn, &mut planned)?;
     sign_all(&mut planned)?;
     let plans: Vec<&Planned> = planned.iter().map(|(_, p)| p).collect();
     let stock_low_days = queued.first().map_or(0.0, |q| q.deps.stock_low_days);
@@ -130,13 +141,18 @@ fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Result<Pla
     for (i, p) in planned {
         outcomes[i] = Some(Ok(p.placed));
     }
-    for i in alone {
-        outcomes[i] = Some(place_alone(conn, &queued[i]));
+    Ok(outcomes)
+}
+
+/// Gives the planned orders' records their sequence numbers, in order (the order row keeps
+/// its record's).
+fn number(conn: &mut DbConn, planned: &mut [(usize, Planned)]) -> Result<()> {
+    let seqs = chain::take_seqs(conn, planned.len())?;
+    for ((_, p), seq) in planned.iter_mut().zip(seqs) {
+        p.record.seq = seq;
+        p.row.ledger_seq = seq;
     }
-    Ok(outcomes
-        .into_iter()
-        .map(|o| o.unwrap_or_else(|| Err(Error::internal("an order of the set was not placed"))))
-        .collect())
+    Ok(())
 }
 
 /// Sets below this many orders are signed on the writer's thread alone.
@@ -169,7 +185,7 @@ fn sign_all(planned: &mut [(usize, Planned)]) -> Result<()> {
     })
 }
 
-/// An order in its own savepoint, as every order on PostgreSQL runs.
+/// An order in its own transaction (a savepoint inside SQLite's batch).
 fn place_alone(conn: &mut DbConn, q: &Queued) -> Result<Placed> {
     conn.transaction(|c| place(c, &q.deps, &q.ctx, &q.req))
 }
@@ -198,18 +214,25 @@ struct SetState {
     moved: HashSet<String>,
     /// `(reseller, out_trade_no)` of the planned orders.
     trade_nos: HashSet<(String, String)>,
-    next_seq: Option<i64>,
+    /// PostgreSQL: other transactions write too. The set's buyers' rows are locked before
+    /// anything is read, in id order (two sets wait, never deadlock); cards are picked with
+    /// `SKIP LOCKED`, so a short pick may only mean rows other transactions hold.
+    shared: bool,
 }
 
 impl SetState {
-    fn new(queued: &[Queued]) -> Self {
+    fn new(conn: &mut DbConn, queued: &[Queued]) -> Result<Self> {
+        let shared = conn.is_postgres();
+        if shared {
+            lock_buyers(conn, queued)?;
+        }
         let mut demand: HashMap<String, i64> = HashMap::new();
         // A bulk order runs alone and claims its own cards: not picked for it here.
         let joins = |q: &&Queued| !is_bulk(false, q.req.quantity, q.deps.bulk_async_threshold);
         for q in queued.iter().filter(joins) {
             *demand.entry(q.req.product_id.clone()).or_default() += q.req.quantity.max(0);
         }
-        SetState {
+        Ok(SetState {
             now: crate::time::now_ms(),
             demand,
             products: HashMap::new(),
@@ -217,20 +240,23 @@ impl SetState {
             balances: HashMap::new(),
             moved: HashSet::new(),
             trade_nos: HashSet::new(),
-            next_seq: None,
-        }
+            shared,
+        })
     }
 
     /// The checks of `place` in its order, against the set so far; `None`: the order runs
-    /// alone (a direct top-up or a bulk order).
+    /// alone (a direct top-up or a bulk order; on PostgreSQL also a sub-reseller's order, whose
+    /// commissions move balances the set has not locked, and one the picked cards fall short of).
     fn plan(&mut self, conn: &mut DbConn, q: &Queued) -> Result<Option<Planned>> {
         let (deps, ctx, req) = (&q.deps, &q.ctx, &q.req);
         validate_request(req)?;
         // A retry of an order placed before (or earlier in this set): answered with that
-        // order once the batch committed, as a lost race is.
+        // order once the batch committed, as a lost race is. PostgreSQL asks no one: the
+        // unique index fails the set's write, and each order then runs alone (a round trip
+        // per order saved for the rare retry).
         let trade_no = (ctx.reseller_id.clone(), req.out_trade_no.clone());
         if self.trade_nos.contains(&trade_no)
-            || trade_no_taken(conn, &ctx.reseller_id, &req.out_trade_no)?
+            || (!self.shared && trade_no_taken(conn, &ctx.reseller_id, &req.out_trade_no)?)
         {
             return Err(Error::RaceLost);
         }
@@ -247,6 +273,14 @@ impl SetState {
             Some(prices) => quote_at(prices, &ctx.reseller_id, &product, req.quantity)?,
             None => quote(conn, &ctx.reseller_id, &product, req.quantity)?,
         };
+        let moves_others = quote.postings.iter().any(|p| {
+            p.account
+                .reseller_id()
+                .is_some_and(|r| r != ctx.reseller_id)
+        });
+        if self.shared && moves_others {
+            return Ok(None);
+        }
         let balance = *self
             .balances
             .entry(ctx.reseller_id.clone())
@@ -255,7 +289,11 @@ impl SetState {
             return Err(Error::InsufficientBalance);
         }
         let order_id = crate::ids::new_id("ord");
-        let cards = self.peek_cards(conn, &product.id, req.quantity)?;
+        let cards = match self.peek_cards(conn, &product.id, req.quantity) {
+            // Rows other transactions hold may come free: `place` waits for them a while.
+            Err(Error::OutOfStock) if self.shared => return Ok(None),
+            cards => cards?,
+        };
         let delivered = cards
             .iter()
             .map(|c| inventory::unseal(&deps.vault, c))
@@ -300,7 +338,8 @@ impl SetState {
         self.balances.extend(moved);
         let card_ids: Vec<i64> = self.take_cards(&product.id, cards.len());
         self.trade_nos.insert(trade_no);
-        let seq = self.next_seq(conn)?;
+        // Numbered once the set is planned (see `number`).
+        let seq = 0;
         let row = order_row(
             (ctx, req, &product),
             order_id.clone(),
@@ -355,7 +394,11 @@ impl SetState {
     ) -> Result<Vec<SealedCard>> {
         if !self.pools.contains_key(product_id) {
             let want = self.demand.get(product_id).copied().unwrap_or(quantity);
-            let picked = inventory::pick_available(conn, product_id, self.now, want)?;
+            let picked = if self.shared {
+                inventory::pick_unlocked(conn, product_id, self.now, want)?
+            } else {
+                inventory::pick_available(conn, product_id, self.now, want)?
+            };
             self.pools.insert(product_id.to_string(), picked.into());
         }
         let pool = &self.pools[product_id];
@@ -369,15 +412,23 @@ impl SetState {
         let pool = self.pools.get_mut(product_id).expect("peeked first");
         pool.drain(..n).map(|c| c.id).collect()
     }
+}
 
-    fn next_seq(&mut self, conn: &mut DbConn) -> Result<i64> {
-        let seq = match self.next_seq {
-            Some(seq) => seq,
-            None => chain::next_seq(conn)?,
-        };
-        self.next_seq = Some(seq + 1);
-        Ok(seq)
-    }
+/// PostgreSQL: locks the rows of the set's buyers, in id order, before the set reads them.
+fn lock_buyers(conn: &mut DbConn, queued: &[Queued]) -> Result<()> {
+    let mut ids: Vec<&str> = queued.iter().map(|q| q.ctx.reseller_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let sql = rows_sql(
+        "SELECT COUNT(*) FROM (SELECT id FROM resellers WHERE id IN (",
+        "?",
+        ids.len(),
+        ") ORDER BY id FOR UPDATE) AS locked",
+    );
+    stmt(sql, ids.iter().map(|id| Arg::from(*id)))
+        .returning::<BigInt>()
+        .get_result::<i64>(conn)?;
+    Ok(())
 }
 
 /// Whether the reseller already has an order of this `out_trade_no`.
@@ -403,8 +454,9 @@ fn balance_of(conn: &mut DbConn, reseller_id: &str) -> Result<i64> {
     .ok_or(Error::InsufficientBalance)
 }
 
-/// Writes the planned orders: cards, balances, records and lines, rows, events; their sales
-/// go straight to the counters (a pending row would be folded before this batch commits).
+/// Writes the planned orders: cards, balances, records and lines, rows, events. On SQLite
+/// their sales go straight to the counters (a pending row would be folded before this batch
+/// commits); on PostgreSQL they go in as pending rows.
 fn write(conn: &mut DbConn, plans: &[&Planned], set: &SetState, stock_low_days: f64) -> Result<()> {
     if plans.is_empty() {
         return Ok(());
@@ -432,12 +484,17 @@ fn write(conn: &mut DbConn, plans: &[&Planned], set: &SetState, stock_low_days: 
         &balances,
     )?;
     let records: Vec<&Numbered> = plans.iter().map(|p| &p.record).collect();
-    chain::append_sealed(conn, &records)?;
+    chain::append_numbered(conn, &records)?;
     let rows: Vec<&OrderRow> = plans.iter().map(|p| &p.row).collect();
     insert_many(conn, &rows)?;
     let sales: Vec<(Sale<'_>, i64)> = rows.iter().map(|r| (Sale::from(*r), r.quantity)).collect();
-    for taken in pending::apply_sales(conn, &sales)? {
-        stock_low::on_stock_taken(conn, &taken, stock_low_days)?;
+    if set.shared {
+        // The settler folds them (and sends `stock.low`): no row every buyer shares.
+        pending::record_sales(conn, &sales)?;
+    } else {
+        for taken in pending::apply_sales(conn, &sales)? {
+            stock_low::on_stock_taken(conn, &taken, stock_low_days)?;
+        }
     }
     let events: Vec<_> = rows.iter().map(|r| delivered_event(r, false)).collect();
     outbox::enqueue_many(conn, &events)?;
