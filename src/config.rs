@@ -44,7 +44,7 @@ pub struct Config {
     /// `KAMENG_DB_POOL_SIZE`, default 16.
     pub db_pool_size: u32,
     /// `KAMENG_ORDER_SETS`: PostgreSQL order sets in flight at once per instance, each on a
-    /// connection of its own (see `db::sets`), default 4; 0: every order its own transaction.
+    /// connection of its own (see `db::sets`), default 2; 0: every order its own transaction.
     pub order_sets: u32,
     /// `KAMENG_WORKERS`: HTTP worker threads, default = CPU count.
     pub workers: usize,
@@ -135,7 +135,7 @@ impl Default for Config {
             claim_lockout_secs: 600,
             admin_token_ttl: Duration::from_secs(8 * 3600),
             db_pool_size: 16,
-            order_sets: 4,
+            order_sets: 2,
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),

@@ -24,10 +24,13 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 
 use super::pieces::{order_row, purchase, purchase_actor, receipt_claims, PURCHASE};
-use super::place::{load_buyer, load_sellable, place, topup_fields, validate_request};
+use super::place::{
+    buyer_from, load_buyer, load_sellable, place, topup_fields, validate_request, BuyerRow,
+    BuyerSql,
+};
 use super::record::{delivered_event, insert_many};
 use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
 use crate::db::stmt::{execute_rows, rows_sql, stmt, Arg, ROW_CHUNKS};
@@ -218,14 +221,18 @@ struct SetState {
     /// anything is read, in id order (two sets wait, never deadlock); cards are picked with
     /// `SKIP LOCKED`, so a short pick may only mean rows other transactions hold.
     shared: bool,
+    /// PostgreSQL: the buyers as locked and read for the set (SQLite reads each when planned).
+    buyers: Buyers,
 }
 
 impl SetState {
     fn new(conn: &mut DbConn, queued: &[Queued]) -> Result<Self> {
         let shared = conn.is_postgres();
-        if shared {
-            lock_buyers(conn, queued)?;
-        }
+        let buyers = if shared {
+            lock_buyers(conn, queued)?
+        } else {
+            Buyers::new()
+        };
         let mut demand: HashMap<String, i64> = HashMap::new();
         // A bulk order runs alone and claims its own cards: not picked for it here.
         let joins = |q: &&Queued| !is_bulk(false, q.req.quantity, q.deps.bulk_async_threshold);
@@ -241,6 +248,7 @@ impl SetState {
             moved: HashSet::new(),
             trade_nos: HashSet::new(),
             shared,
+            buyers,
         })
     }
 
@@ -268,7 +276,13 @@ impl SetState {
         if product.delivery == Delivery::Direct || bulk {
             return Ok(None);
         }
-        let buyer = load_buyer(conn, &ctx.reseller_id, &product)?;
+        let read = self
+            .buyers
+            .get(&(ctx.reseller_id.clone(), product.id.clone()));
+        let buyer = match read {
+            Some(row) => buyer_from(row.clone(), &product)?,
+            None => load_buyer(conn, &ctx.reseller_id, &product)?,
+        };
         let quote = match &buyer.own_prices {
             Some(prices) => quote_at(prices, &ctx.reseller_id, &product, req.quantity)?,
             None => quote(conn, &ctx.reseller_id, &product, req.quantity)?,
@@ -414,22 +428,42 @@ impl SetState {
     }
 }
 
-/// PostgreSQL: locks the rows of the set's buyers, in id order, before the set reads them.
-fn lock_buyers(conn: &mut DbConn, queued: &[Queued]) -> Result<()> {
-    let mut ids: Vec<&str> = queued.iter().map(|q| q.ctx.reseller_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
+/// PostgreSQL: locks the rows of the set's buyers, in id order, and reads each as
+/// `load_buyer` does for every product it orders — one statement for the set.
+fn lock_buyers(conn: &mut DbConn, queued: &[Queued]) -> Result<Buyers> {
+    let mut pairs: Vec<(&str, &str)> = queued
+        .iter()
+        .map(|q| (q.ctx.reseller_id.as_str(), q.req.product_id.as_str()))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
     let sql = rows_sql(
-        "SELECT COUNT(*) FROM (SELECT id FROM resellers WHERE id IN (",
-        "?",
-        ids.len(),
-        ") ORDER BY id FOR UPDATE) AS locked",
+        concat!(
+            "SELECT v.column1, v.column2, ",
+            buyer_columns!("v.column2"),
+            " FROM resellers r JOIN (VALUES "
+        ),
+        "(?, ?)",
+        pairs.len(),
+        ") AS v ON r.id = v.column1 ORDER BY r.id FOR UPDATE OF r",
     );
-    stmt(sql, ids.iter().map(|id| Arg::from(*id)))
-        .returning::<BigInt>()
-        .get_result::<i64>(conn)?;
-    Ok(())
+    type Row = (Text, Text, BuyerSql);
+    let rows: Vec<(String, String, BuyerRow)> = stmt(
+        sql,
+        pairs
+            .iter()
+            .flat_map(|(r, p)| [Arg::from(*r), Arg::from(*p)]),
+    )
+    .returning::<Row>()
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(reseller, product, row)| ((reseller, product), row))
+        .collect())
 }
+
+/// Buyers read for a PostgreSQL set, by `(reseller, product)`.
+type Buyers = HashMap<(String, String), BuyerRow>;
 
 /// Whether the reseller already has an order of this `out_trade_no`.
 fn trade_no_taken(conn: &mut DbConn, reseller_id: &str, out_trade_no: &str) -> Result<bool> {

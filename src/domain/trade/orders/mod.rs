@@ -1,6 +1,21 @@
 //! Orders: what a reseller bought, as stored and as shown. Placing one is the transaction in
 //! [`place`]; this module holds the types and the read side.
 
+/// The buyer's columns as `place::load_buyer` reads them (`place::BuyerRow`) from reseller
+/// `r`, for the product `$product` (SQL); also a PostgreSQL set's (`batch`), for all its buyers.
+macro_rules! buyer_columns {
+    ($product:literal) => {
+        concat!(
+            "r.balance, r.notify_url, r.currency, r.parent_id IS NULL, \
+             COALESCE((SELECT CAST(l.discount_bps AS BIGINT) FROM levels l \
+             WHERE l.name = r.level), 0), \
+             (SELECT p.price FROM reseller_prices p WHERE p.reseller_id = r.id AND p.product_id = ",
+            $product,
+            ")"
+        )
+    };
+}
+
 mod batch;
 mod idempotency;
 pub mod integrity;

@@ -263,6 +263,11 @@ pub(super) struct Buyer {
     pub(super) own_prices: Option<NetworkPrices>,
 }
 
+/// The columns [`load_buyer`] reads: balance, notify URL, currency, whether the buyer has no
+/// parent, its level's discount, its override price for the product.
+pub(super) type BuyerRow = (i64, Option<String>, String, bool, i64, Option<i64>);
+pub(super) type BuyerSql = (BigInt, Nullable<Text>, Text, Bool, BigInt, Nullable<BigInt>);
+
 /// One statement for the buyer's row, its level's discount and its override price for this
 /// product: on PostgreSQL every statement is a round trip, and a root reseller's quote needs
 /// nothing else (four statements were one each).
@@ -271,23 +276,22 @@ pub(super) fn load_buyer(
     reseller_id: &str,
     product: &ProductRow,
 ) -> Result<Buyer> {
-    type Row = (BigInt, Nullable<Text>, Text, Bool, BigInt, Nullable<BigInt>);
-    let (balance, notify_url, currency, root, discount_bps, price_override): (
-        i64,
-        Option<String>,
-        String,
-        bool,
-        i64,
-        Option<i64>,
-    ) = stmt(
-        "SELECT r.balance, r.notify_url, r.currency, r.parent_id IS NULL, \
-         COALESCE((SELECT CAST(l.discount_bps AS BIGINT) FROM levels l WHERE l.name = r.level), 0), \
-         (SELECT p.price FROM reseller_prices p WHERE p.reseller_id = r.id AND p.product_id = ?) \
-         FROM resellers r WHERE r.id = ?",
+    let row: BuyerRow = stmt(
+        concat!(
+            "SELECT ",
+            buyer_columns!("?"),
+            " FROM resellers r WHERE r.id = ?"
+        ),
         [product.id.as_str().into(), reseller_id.into()],
     )
-    .returning::<Row>()
+    .returning::<BuyerSql>()
     .get_result(conn)?;
+    buyer_from(row, product)
+}
+
+/// The buyer of `product` as its [`BuyerRow`] shows it; refused if it buys in another currency.
+pub(super) fn buyer_from(row: BuyerRow, product: &ProductRow) -> Result<Buyer> {
+    let (balance, notify_url, currency, root, discount_bps, price_override) = row;
     if currency != product.currency {
         return Err(Error::ProductUnavailable(format!(
             "this product is sold in {}",
