@@ -23,6 +23,11 @@ use crate::error::{Error, Result};
 
 /// Most orders in one set: bounds a set's transaction (and the row locks it holds).
 const MAX_SET: usize = 64;
+/// A set of fewer orders than this, but more than one, waits [`LINGER`] for more (PostgreSQL's
+/// `commit_delay` idea): measured at 16 clients on 2 cores, +4 % orders/s with one instance at
+/// 300 µs to 1 ms, and sets of 2 instances grew enough to match one instance.
+const LINGER_BELOW: usize = 16;
+const LINGER: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// The queue of set items and what runs them.
 #[derive(Clone)]
@@ -84,11 +89,20 @@ fn work(manager: Manager, rx: &Mutex<mpsc::Receiver<SetItem>>, hooks: &Hooks) {
             let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
             let Ok(first) = rx.recv() else { return };
             let mut items = vec![first];
-            while items.len() < MAX_SET {
-                match rx.try_recv() {
-                    Ok(item) => items.push(item),
-                    Err(_) => break,
+            let drain = |items: &mut Vec<SetItem>| {
+                while items.len() < MAX_SET {
+                    match rx.try_recv() {
+                        Ok(item) => items.push(item),
+                        Err(_) => break,
+                    }
                 }
+            };
+            drain(&mut items);
+            // Under load (more than one order was waiting), wait a moment for more: on a busy
+            // machine a bigger set costs less per order than the wait. A lone order goes at once.
+            if (2..LINGER_BELOW).contains(&items.len()) {
+                std::thread::sleep(LINGER);
+                drain(&mut items);
             }
             items
         };

@@ -47,7 +47,7 @@ use crate::domain::trade::inventory::{self, stock_low, SealedCard};
 use crate::domain::trade::pending;
 use crate::domain::trade::pricing::quote::{quote, quote_at};
 use crate::domain::trade::sales_rollup::Sale;
-use crate::error::{Error, Result};
+use crate::error::{race_on_unique, Error, Result};
 use crate::events::outbox;
 
 /// An order waiting for the next group commit's set.
@@ -99,7 +99,11 @@ fn run(conn: &mut DbConn, items: Vec<SetItem>, together: bool) -> SetRun {
         match place_together(conn, &queued) {
             Ok(outcomes) => outcomes,
             Err(e) => {
-                tracing::warn!(error = %e, orders = queued.len(), "a set of orders failed to write");
+                if matches!(e, Error::RaceLost) {
+                    tracing::debug!(orders = queued.len(), "a set repeated an out_trade_no");
+                } else {
+                    tracing::warn!(error = %e, orders = queued.len(), "a set of orders failed to write");
+                }
                 return SetRun::Failed(
                     queued.into_iter().map(|q| Box::new(q) as SetItem).collect(),
                 );
@@ -520,7 +524,9 @@ fn write(conn: &mut DbConn, plans: &[&Planned], set: &SetState, stock_low_days: 
     let records: Vec<&Numbered> = plans.iter().map(|p| &p.record).collect();
     chain::append_numbered(conn, &records)?;
     let rows: Vec<&OrderRow> = plans.iter().map(|p| &p.row).collect();
-    insert_many(conn, &rows)?;
+    // PostgreSQL: an `out_trade_no` committed before (a retry) or by another set (a race)
+    // fails the set here; its orders then run alone, and the repeat gets the first order.
+    insert_many(conn, &rows).map_err(race_on_unique)?;
     let sales: Vec<(Sale<'_>, i64)> = rows.iter().map(|r| (Sale::from(*r), r.quantity)).collect();
     if set.shared {
         // The settler folds them (and sends `stock.low`): no row every buyer shares.
