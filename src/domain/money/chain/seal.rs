@@ -28,6 +28,22 @@ pub struct Numbered {
     pub entries: Vec<Entry>,
 }
 
+impl Numbered {
+    /// The record's own columns, as both inserts bind them first: seq, kind, actor, action,
+    /// subject, detail, created_at.
+    fn fields(&self) -> [Arg<'_>; 7] {
+        [
+            self.seq.into(),
+            self.kind.into(),
+            self.actor.as_str().into(),
+            self.action.into(),
+            self.subject.as_str().into(),
+            self.detail.as_str().into(),
+            self.created_at.into(),
+        ]
+    }
+}
+
 /// The sequence numbers of the next `n` records, ascending: SQLite's single writer counts on
 /// from the newest record; PostgreSQL draws them from the records' sequence, as [`super::append`]
 /// does one at a time.
@@ -57,20 +73,7 @@ pub fn append_numbered(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
     if !conn.is_postgres() {
         return append_sealed(conn, records);
     }
-    let rows: Vec<[Arg<'_>; 7]> = records
-        .iter()
-        .map(|r| {
-            [
-                r.seq.into(),
-                r.kind.into(),
-                r.actor.as_str().into(),
-                r.action.into(),
-                r.subject.as_str().into(),
-                r.detail.as_str().into(),
-                r.created_at.into(),
-            ]
-        })
-        .collect();
+    let rows: Vec<[Arg<'_>; 7]> = records.iter().map(|r| r.fields()).collect();
     execute_rows(
         conn,
         &ROW_CHUNKS,
@@ -119,18 +122,9 @@ fn append_sealed(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
         .iter()
         .zip(&links)
         .map(|(r, (pos, prev, hash))| {
-            [
-                r.seq.into(),
-                r.kind.into(),
-                r.actor.as_str().into(),
-                r.action.into(),
-                r.subject.as_str().into(),
-                r.detail.as_str().into(),
-                r.created_at.into(),
-                prev.into(),
-                hash.into(),
-                (*pos).into(),
-            ]
+            let fields = r.fields();
+            let link: [Arg<'_>; 3] = [prev.into(), hash.into(), (*pos).into()];
+            std::array::from_fn(|i| if i < 7 { fields[i] } else { link[i - 7] })
         })
         .collect();
     execute_rows(

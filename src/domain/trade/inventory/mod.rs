@@ -183,8 +183,10 @@ pub fn claim_cards(
     Ok(picked)
 }
 
-/// SQLite: up to `limit` available, unexpired cards of a product, oldest first, read without
-/// marking them (the single writer marks them before anything else can pick).
+/// Up to `limit` available, unexpired cards of a product, oldest first, read without marking
+/// them ([`mark_sold`] does). SQLite's single writer marks them before anything else can pick;
+/// on PostgreSQL they are locked for this transaction, skipping rows others hold (so fewer
+/// than asked may only mean rows other transactions hold).
 pub fn pick_available(
     conn: &mut DbConn,
     product_id: &str,
@@ -192,34 +194,27 @@ pub fn pick_available(
     limit: i64,
 ) -> Result<Vec<SealedCard>> {
     type Row = (BigInt, Text, Nullable<Text>, Nullable<BigInt>);
-    Ok(stmt(pick!(), [product_id.into(), now.into(), limit.into()])
+    let picked = if conn.is_postgres() {
+        stmt(
+            concat!(
+                "SELECT id, code_enc, secret_enc, expires_at ",
+                unlocked_range!()
+            ),
+            [
+                product_id.into(),
+                product_id.into(),
+                now.into(),
+                limit.into(),
+            ],
+        )
         .returning::<Row>()
-        .load(conn)?)
-}
-
-/// PostgreSQL: up to `limit` available, unexpired cards of a product, oldest first, locked for
-/// this transaction and skipping rows others hold (a set's pick; [`mark_sold`] then marks them).
-pub fn pick_unlocked(
-    conn: &mut DbConn,
-    product_id: &str,
-    now: i64,
-    limit: i64,
-) -> Result<Vec<SealedCard>> {
-    type Row = (BigInt, Text, Nullable<Text>, Nullable<BigInt>);
-    Ok(stmt(
-        concat!(
-            "SELECT id, code_enc, secret_enc, expires_at ",
-            unlocked_range!()
-        ),
-        [
-            product_id.into(),
-            product_id.into(),
-            now.into(),
-            limit.into(),
-        ],
-    )
-    .returning::<Row>()
-    .load(conn)?)
+        .load(conn)?
+    } else {
+        stmt(pick!(), [product_id.into(), now.into(), limit.into()])
+            .returning::<Row>()
+            .load(conn)?
+    };
+    Ok(picked)
 }
 
 /// Marks picked cards sold to their orders (`(card id, order id)`), one multi-row

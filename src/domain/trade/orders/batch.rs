@@ -412,11 +412,7 @@ impl SetState {
     ) -> Result<Vec<SealedCard>> {
         if !self.pools.contains_key(product_id) {
             let want = self.demand.get(product_id).copied().unwrap_or(quantity);
-            let picked = if self.shared {
-                inventory::pick_unlocked(conn, product_id, self.now, want)?
-            } else {
-                inventory::pick_available(conn, product_id, self.now, want)?
-            };
+            let picked = inventory::pick_available(conn, product_id, self.now, want)?;
             self.pools.insert(product_id.to_string(), picked.into());
         }
         let pool = &self.pools[product_id];
