@@ -124,6 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             key_daily: None,
             unverified_daily: 0,
         },
+        nonce: None,
     };
     let mut placed = 0;
     while placed < args.orders {

@@ -9,6 +9,7 @@ use crate::auth::ratelimit::RateLimits;
 use crate::config::Config;
 use crate::crypto::Vault;
 use crate::db::Db;
+use crate::domain::accounts::keys::store::KeyReads;
 use crate::domain::money::receipts::ReceiptSigner;
 use crate::domain::trade::fulfilment::JitDeps;
 use crate::domain::trade::orders::OrderDeps;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     pub receipts: Arc<ReceiptSigner>,
     pub nonces: NonceStore,
+    /// Reads keys for signed requests (see `keys::store::KeyReads`).
+    pub key_reads: KeyReads,
     pub limits: RateLimits,
     pub metrics: Metrics,
     /// Wakes the event worker right after a commit that enqueued events.
@@ -65,6 +68,7 @@ impl AppState {
                     std::time::Duration::from_secs(config.claim_lockout_secs),
                 ),
             nonces: NonceStore::for_backend(db.backend()),
+            key_reads: KeyReads::default(),
             metrics,
             events_wakeup: Arc::new(tokio::sync::Notify::new()),
             sales_snapshot: Default::default(),

@@ -5,7 +5,8 @@ use actix_web::{get, post, web, HttpResponse};
 
 use super::page::{page_query, Page, Paged};
 use crate::api::query::{order_states, status_filter, Query};
-use crate::auth::{Scope, Signed};
+use crate::auth::nonces::NonceClaim;
+use crate::auth::{Scope, Signed, SignedDeferred};
 use crate::domain::money::limits::SpendLimits;
 use crate::domain::trade::orders::{
     self, Order, OrderContext, OrderFilter, OrderRequest, OrderStatus, Placed,
@@ -33,8 +34,42 @@ use crate::state::AppState;
 #[post("/v1/orders")]
 pub async fn create(
     state: web::Data<AppState>,
-    signed: Signed<OrderRequest>,
+    request: SignedDeferred<OrderRequest>,
 ) -> Result<HttpResponse> {
+    let SignedDeferred { signed, nonce } = request;
+    let placed = place(&state, &signed, nonce.clone()).await;
+    // A nonce the order's transaction did not commit (the order failed, or never got that
+    // far) is recorded now: a replay is refused whatever became of the first request.
+    if let Some(claim) = &nonce {
+        state.nonces.settle(&state.db, claim)?;
+    }
+    let placed = placed?;
+    if placed.announced {
+        // Let the worker send the event now rather than at its next poll.
+        state.events_wakeup.notify_one();
+    }
+    let mut res = if !placed.created {
+        HttpResponse::Ok()
+    } else {
+        if !placed.order.sandbox {
+            crate::jobs::bulk::after_commit(&state, &placed.order);
+        }
+        if placed.order.status == OrderStatus::Processing.as_str() {
+            HttpResponse::Accepted()
+        } else {
+            HttpResponse::Created()
+        }
+    };
+    Ok(res.json(placed.order))
+}
+
+/// Authorises and places the order; a live order takes its request's `nonce` into its
+/// transaction.
+async fn place(
+    state: &AppState,
+    signed: &Signed<OrderRequest>,
+    nonce: Option<NonceClaim>,
+) -> Result<Placed> {
     let caller = signed.reseller_or_sandbox(Scope::OrdersWrite)?.clone();
     let req = signed.body()?;
     let caller_sandbox = caller.sandbox;
@@ -45,6 +80,8 @@ pub async fn create(
             key_daily: caller.daily_spend_limit,
             unverified_daily: state.config.unverified_daily_limit,
         },
+        // The sandbox's own order path leaves the nonce to the handler.
+        nonce: if caller_sandbox { None } else { nonce },
     };
     let deps = state.order_deps();
     let started = std::time::Instant::now();
@@ -57,22 +94,7 @@ pub async fn create(
     state
         .metrics
         .record_order(outcome, delivery, caller_sandbox, started.elapsed());
-    let placed = placed?;
-    let mut res = if !placed.created {
-        HttpResponse::Ok()
-    } else {
-        // The commit enqueued an event: let the worker send it now rather than at its next poll.
-        state.events_wakeup.notify_one();
-        if !caller_sandbox {
-            crate::jobs::bulk::after_commit(&state, &placed.order);
-        }
-        if placed.order.status == OrderStatus::Processing.as_str() {
-            HttpResponse::Accepted()
-        } else {
-            HttpResponse::Created()
-        }
-    };
-    Ok(res.json(placed.order))
+    placed
 }
 
 /// `kameng_orders_total`'s outcome and delivery labels for an order request's result.

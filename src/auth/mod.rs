@@ -9,4 +9,4 @@ pub mod signing;
 
 pub use crate::domain::accounts::keys::{Caller, OwnerKind, Scope};
 pub use admin::AdminSession;
-pub use signed::Signed;
+pub use signed::{Signed, SignedDeferred};

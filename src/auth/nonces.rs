@@ -6,18 +6,22 @@
 //! costs no commit. A restart would forget them, so requests signed before this process
 //! started are refused: nothing seen by an earlier process can be replayed to this one.
 //!
+//! A PostgreSQL order records its nonce in its own transaction instead (a [`NonceClaim`]): one
+//! multi-row insert in an order set's transaction, not an autocommit per request.
+//!
 //! Either way this process remembers the nonces it accepted, and [`NonceStore::seen_here`]
 //! refuses a replay of one before any database work: a flood of a captured request then costs
 //! a hash lookup each, not a key load and a failing insert (measured in `tests/api/abuse.rs`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use diesel::prelude::*;
 
 use crate::db::schema::request_nonces;
-use crate::db::stmt::stmt;
-use crate::db::{Backend, Db, DbConn};
+use crate::db::{Backend, Db, DbConn, Gatherer};
+use crate::domain::accounts::keys::nonces::insert_nonces;
+pub use crate::domain::accounts::keys::nonces::NonceClaim;
 use crate::error::{Error, Result};
 
 const SHARDS: usize = 32;
@@ -42,9 +46,16 @@ fn new_shards() -> Shards {
     (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect()
 }
 
+/// A nonce to record: key id, nonce, expiry (ms).
+type NewNonce = (String, String, i64);
+
 pub enum NonceStore {
-    /// The database decides; `seen` is this process's memory of what it accepted.
-    Database { seen: Shards },
+    /// The database decides; `seen` is this process's memory of what it accepted. Concurrent
+    /// requests' nonces go in together (`inserts`, started on first use).
+    Database {
+        seen: Shards,
+        inserts: OnceLock<Gatherer<NewNonce, bool>>,
+    },
     Memory {
         shards: Shards,
         started_at_secs: i64,
@@ -54,7 +65,10 @@ pub enum NonceStore {
 impl NonceStore {
     pub fn for_backend(backend: Backend) -> NonceStore {
         match backend {
-            Backend::Postgres => NonceStore::Database { seen: new_shards() },
+            Backend::Postgres => NonceStore::Database {
+                seen: new_shards(),
+                inserts: OnceLock::new(),
+            },
             Backend::Sqlite => NonceStore::Memory {
                 shards: new_shards(),
                 started_at_secs: crate::time::now_secs(),
@@ -64,9 +78,32 @@ impl NonceStore {
 
     fn local(&self) -> &Shards {
         match self {
-            NonceStore::Database { seen } => seen,
+            NonceStore::Database { seen, .. } => seen,
             NonceStore::Memory { shards, .. } => shards,
         }
+    }
+
+    /// Whether a handler may leave a verified request's nonce to its own transaction (see
+    /// [`NonceClaim`]): on PostgreSQL. SQLite's nonces live in memory and cost no commit.
+    pub fn defers(&self) -> bool {
+        matches!(self, NonceStore::Database { .. })
+    }
+
+    /// After a handler that took a [`NonceClaim`]: a claim its transaction committed is
+    /// remembered here; any other (its order failed, or never reached the database) is
+    /// recorded now, and `Err(Replayed)` if the key already used it.
+    pub fn settle(&self, db: &Db, claim: &NonceClaim) -> Result<()> {
+        if claim.recorded() {
+            let id = nonce_id(&claim.key_id, &claim.nonce);
+            let mut seen = self.local()[shard_of(id)]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            seen.insert(id, claim.expires_at_ms);
+            return Ok(());
+        }
+        self.record(db, &claim.key_id, &claim.nonce, 0, claim.expires_at_ms)?;
+        claim.mark_recorded();
+        Ok(())
     }
 
     /// True when this process already accepted `nonce` for `key_id` and its window has not
@@ -91,24 +128,25 @@ impl NonceStore {
         expires_at_ms: i64,
     ) -> Result<()> {
         match self {
-            NonceStore::Database { seen } => {
-                let (k, n) = (key_id.to_string(), nonce.to_string());
-                // One round trip: an autocommit insert on a connection that does not wait for
-                // the WAL flush. A nonce lost in a crash reopens at most the rest of its 300 s
-                // window; not waiting keeps signed reads cheap.
-                let inserted = db.write_unflushed(move |conn| {
-                    let added = stmt(
-                        "INSERT INTO request_nonces (key_id, nonce, expires_at) VALUES (?, ?, ?) \
-                         ON CONFLICT DO NOTHING",
-                        [k.as_str().into(), n.as_str().into(), expires_at_ms.into()],
-                    )
-                    .execute(conn)?;
-                    if added == 0 {
-                        Err(Error::Replayed)
-                    } else {
-                        Ok(())
+            NonceStore::Database { seen, inserts } => {
+                let inserts = match inserts.get() {
+                    Some(g) => g,
+                    None => {
+                        let g = db.gatherer(
+                            "kameng-nonces",
+                            NO_FLUSH_WAIT,
+                            MAX_GATHERED,
+                            insert_gathered,
+                        )?;
+                        inserts.get_or_init(|| g)
                     }
-                });
+                };
+                let new = (key_id.to_string(), nonce.to_string(), expires_at_ms);
+                let inserted = match inserts.ask(new) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(Error::Replayed),
+                    Err(e) => Err(e),
+                };
                 if matches!(inserted, Ok(()) | Err(Error::Replayed)) {
                     let id = nonce_id(key_id, nonce);
                     let mut seen = seen[shard_of(id)].lock().unwrap_or_else(|p| p.into_inner());
@@ -140,13 +178,28 @@ impl NonceStore {
     /// Forgets nonces whose window has passed (run periodically).
     pub fn purge_expired(&self, db: &Db, now_ms: i64) -> Result<usize> {
         match self {
-            NonceStore::Database { seen } => {
+            NonceStore::Database { seen, .. } => {
                 purge_shards(seen, now_ms);
                 db.write(move |c| purge_table(c, now_ms))
             }
             NonceStore::Memory { shards, .. } => Ok(purge_shards(shards, now_ms)),
         }
     }
+}
+
+/// The nonce connection's commits do not wait for the WAL flush: a nonce lost in a crash
+/// reopens at most the rest of its 300 s window, and not waiting keeps signed reads cheap.
+const NO_FLUSH_WAIT: &str = "SET synchronous_commit TO OFF";
+/// Most nonces one statement records.
+const MAX_GATHERED: usize = 32;
+
+/// The gatherer's answer: concurrent requests' nonces in one autocommit INSERT.
+fn insert_gathered(conn: &mut DbConn, asked: &[NewNonce]) -> Result<Vec<bool>> {
+    let rows: Vec<(&str, &str, i64)> = asked
+        .iter()
+        .map(|(k, n, e)| (k.as_str(), n.as_str(), *e))
+        .collect();
+    insert_nonces(conn, &rows)
 }
 
 fn purge_shards(shards: &Shards, now_ms: i64) -> usize {

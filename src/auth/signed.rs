@@ -16,9 +16,10 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use super::nonces::NonceClaim;
 use super::signing::{self, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use crate::domain::accounts::keys::Scope;
-use crate::domain::accounts::keys::{store as keys, Caller, OwnerKind};
+use crate::domain::accounts::keys::{Caller, OwnerKind};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -167,7 +168,13 @@ async fn read_body(payload: &mut Payload, limit: usize) -> Result<Bytes> {
 }
 
 /// The caller and the body bytes of a request whose signature holds.
-async fn verify(req: HttpRequest, mut payload: Payload) -> Result<(Caller, Bytes)> {
+/// Verifies a signed request. Its nonce is recorded here, unless `defer` and the nonce store
+/// lets the handler's transaction record it: then it comes back as a [`NonceClaim`].
+async fn verify(
+    req: HttpRequest,
+    mut payload: Payload,
+    defer: bool,
+) -> Result<(Caller, Bytes, Option<NonceClaim>)> {
     let state = AppState::from_request(&req)?;
     let limit = state.config.max_body_bytes;
     if let Some(len) = req
@@ -212,23 +219,27 @@ async fn verify(req: HttpRequest, mut payload: Payload) -> Result<(Caller, Bytes
         &body,
     );
     let window_ms = state.config.signature_window_secs * 1000;
-    let caller = {
+    let (caller, claim) = {
         let state = state.clone();
         crate::db::run_blocking(move || {
-            let key = keys::load_active(&state.db, &state.vault, &key_id)?;
+            let key = state
+                .key_reads
+                .load_active(&state.db, &state.vault, &key_id)?;
             if !signing::verify_request_signature(&key.secret, &sts, &signature) {
                 return Err(Error::Unauthorized("signature does not match".into()));
             }
             // Only a verified request may consume a nonce, so strangers cannot burn them.
-            let expires_at = ts * 1000 + window_ms;
-            state.nonces.record(
-                &state.db,
-                &key_id,
-                &nonce,
-                ts,
-                expires_at.max(now * 1000 + window_ms),
-            )?;
-            Ok(key.caller)
+            let expires_at = (ts * 1000 + window_ms).max(now * 1000 + window_ms);
+            if defer && state.nonces.defers() {
+                return Ok((
+                    key.caller,
+                    Some(NonceClaim::new(&key_id, &nonce, expires_at)),
+                ));
+            }
+            state
+                .nonces
+                .record(&state.db, &key_id, &nonce, ts, expires_at)?;
+            Ok((key.caller, None))
         })
         .await?
     };
@@ -242,7 +253,7 @@ async fn verify(req: HttpRequest, mut payload: Payload) -> Result<(Caller, Bytes
         req.extensions_mut().insert(allowance);
     }
     state.metrics.record_request(caller.sandbox);
-    Ok((caller, body))
+    Ok((caller, body, claim))
 }
 
 impl<T: 'static> FromRequest for Signed<T> {
@@ -250,13 +261,42 @@ impl<T: 'static> FromRequest for Signed<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let verified = verify(req.clone(), payload.take());
+        let verified = verify(req.clone(), payload.take(), false);
         Box::pin(async move {
-            let (caller, bytes) = verified.await?;
+            let (caller, bytes, _) = verified.await?;
             Ok(Signed {
                 caller,
                 bytes,
                 body: PhantomData,
+            })
+        })
+    }
+}
+
+/// A signed request whose nonce its handler records in its own transaction: on PostgreSQL the
+/// order path inserts it with the order (`nonce` is then `Some`; the handler must end with
+/// [`crate::auth::nonces::NonceStore::settle`]). Elsewhere the nonce was recorded here, as
+/// [`Signed`] does, and `nonce` is `None`.
+pub struct SignedDeferred<T> {
+    pub signed: Signed<T>,
+    pub nonce: Option<NonceClaim>,
+}
+
+impl<T: 'static> FromRequest for SignedDeferred<T> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let verified = verify(req.clone(), payload.take(), true);
+        Box::pin(async move {
+            let (caller, bytes, nonce) = verified.await?;
+            Ok(SignedDeferred {
+                signed: Signed {
+                    caller,
+                    bytes,
+                    body: PhantomData,
+                },
+                nonce,
             })
         })
     }

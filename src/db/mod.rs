@@ -6,12 +6,15 @@
 //! SQLITE_BUSY instead of waiting); on PostgreSQL any pooled connection, with row locks where
 //! writers meet.
 
+mod gather;
 pub mod open;
 pub mod schema;
 pub mod sets;
 pub mod stmt;
 pub mod text;
 pub mod writer;
+
+pub use gather::Gatherer;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -246,20 +249,6 @@ fn on_pooled<T>(pool: &Pool, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result
 
 pub type Pool = r2d2::Pool<Manager>;
 
-/// Most connections of the [`Db::write_unflushed`] pool (per instance).
-const UNFLUSHED_POOL: u32 = 4;
-
-/// Sets a session not to wait for the WAL flush at commit (PostgreSQL `synchronous_commit`).
-#[derive(Debug)]
-struct NoFlushWait;
-
-impl r2d2::CustomizeConnection<Pooled, diesel::ConnectionError> for NoFlushWait {
-    fn on_acquire(&self, conn: &mut Pooled) -> Result<(), diesel::ConnectionError> {
-        conn.batch_execute("SET synchronous_commit TO OFF")
-            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
-    }
-}
-
 /// A condition written as a SQL literal, e.g. `cards.status = 'available'`. Partial indexes
 /// (`... WHERE status = 'available'`) are only usable when the planner sees the literal value:
 /// PostgreSQL's generic plan of a prepared statement cannot match a bound parameter against an
@@ -274,9 +263,6 @@ pub fn literal_condition(
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
-    /// PostgreSQL: connections whose commits do not wait for the WAL flush (see
-    /// [`Db::write_unflushed`]); opened on first use.
-    unflushed: Option<Pool>,
     writer: Option<writer::Writer>,
     /// PostgreSQL: the workers placing orders in sets, once started ([`Db::start_order_sets`]).
     sets: Arc<OnceLock<sets::SetWorkers>>,
@@ -320,17 +306,8 @@ impl Db {
             Backend::Sqlite => Some(writer::Writer::start(manager.clone())?),
             Backend::Postgres => None,
         };
-        let unflushed = (backend == Backend::Postgres).then(|| {
-            r2d2::Pool::builder()
-                .max_size(UNFLUSHED_POOL.min(pool_size.max(1)))
-                .min_idle(Some(0))
-                .connection_timeout(Duration::from_secs(10))
-                .connection_customizer(Box::new(NoFlushWait))
-                .build_unchecked(manager.clone())
-        });
         Ok(Db {
             pool,
-            unflushed,
             writer,
             sets: Arc::default(),
             backend,
@@ -340,19 +317,6 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
-    }
-
-    /// Runs `f`, one statement, in its own autocommit on a connection whose commit does not wait
-    /// for PostgreSQL's WAL flush: one round trip, for writes a crash may lose without harm
-    /// (request nonces; the window they guard is minutes). On SQLite, an ordinary [`Db::write`].
-    pub fn write_unflushed<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        match &self.unflushed {
-            Some(pool) => on_pooled(pool, f),
-            None => self.write(f),
-        }
     }
 
     /// Runs `f` on a pooled connection (blocking; call from a blocking thread).
@@ -458,6 +422,17 @@ impl Db {
                 .set(sets::SetWorkers::start(self.manager.clone(), workers)?);
         }
         Ok(())
+    }
+
+    /// Starts a [`Gatherer`] on a connection of its own (PostgreSQL; see `gather`).
+    pub fn gatherer<Q: Send + 'static, A: Send + 'static>(
+        &self,
+        name: &str,
+        setup: &'static str,
+        max: usize,
+        answer: gather::Answer<Q, A>,
+    ) -> Result<Gatherer<Q, A>> {
+        Gatherer::start(name, self.manager.clone(), setup, max, answer)
     }
 
     /// Whether set items may be queued: SQLite's group commit, or PostgreSQL's set workers.

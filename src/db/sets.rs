@@ -119,12 +119,12 @@ fn work(manager: Manager, rx: &Mutex<mpsc::Receiver<SetItem>>, hooks: &Hooks) {
 
 /// Tries to connect for a while (a restarting server); `None` drops the set's items, whose
 /// callers then hear the database is unavailable.
-fn connect(manager: &Manager) -> Option<DbConn> {
+pub(super) fn connect(manager: &Manager) -> Option<DbConn> {
     for attempt in 0..CONNECT_ATTEMPTS {
         match manager.establish() {
             Ok(c) => return Some(c),
             Err(e) if attempt + 1 == CONNECT_ATTEMPTS => {
-                tracing::error!(error = %e, "an order set worker cannot connect");
+                tracing::error!(error = %e, "a worker thread cannot connect to the database");
             }
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
         }
@@ -136,7 +136,7 @@ const CONNECT_ATTEMPTS: u32 = 20;
 
 /// Whether a connection can run the next transaction: none left open or broken (a failed
 /// rollback breaks diesel's transaction manager), and the server still answers.
-fn usable(conn: &mut DbConn) -> bool {
+pub(super) fn usable(conn: &mut DbConn) -> bool {
     type Tm = <DbConn as Connection>::TransactionManager;
     let idle = Tm::transaction_manager_status_mut(conn)
         .transaction_depth()

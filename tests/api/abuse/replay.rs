@@ -116,3 +116,55 @@ async fn replayed_nonces_are_refused_without_slowing_others() {
     );
     assert!(during.len() >= 10, "the well-behaved client was starved");
 }
+
+/// A signed order replayed is refused with `replayed_request` and places nothing: right after
+/// it was placed, twenty copies racing each other (on PostgreSQL they meet in one order set,
+/// whose transaction records the nonces with the orders), and after the first try was refused
+/// and the reason went away (a credit).
+#[actix_web::test]
+async fn replayed_orders_are_refused_and_place_nothing() {
+    let app = app().await;
+    let (r, client) = app.reseller(None, 500).await;
+    let (_, _, product) = app.stocked_product("RPO", 100, 80, 20).await;
+    let ts = kameng::time::now_secs().to_string();
+    let body = |no: &str, quantity: i64| {
+        serde_json::to_vec(&crate::common::order_req(&product.product.id, quantity, no)).unwrap()
+    };
+    let send = |body: Vec<u8>, nonce: String| {
+        let (client, ts) = (client.clone(), ts.clone());
+        async move {
+            let res = client
+                .send_signed(Method::POST, "/v1/orders", body, &ts, &nonce)
+                .await
+                .unwrap();
+            let code = res.problem().map(|p| p.code).unwrap_or_default();
+            (res.status.as_u16(), code)
+        }
+    };
+    let replayed = (401, "replayed_request".to_string());
+
+    let nonce = kameng::client::new_nonce();
+    assert_eq!(send(body("RPO-1", 1), nonce.clone()).await.0, 201);
+    assert_eq!(send(body("RPO-1", 1), nonce).await, replayed);
+
+    let nonce = kameng::client::new_nonce();
+    let copies: Vec<(u16, String)> =
+        futures_util::future::join_all((0..20).map(|_| send(body("RPO-2", 1), nonce.clone())))
+            .await;
+    let placed = copies.iter().filter(|(s, _)| *s == 201).count();
+    let refused = copies.iter().filter(|c| **c == replayed).count();
+    assert_eq!((placed, refused), (1, 19), "{copies:?}");
+
+    // 4 × 100 > the 300 left: refused; replayed once the balance would cover it: still refused.
+    let nonce = kameng::client::new_nonce();
+    let first = send(body("RPO-3", 4), nonce.clone()).await;
+    assert_eq!(first, (402, "insufficient_balance".to_string()));
+    app.admin.credit(&r.reseller.id, 1_000).await.unwrap();
+    assert_eq!(send(body("RPO-3", 4), nonce).await, replayed);
+
+    let orders = client.orders("limit=100").await.unwrap().data;
+    let mut trade_nos: Vec<&str> = orders.iter().map(|o| o.out_trade_no.as_str()).collect();
+    trade_nos.sort_unstable();
+    assert_eq!(trade_nos, ["RPO-1", "RPO-2"]);
+    assert_eq!(client.account().await.unwrap().balance, 500 + 1_000 - 200);
+}

@@ -386,6 +386,7 @@ async fn record_sale_share_of_the_order_transaction() {
             key_daily: None,
             unverified_daily: 0,
         },
+        nonce: None,
     };
     let deps = OrderDeps {
         vault: app.state.vault.clone(),

@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod nonces;
 pub mod scopes;
 pub mod store;
 

@@ -34,8 +34,9 @@ use super::place::{
 use super::record::{delivered_event, insert_many};
 use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
 use crate::db::stmt::{execute_rows, rows_sql, stmt, Arg, ROW_CHUNKS};
-use crate::db::writer::{finish_with, SetItem, SetRun};
+use crate::db::writer::{finish_with, Finish, SetItem, SetRun};
 use crate::db::{Db, DbConn};
+use crate::domain::accounts::keys::nonces::{self, NonceClaim};
 use crate::domain::money::chain::{self, Numbered};
 use crate::domain::money::ledger;
 use crate::domain::money::limits::SpendLimits;
@@ -99,8 +100,11 @@ fn run(conn: &mut DbConn, items: Vec<SetItem>, together: bool) -> SetRun {
         match place_together(conn, &queued) {
             Ok(outcomes) => outcomes,
             Err(e) => {
-                if matches!(e, Error::RaceLost) {
-                    tracing::debug!(orders = queued.len(), "a set repeated an out_trade_no");
+                if matches!(e, Error::RaceLost | Error::Replayed) {
+                    tracing::debug!(
+                        orders = queued.len(),
+                        "a set repeated an out_trade_no or a request"
+                    );
                 } else {
                     tracing::warn!(error = %e, orders = queued.len(), "a set of orders failed to write");
                 }
@@ -112,13 +116,22 @@ fn run(conn: &mut DbConn, items: Vec<SetItem>, together: bool) -> SetRun {
     } else {
         queued.iter().map(|q| Some(place_alone(conn, q))).collect()
     };
-    let (mut finished, mut alone) = (Vec::new(), Vec::new());
+    let (mut finished, mut alone): (Vec<Finish>, Vec<SetItem>) = (Vec::new(), Vec::new());
     for (q, outcome) in queued.into_iter().zip(outcomes) {
         match outcome {
             Some(outcome) => {
-                let reply = q.reply;
-                finished.push(finish_with(outcome, move |r| {
+                // The set inserted the nonce of every order it answers (`record_nonces`);
+                // alone, an order's transaction holds its nonce only if it placed the order.
+                let recorded = together || outcome.is_ok();
+                let (reply, claim) = (q.reply, q.ctx.nonce.filter(|_| recorded));
+                let finish = finish_with(outcome, move |r| {
                     let _ = reply.send(r);
+                });
+                finished.push(Box::new(move |committed: bool| {
+                    if let (true, Some(claim)) = (committed, &claim) {
+                        claim.mark_recorded();
+                    }
+                    finish(committed);
                 }));
             }
             None => alone.push(Box::new(q) as SetItem),
@@ -133,13 +146,15 @@ fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Option<Res
     let mut set = SetState::new(conn, queued)?;
     let mut outcomes: Vec<Option<Result<Placed>>> = queued.iter().map(|_| None).collect();
     let mut planned: Vec<(usize, Planned)> = Vec::new();
+    let mut alone = vec![false; queued.len()];
     for (i, q) in queued.iter().enumerate() {
         match set.plan(conn, q) {
             Ok(Some(p)) => planned.push((i, p)),
-            Ok(None) => {}
+            Ok(None) => alone[i] = true,
             Err(e) => outcomes[i] = Some(Err(e)),
         }
     }
+    record_nonces(conn, queued, &alone)?;
     number(conn, &mut planned)?;
     sign_all(&mut planned)?;
     let plans: Vec<&Planned> = planned.iter().map(|(_, p)| p).collect();
@@ -149,6 +164,22 @@ fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Option<Res
         outcomes[i] = Some(Ok(p.placed));
     }
     Ok(outcomes)
+}
+
+/// Inserts the request nonces of the set's orders, planned or failed (one left to run alone
+/// records its own), with one statement. A replay fails the set: every order then runs alone,
+/// where the replay fails by itself and changes nothing (see `place`).
+fn record_nonces(conn: &mut DbConn, queued: &[Queued], alone: &[bool]) -> Result<()> {
+    let claims: Vec<&NonceClaim> = queued
+        .iter()
+        .zip(alone)
+        .filter(|(_, alone)| !**alone)
+        .filter_map(|(q, _)| q.ctx.nonce.as_ref())
+        .collect();
+    if nonces::insert_claims(conn, &claims)?.contains(&false) {
+        return Err(Error::Replayed);
+    }
+    Ok(())
 }
 
 /// Gives the planned orders' records their sequence numbers, in order (the order row keeps
@@ -371,6 +402,7 @@ impl SetState {
         let placed = Placed {
             order: row.view(Some(delivered)),
             created: true,
+            announced: row.notify_url.is_some(),
         };
         Ok(Some(Planned {
             signer: deps.receipts.clone(),

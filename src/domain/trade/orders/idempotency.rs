@@ -61,6 +61,7 @@ pub(super) fn replay(
     Ok(Placed {
         order,
         created: false,
+        announced: false,
     })
 }
 

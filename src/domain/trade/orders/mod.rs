@@ -33,6 +33,7 @@ pub(crate) use place::{check_fields_and_quantity, load_sellable, topup_fields, v
 pub use record::{announce_delivery, callback_url};
 pub use sub_reseller::{child_orders, SubResellerOrder};
 
+use crate::domain::accounts::keys::nonces::NonceClaim;
 /// Stored in `orders.status`; declared with the other shared states (see `domain::states`).
 pub use crate::domain::states::OrderStatus;
 
@@ -206,6 +207,9 @@ pub struct OrderContext {
     pub key_id: String,
     /// Daily spend caps this order is held to (checked inside the transaction).
     pub limits: SpendLimits,
+    /// The request's nonce, when the order's transaction is to record it (PostgreSQL; see
+    /// `auth::nonces::NonceClaim`).
+    pub nonce: Option<NonceClaim>,
 }
 
 /// What the order path needs besides the connection.
@@ -228,6 +232,10 @@ pub struct Placed {
     pub order: Order,
     /// False when an earlier order with the same out_trade_no was returned.
     pub created: bool,
+    /// The commit enqueued an event with somewhere to go: the handler wakes the delivery
+    /// worker. False for an order nobody is called back about, so the hot path does not make
+    /// the worker poll (a transaction of its own) after every order.
+    pub announced: bool,
 }
 
 pub fn load(conn: &mut DbConn, id: &str) -> Result<OrderRow> {

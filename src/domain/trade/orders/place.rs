@@ -19,6 +19,7 @@ use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
 use crate::db::stmt::stmt;
 use crate::db::{Db, DbConn};
 use crate::domain::accounts::compliance;
+use crate::domain::accounts::keys::nonces;
 use crate::domain::money::ledger::{self, Posting};
 use crate::domain::money::limits;
 use crate::domain::trade::catalog::{
@@ -91,6 +92,10 @@ pub(super) fn place_as(
     order_id: String,
 ) -> Result<Placed> {
     validate_request(req)?;
+    // The request's nonce goes in with the order (a replay fails here, changing nothing).
+    if let Some(claim) = &ctx.nonce {
+        nonces::insert_claim(conn, claim)?;
+    }
     // No lookup of the out_trade_no first (a round trip on every order for the rare retry):
     // a repeat fails at `insert_order` on the unique index, or earlier on whatever has changed
     // since (stock, balance), and `place_order` then answers with the first order.
@@ -195,6 +200,8 @@ pub(super) fn place_as(
     Ok(Placed {
         order,
         created: true,
+        // A top-up's request may go to its supplier; a bulk order's event follows later.
+        announced: direct || (!bulk && row.notify_url.is_some()),
     })
 }
 
@@ -360,6 +367,22 @@ fn insert_order(conn: &mut DbConn, row: &OrderRow) -> Result<()> {
     }
 }
 
+/// Records the order's nonce on its own when the order's transaction did not (it failed);
+/// `Err(Replayed)` if the key already used it. A set that committed the nonce with a failed
+/// order marked it recorded.
+async fn record_nonce(db: &Db, ctx: &OrderContext) -> Result<()> {
+    let Some(claim) = ctx.nonce.clone() else {
+        return Ok(());
+    };
+    if claim.recorded() {
+        return Ok(());
+    }
+    db.write_async(move |conn| nonces::insert_claim(conn, &claim).map(|()| claim))
+        .await?
+        .mark_recorded();
+    Ok(())
+}
+
 /// Runs of an order transaction PostgreSQL aborted for a deadlock with concurrent ones (card
 /// claims under a sell-out can wait on each other's rows); it changed nothing, so it runs again.
 const ATTEMPTS: u32 = 5;
@@ -383,20 +406,27 @@ pub async fn place_order(
         } else {
             db.write_async(move |conn| place(conn, &d, &c, &r)).await
         };
+        // Placed means committed, and the nonce with it (see `place`).
+        if let (Ok(_), Some(claim)) = (&placed, &ctx.nonce) {
+            claim.mark_recorded();
+        }
         match placed {
             Err(Error::Contention(_)) if attempt < ATTEMPTS => continue,
             Err(Error::RaceLost) => {
+                record_nonce(db, &ctx).await?;
                 return db
                     .read_async(move |conn| {
                         winner(conn, &vault, &reseller_id, &out_trade_no, &hash)
                     })
-                    .await
+                    .await;
             }
             // A refused order may be a retry of one placed earlier, refused today for what
             // changed since (the stock it bought, the balance it spent): the first order wins.
             // Not for malformed requests (checked before anything else, as before) or an
             // unavailable database.
             Err(e) if !matches!(e, Error::Invalid { .. } | Error::Unavailable(_)) => {
+                // A replay stops here, before any other work.
+                record_nonce(db, &ctx).await?;
                 let earlier = db
                     .read_async(move |conn| {
                         match find_by_trade_no(conn, &reseller_id, &out_trade_no)? {
@@ -405,6 +435,7 @@ pub async fn place_order(
                         }
                     })
                     .await?;
+                let ctx = OrderContext { nonce: None, ..ctx };
                 return match earlier {
                     Some(placed) => Ok(placed),
                     // Too few pushed codes: a just-in-time product asks its supplier.

@@ -221,6 +221,7 @@ pub fn place(
         return Ok(Placed {
             order: existing.view(true),
             created: false,
+            announced: false,
         });
     }
     let item = resolve(conn, &ctx.reseller_id, req)?;
@@ -301,6 +302,7 @@ pub fn place(
     Ok(Placed {
         order: row.view(true),
         created: true,
+        announced: true,
     })
 }
 
@@ -432,6 +434,7 @@ pub async fn place_order(
             Ok(Placed {
                 order: row.view(true),
                 created: false,
+                announced: false,
             })
         }
         other => other,

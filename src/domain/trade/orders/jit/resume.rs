@@ -156,6 +156,7 @@ async fn resume_one(
             key_daily: r.key_daily_limit,
             unverified_daily,
         },
+        nonce: None,
     };
     let f = Fulfil {
         call,
