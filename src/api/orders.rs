@@ -40,8 +40,14 @@ pub async fn create(
     let placed = place(&state, &signed, nonce.clone()).await;
     // A nonce the order's transaction did not commit (the order failed, or never got that
     // far) is recorded now: a replay is refused whatever became of the first request.
-    if let Some(claim) = &nonce {
-        state.nonces.settle(&state.db, claim)?;
+    match nonce {
+        // Committed with the order: remembered in memory, no database work.
+        Some(claim) if claim.recorded() => state.nonces.settle(&state.db, &claim)?,
+        Some(claim) => {
+            let state = state.clone();
+            crate::db::run_blocking(move || state.nonces.settle(&state.db, &claim)).await?
+        }
+        None => {}
     }
     let placed = placed?;
     if placed.announced {
