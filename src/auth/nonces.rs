@@ -14,12 +14,12 @@
 //! a hash lookup each, not a key load and a failing insert (measured in `tests/api/abuse.rs`).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use diesel::prelude::*;
 
 use crate::db::schema::request_nonces;
-use crate::db::{Backend, Db, DbConn, Gatherer};
+use crate::db::{Backend, Db, DbConn, LazyGatherer};
 use crate::domain::accounts::keys::nonces::insert_nonces;
 pub use crate::domain::accounts::keys::nonces::NonceClaim;
 use crate::error::{Error, Result};
@@ -54,7 +54,7 @@ pub enum NonceStore {
     /// requests' nonces go in together (`inserts`, started on first use).
     Database {
         seen: Shards,
-        inserts: OnceLock<Gatherer<NewNonce, bool>>,
+        inserts: LazyGatherer<NewNonce, bool>,
     },
     Memory {
         shards: Shards,
@@ -67,7 +67,12 @@ impl NonceStore {
         match backend {
             Backend::Postgres => NonceStore::Database {
                 seen: new_shards(),
-                inserts: OnceLock::new(),
+                inserts: LazyGatherer::new(
+                    "kameng-nonces",
+                    NO_FLUSH_WAIT,
+                    MAX_GATHERED,
+                    insert_gathered,
+                ),
             },
             Backend::Sqlite => NonceStore::Memory {
                 shards: new_shards(),
@@ -94,16 +99,21 @@ impl NonceStore {
     /// recorded now, and `Err(Replayed)` if the key already used it.
     pub fn settle(&self, db: &Db, claim: &NonceClaim) -> Result<()> {
         if claim.recorded() {
-            let id = nonce_id(&claim.key_id, &claim.nonce);
-            let mut seen = self.local()[shard_of(id)]
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            seen.insert(id, claim.expires_at_ms);
+            self.remember(&claim.key_id, &claim.nonce, claim.expires_at_ms);
             return Ok(());
         }
         self.record(db, &claim.key_id, &claim.nonce, 0, claim.expires_at_ms)?;
         claim.mark_recorded();
         Ok(())
+    }
+
+    /// Remembers in this process a nonce the database holds (see [`NonceStore::seen_here`]).
+    fn remember(&self, key_id: &str, nonce: &str, expires_at_ms: i64) {
+        let id = nonce_id(key_id, nonce);
+        let mut seen = self.local()[shard_of(id)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        seen.insert(id, expires_at_ms);
     }
 
     /// True when this process already accepted `nonce` for `key_id` and its window has not
@@ -128,29 +138,15 @@ impl NonceStore {
         expires_at_ms: i64,
     ) -> Result<()> {
         match self {
-            NonceStore::Database { seen, inserts } => {
-                let inserts = match inserts.get() {
-                    Some(g) => g,
-                    None => {
-                        let g = db.gatherer(
-                            "kameng-nonces",
-                            NO_FLUSH_WAIT,
-                            MAX_GATHERED,
-                            insert_gathered,
-                        )?;
-                        inserts.get_or_init(|| g)
-                    }
-                };
+            NonceStore::Database { inserts, .. } => {
                 let new = (key_id.to_string(), nonce.to_string(), expires_at_ms);
-                let inserted = match inserts.ask(new) {
+                let inserted = match inserts.ask(db, new) {
                     Ok(true) => Ok(()),
                     Ok(false) => Err(Error::Replayed),
                     Err(e) => Err(e),
                 };
                 if matches!(inserted, Ok(()) | Err(Error::Replayed)) {
-                    let id = nonce_id(key_id, nonce);
-                    let mut seen = seen[shard_of(id)].lock().unwrap_or_else(|p| p.into_inner());
-                    seen.insert(id, expires_at_ms);
+                    self.remember(key_id, nonce, expires_at_ms);
                 }
                 inserted
             }

@@ -167,9 +167,9 @@ async fn read_body(payload: &mut Payload, limit: usize) -> Result<Bytes> {
     Ok(buf.freeze())
 }
 
-/// The caller and the body bytes of a request whose signature holds.
-/// Verifies a signed request. Its nonce is recorded here, unless `defer` and the nonce store
-/// lets the handler's transaction record it: then it comes back as a [`NonceClaim`].
+/// The caller and the body bytes of a request whose signature holds. Its nonce is recorded
+/// here, unless `defer` and the nonce store lets the handler's transaction record it: then it
+/// comes back as a [`NonceClaim`].
 async fn verify(
     req: HttpRequest,
     mut payload: Payload,

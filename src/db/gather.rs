@@ -7,11 +7,12 @@
 //! The statement runs outside any explicit transaction (autocommit): a gatherer serves
 //! single-statement work only, whose callers each get their own answer.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
+use std::time::Instant;
 
 use diesel::connection::SimpleConnection;
 
-use super::{sets, DbConn, Manager};
+use super::{sets, Db, DbConn, Manager, FRESH_FOR};
 use crate::error::{Error, Result};
 
 /// How long a batch of more than one question waits for more.
@@ -52,6 +53,47 @@ impl<Q: Send + 'static, A: Send + 'static> Gatherer<Q, A> {
     }
 }
 
+/// A [`Gatherer`] started on its first question, on the database that question is for.
+pub struct LazyGatherer<Q, A> {
+    name: &'static str,
+    setup: &'static str,
+    max: usize,
+    answer: Answer<Q, A>,
+    started: OnceLock<Gatherer<Q, A>>,
+}
+
+impl<Q: Send + 'static, A: Send + 'static> LazyGatherer<Q, A> {
+    /// See [`Gatherer::start`] for the arguments.
+    pub fn new(name: &'static str, setup: &'static str, max: usize, answer: Answer<Q, A>) -> Self {
+        LazyGatherer {
+            name,
+            setup,
+            max,
+            answer,
+            started: OnceLock::new(),
+        }
+    }
+
+    /// Asks (starting the thread first if need be) and waits for the answer (blocking).
+    pub fn ask(&self, db: &Db, question: Q) -> Result<A> {
+        let gatherer = match self.started.get() {
+            Some(g) => g,
+            None => {
+                let g = Gatherer::start(
+                    self.name,
+                    db.manager.clone(),
+                    self.setup,
+                    self.max,
+                    self.answer,
+                )?;
+                // Two first questions at once: the loser's thread ends with its dropped queue.
+                self.started.get_or_init(|| g)
+            }
+        };
+        gatherer.ask(question)
+    }
+}
+
 fn stopped() -> Error {
     Error::Unavailable("the database connection is unavailable".into())
 }
@@ -64,25 +106,21 @@ fn work<Q, A>(
     rx: &mpsc::Receiver<Asked<Q, A>>,
 ) {
     let mut conn: Option<DbConn> = None;
+    let mut used_at = Instant::now();
     while let Ok(first) = rx.recv() {
-        let mut asked = vec![first];
-        let drain = |asked: &mut Vec<Asked<Q, A>>| {
-            while asked.len() < max {
-                match rx.try_recv() {
-                    Ok(a) => asked.push(a),
-                    Err(_) => break,
-                }
-            }
+        // As order sets do: one statement costs the database about as much for one row as for
+        // a dozen, so a batch under load waits a moment for more.
+        let asked = sets::take_queued(rx, first, max, max, LINGER);
+        // Tested after an idle second, as the pool tests its connections (`FRESH_FOR`): one a
+        // restart killed while idle is replaced before it fails a batch.
+        let idle = used_at.elapsed() >= FRESH_FOR;
+        used_at = Instant::now();
+        let kept = match conn.take() {
+            Some(mut c) => (!idle || sets::usable(&mut c)).then_some(c),
+            None => None,
         };
-        drain(&mut asked);
-        // Under load (more than one question was waiting), wait a moment for more, as order
-        // sets do: one statement costs the database about as much for one row as for a dozen.
-        if asked.len() > 1 && asked.len() < max {
-            std::thread::sleep(LINGER);
-            drain(&mut asked);
-        }
         // Dropping the questions unanswered tells their callers the database is unavailable.
-        let Some(mut c) = conn.take().or_else(|| open(manager, setup)) else {
+        let Some(mut c) = kept.or_else(|| open(manager, setup)) else {
             continue;
         };
         let (questions, replies): (Vec<Q>, Vec<_>) = asked.into_iter().unzip();

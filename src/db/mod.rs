@@ -14,7 +14,7 @@ pub mod stmt;
 pub mod text;
 pub mod writer;
 
-pub use gather::Gatherer;
+pub use gather::{Gatherer, LazyGatherer};
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -422,17 +422,6 @@ impl Db {
                 .set(sets::SetWorkers::start(self.manager.clone(), workers)?);
         }
         Ok(())
-    }
-
-    /// Starts a [`Gatherer`] on a connection of its own (PostgreSQL; see `gather`).
-    pub fn gatherer<Q: Send + 'static, A: Send + 'static>(
-        &self,
-        name: &str,
-        setup: &'static str,
-        max: usize,
-        answer: gather::Answer<Q, A>,
-    ) -> Result<Gatherer<Q, A>> {
-        Gatherer::start(name, self.manager.clone(), setup, max, answer)
     }
 
     /// Whether set items may be queued: SQLite's group commit, or PostgreSQL's set workers.

@@ -88,23 +88,7 @@ fn work(manager: Manager, rx: &Mutex<mpsc::Receiver<SetItem>>, hooks: &Hooks) {
         let items = {
             let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
             let Ok(first) = rx.recv() else { return };
-            let mut items = vec![first];
-            let drain = |items: &mut Vec<SetItem>| {
-                while items.len() < MAX_SET {
-                    match rx.try_recv() {
-                        Ok(item) => items.push(item),
-                        Err(_) => break,
-                    }
-                }
-            };
-            drain(&mut items);
-            // Under load (more than one order was waiting), wait a moment for more: on a busy
-            // machine a bigger set costs less per order than the wait. A lone order goes at once.
-            if (2..LINGER_BELOW).contains(&items.len()) {
-                std::thread::sleep(LINGER);
-                drain(&mut items);
-            }
-            items
+            take_queued(&rx, first, MAX_SET, LINGER_BELOW, LINGER)
         };
         // Items queued without a runner cannot be placed: dropping them tells their callers.
         let Some(run) = hooks.runner.get() else {
@@ -115,6 +99,33 @@ fn work(manager: Manager, rx: &Mutex<mpsc::Receiver<SetItem>>, hooks: &Hooks) {
         };
         conn = run_set(c, &manager, run, hooks.observer.get(), items).or_else(|| connect(&manager));
     }
+}
+
+/// `first` and everything queued behind it, at most `max`. Under load (more than one was
+/// waiting, fewer than `linger_below`) it waits `linger` for more: on a busy machine a bigger
+/// batch costs less per item than the wait. A lone item goes at once.
+pub(super) fn take_queued<T>(
+    rx: &mpsc::Receiver<T>,
+    first: T,
+    max: usize,
+    linger_below: usize,
+    linger: std::time::Duration,
+) -> Vec<T> {
+    let mut items = vec![first];
+    let drain = |items: &mut Vec<T>| {
+        while items.len() < max {
+            match rx.try_recv() {
+                Ok(item) => items.push(item),
+                Err(_) => break,
+            }
+        }
+    };
+    drain(&mut items);
+    if (2..linger_below).contains(&items.len()) {
+        std::thread::sleep(linger);
+        drain(&mut items);
+    }
+    items
 }
 
 /// Tries to connect for a while (a restarting server); `None` drops the set's items, whose

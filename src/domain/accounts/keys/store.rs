@@ -10,11 +10,10 @@ use crate::crypto::{random_token, Vault};
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use crate::db::schema::api_keys;
 use crate::db::stmt::{rows_sql, stmt, Arg};
-use crate::db::{Backend, Db, DbConn, Gatherer};
+use crate::db::{Backend, Db, DbConn, LazyGatherer};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,12 +147,19 @@ type Found = (
 );
 
 /// Reads keys for verification, the read every signed request makes first. On PostgreSQL the
-/// reads of concurrent requests go as one statement (a [`Gatherer`], started on first use): one
+/// reads of concurrent requests go as one statement (a `db::LazyGatherer`): one
 /// round trip for a dozen requests instead of one each, and every read still sees the key as
 /// it is now (no cache: a revoked key stops at once on every instance).
-#[derive(Default)]
 pub struct KeyReads {
-    gathered: OnceLock<Gatherer<String, Option<Found>>>,
+    gathered: LazyGatherer<String, Option<Found>>,
+}
+
+impl Default for KeyReads {
+    fn default() -> Self {
+        KeyReads {
+            gathered: LazyGatherer::new("kameng-key-reads", "", MAX_GATHERED, read_keys),
+        }
+    }
 }
 
 /// Most keys one statement reads.
@@ -163,14 +169,7 @@ impl KeyReads {
     /// Loads an unrevoked key with its decrypted secret and its owner's status.
     pub fn load_active(&self, db: &Db, vault: &Vault, key_id: &str) -> Result<LoadedKey> {
         let row = if db.backend() == Backend::Postgres {
-            let gathered = match self.gathered.get() {
-                Some(g) => g,
-                None => {
-                    let g = db.gatherer("kameng-key-reads", "", MAX_GATHERED, read_keys)?;
-                    self.gathered.get_or_init(|| g)
-                }
-            };
-            gathered.ask(key_id.to_string())?
+            self.gathered.ask(db, key_id.to_string())?
         } else {
             db.read(|conn| Ok(read_keys(conn, &[key_id.to_string()])?.pop().flatten()))?
         };
