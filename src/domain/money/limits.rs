@@ -92,15 +92,38 @@ fn spent_since(conn: &mut DbConn, who: Spender<'_>, since: i64) -> Result<i64> {
         .select(sql::<BigInt>("CAST(COALESCE(SUM(amount), 0) AS BIGINT)"))
         .into_boxed();
     q = match who {
-        Spender::Reseller(id) => q.filter(orders::reseller_id.eq(id.to_string())),
+        // No (reseller_id, created_at) index (every order would write its tail): the range
+        // on the time-ordered id lets `orders_reseller (reseller_id, id)` find today's orders.
+        Spender::Reseller(id) => q
+            .filter(orders::reseller_id.eq(id.to_string()))
+            .filter(orders::id.ge(order_ids_from(since - ID_CLOCK_SLACK_MS))),
         Spender::Key(id) => q.filter(orders::key_id.eq(id.to_string())),
     };
     Ok(q.first(conn)?)
 }
 
+/// How much earlier than its `created_at` an order's id may have been taken: a just-in-time
+/// order takes its id before its supplier answers. A day: the range then also reads
+/// yesterday's orders, which `created_at` filters out — few, for a reseller under a daily cap.
+const ID_CLOCK_SLACK_MS: i64 = DAY_MS;
+
+/// The lowest order id (`ord_` and a UUIDv7 in lowercase hex, see `ids::new_id`) taken at or
+/// after `at_ms`: UUIDv7 starts with its 48-bit millisecond time, so ids sort by time.
+fn order_ids_from(at_ms: i64) -> String {
+    format!("ord_{:012x}", at_ms.max(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_ids_sort_after_the_bound_of_their_time() {
+        let id = crate::ids::new_id("ord");
+        let now = crate::time::now_ms();
+        assert!(id >= order_ids_from(now - 1_000), "{id}");
+        assert!(id < order_ids_from(now + 1_000), "{id}");
+    }
 
     #[test]
     fn the_day_starts_at_utc_midnight() {

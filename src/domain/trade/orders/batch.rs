@@ -156,10 +156,32 @@ fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Option<Res
     }
     record_nonces(conn, queued, &alone)?;
     number(conn, &mut planned)?;
-    sign_all(&mut planned)?;
-    let plans: Vec<&Planned> = planned.iter().map(|(_, p)| p).collect();
     let stock_low_days = queued.first().map_or(0.0, |q| q.deps.stock_low_days);
-    write(conn, &plans, &set, stock_low_days)?;
+    let plans: Vec<&Planned> = planned.iter().map(|(_, p)| p).collect();
+    let receipts = if plans.len() < SIGN_BESIDE {
+        let receipts = sign(&plans)?;
+        write(conn, &plans, &set, stock_low_days)?;
+        receipts
+    } else {
+        // The receipts are signed on another thread while this one writes everything but the
+        // order rows, which carry them.
+        std::thread::scope(|s| {
+            let signing = s.spawn(|| sign(&plans));
+            let written = write(conn, &plans, &set, stock_low_days);
+            let receipts = signing
+                .join()
+                .unwrap_or_else(|_| Err(Error::internal("signing receipts panicked")));
+            written.and(receipts)
+        })?
+    };
+    for ((_, p), receipt) in planned.iter_mut().zip(receipts) {
+        p.placed.order.receipt = receipt.clone();
+        p.row.receipt = receipt;
+    }
+    let rows: Vec<&OrderRow> = planned.iter().map(|(_, p)| &p.row).collect();
+    // PostgreSQL: an `out_trade_no` committed before (a retry) or by another set (a race)
+    // fails the set here; its orders then run alone, and the repeat gets the first order.
+    insert_many(conn, &rows).map_err(race_on_unique)?;
     for (i, p) in planned {
         outcomes[i] = Some(Ok(p.placed));
     }
@@ -193,34 +215,15 @@ fn number(conn: &mut DbConn, planned: &mut [(usize, Planned)]) -> Result<()> {
     Ok(())
 }
 
-/// Sets below this many orders are signed on the writer's thread alone.
-const SIGN_ON_TWO_THREADS: usize = 4;
+/// Sets below this many orders sign their receipts before writing, on the writer's thread.
+const SIGN_BESIDE: usize = 4;
 
-/// Signs the planned orders' receipts, half of them on a second thread: an Ed25519 signature
-/// is the largest piece of CPU an order costs the writer, and while a batch is being written
-/// the clients it answers are waiting, so the other core is mostly idle. A signing failure
-/// fails the set (every order then runs alone).
-fn sign_all(planned: &mut [(usize, Planned)]) -> Result<()> {
-    fn sign(plans: &mut [(usize, Planned)]) -> Result<()> {
-        for (_, p) in plans {
-            let receipt = p.signer.sign(&p.claims)?;
-            p.placed.order.receipt = receipt.clone();
-            p.row.receipt = receipt;
-        }
-        Ok(())
-    }
-    if planned.len() < SIGN_ON_TWO_THREADS {
-        return sign(planned);
-    }
-    let (mine, theirs) = planned.split_at_mut(planned.len() / 2);
-    std::thread::scope(|s| {
-        let other = s.spawn(|| sign(theirs));
-        let first = sign(mine);
-        let second = other
-            .join()
-            .unwrap_or_else(|_| Err(Error::internal("signing receipts panicked")));
-        first.and(second)
-    })
+/// The planned orders' receipts, in order. An Ed25519 signature is the largest piece of CPU
+/// an order costs, and while a set is written the clients it answers wait, so the other core
+/// is mostly idle: a set of `SIGN_BESIDE` or more signs there while the writer writes. A
+/// signing failure fails the set (every order then runs alone).
+fn sign(plans: &[&Planned]) -> Result<Vec<String>> {
+    plans.iter().map(|p| p.signer.sign(&p.claims)).collect()
 }
 
 /// An order in its own transaction (a savepoint inside SQLite's batch).
@@ -348,7 +351,7 @@ impl SetState {
             .map(|c| inventory::unseal(&deps.vault, c))
             .collect::<Result<Vec<_>>>()?;
         let now = self.now;
-        // Signed once the set is planned, on two threads (see `sign_all`).
+        // Signed once the set is planned, beside its writes (see `sign`).
         let claims = receipt_claims(
             deps,
             ctx,
@@ -520,9 +523,10 @@ fn balance_of(conn: &mut DbConn, reseller_id: &str) -> Result<i64> {
     .ok_or(Error::InsufficientBalance)
 }
 
-/// Writes the planned orders: cards, balances, records and lines, rows, events. On SQLite
-/// their sales go straight to the counters (a pending row would be folded before this batch
-/// commits); on PostgreSQL they go in as pending rows.
+/// Writes the planned orders but their rows (which carry the receipts, signed meanwhile):
+/// cards, balances, records and lines, sales, events. On SQLite their sales go straight to the
+/// counters (a pending row would be folded before this batch commits); on PostgreSQL they go
+/// in as pending rows.
 fn write(conn: &mut DbConn, plans: &[&Planned], set: &SetState, stock_low_days: f64) -> Result<()> {
     if plans.is_empty() {
         return Ok(());
@@ -552,9 +556,6 @@ fn write(conn: &mut DbConn, plans: &[&Planned], set: &SetState, stock_low_days: 
     let records: Vec<&Numbered> = plans.iter().map(|p| &p.record).collect();
     chain::append_numbered(conn, &records)?;
     let rows: Vec<&OrderRow> = plans.iter().map(|p| &p.row).collect();
-    // PostgreSQL: an `out_trade_no` committed before (a retry) or by another set (a race)
-    // fails the set here; its orders then run alone, and the repeat gets the first order.
-    insert_many(conn, &rows).map_err(race_on_unique)?;
     let sales: Vec<(Sale<'_>, i64)> = rows.iter().map(|r| (Sale::from(*r), r.quantity)).collect();
     if set.shared {
         // The settler folds them (and sends `stock.low`): no row every buyer shares.

@@ -1,0 +1,1 @@
+CREATE INDEX orders_reseller_created ON orders(reseller_id, created_at);
