@@ -256,20 +256,26 @@ async fn verify(
     Ok((caller, body, claim))
 }
 
+/// The verified request and, when `defer` is granted, its nonce for the handler to record.
+async fn extract<T>(req: HttpRequest, payload: Payload, defer: bool) -> Result<SignedDeferred<T>> {
+    let (caller, bytes, nonce) = verify(req, payload, defer).await?;
+    Ok(SignedDeferred {
+        signed: Signed {
+            caller,
+            bytes,
+            body: PhantomData,
+        },
+        nonce,
+    })
+}
+
 impl<T: 'static> FromRequest for Signed<T> {
     type Error = Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let verified = verify(req.clone(), payload.take(), false);
-        Box::pin(async move {
-            let (caller, bytes, _) = verified.await?;
-            Ok(Signed {
-                caller,
-                bytes,
-                body: PhantomData,
-            })
-        })
+        let extracted = extract::<T>(req.clone(), payload.take(), false);
+        Box::pin(async move { Ok(extracted.await?.signed) })
     }
 }
 
@@ -287,17 +293,6 @@ impl<T: 'static> FromRequest for SignedDeferred<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let verified = verify(req.clone(), payload.take(), true);
-        Box::pin(async move {
-            let (caller, bytes, nonce) = verified.await?;
-            Ok(SignedDeferred {
-                signed: Signed {
-                    caller,
-                    bytes,
-                    body: PhantomData,
-                },
-                nonce,
-            })
-        })
+        Box::pin(extract(req.clone(), payload.take(), true))
     }
 }

@@ -463,7 +463,7 @@ impl Db {
     /// with writes waiting, shrinks from a second's worth of pages (15–60 ms) to a few ms.
     pub fn checkpoint(&self) -> Result<()> {
         /// A pass this quick leaves the writer little; at most this many passes a round.
-        const QUICK_PASS: std::time::Duration = std::time::Duration::from_millis(4);
+        const QUICK_PASS: Duration = Duration::from_millis(4);
         const MAX_PASSES: usize = 4;
         if self.backend == Backend::Sqlite {
             let mut conn = self
@@ -472,7 +472,7 @@ impl Db {
                 .map_err(|e| Error::Unavailable(e.to_string()))?;
             let mut quick = false;
             for _ in 0..MAX_PASSES {
-                let started = std::time::Instant::now();
+                let started = Instant::now();
                 conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
                     .map_err(|e| Error::internal(format!("checkpoint: {e}")))?;
                 quick = started.elapsed() < QUICK_PASS;
