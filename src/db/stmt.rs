@@ -13,9 +13,12 @@ use std::marker::PhantomData;
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_dsl::LoadQuery;
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text};
-use diesel::{QueryResult, RunQueryDsl};
+use diesel::{PgConnection, QueryResult, RunQueryDsl, SqliteConnection};
+
+use super::DbConn;
 
 /// One bound argument.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +64,10 @@ impl<'a> From<Option<&'a str>> for Arg<'a> {
 #[derive(Debug, Clone)]
 pub struct Stmt<'a, ST = ()> {
     sql: &'static str,
+    /// `sql` split at its placeholders, once: diesel walks a statement three or four times per
+    /// execution (cacheability, cache key, binds), and splitting a 64-row statement's text at
+    /// every walk showed in the writer's profile.
+    pieces: Vec<&'static str>,
     args: Vec<Arg<'a>>,
     row: PhantomData<ST>,
 }
@@ -68,13 +75,15 @@ pub struct Stmt<'a, ST = ()> {
 /// Builds a [`Stmt`]: `stmt(sql, [Arg::from(1), "id".into()])`.
 pub fn stmt<'a>(sql: &'static str, args: impl IntoIterator<Item = Arg<'a>>) -> Stmt<'a> {
     let args: Vec<Arg<'a>> = args.into_iter().collect();
+    let pieces: Vec<&'static str> = sql.split('?').collect();
     debug_assert_eq!(
-        sql.matches('?').count(),
-        args.len(),
+        pieces.len(),
+        args.len() + 1,
         "placeholders and arguments differ: {sql}"
     );
     Stmt {
         sql,
+        pieces,
         args,
         row: PhantomData,
     }
@@ -85,8 +94,44 @@ impl<'a> Stmt<'a> {
     pub fn returning<ST>(self) -> Stmt<'a, ST> {
         Stmt {
             sql: self.sql,
+            pieces: self.pieces,
             args: self.args,
             row: PhantomData,
+        }
+    }
+
+    /// Executes the statement straight on the connection's own backend. Through [`DbConn`]
+    /// (diesel's multi-backend connection) every walk of it is translated through a second,
+    /// generic walk with boxed binds: 8 % of the SQLite writer's profile on the order path.
+    pub fn run(self, conn: &mut DbConn) -> QueryResult<usize> {
+        match conn {
+            DbConn::Sqlite(c) => self.execute(c),
+            DbConn::Pg(c) => self.execute(c),
+        }
+    }
+}
+
+impl<'a, ST> Stmt<'a, ST> {
+    /// Loads the rows straight on the connection's own backend (see [`Stmt::run`]).
+    pub fn rows<'q, U>(self, conn: &mut DbConn) -> QueryResult<Vec<U>>
+    where
+        Self: LoadQuery<'q, SqliteConnection, U> + LoadQuery<'q, PgConnection, U>,
+    {
+        match conn {
+            DbConn::Sqlite(c) => self.load(c),
+            DbConn::Pg(c) => self.load(c),
+        }
+    }
+
+    /// The one row, as `get_result` gives it (`NotFound` if none), straight on the
+    /// connection's own backend (see [`Stmt::run`]).
+    pub fn one<'q, U>(self, conn: &mut DbConn) -> QueryResult<U>
+    where
+        Self: LoadQuery<'q, SqliteConnection, U> + LoadQuery<'q, PgConnection, U>,
+    {
+        match conn {
+            DbConn::Sqlite(c) => self.get_result(c),
+            DbConn::Pg(c) => self.get_result(c),
         }
     }
 }
@@ -106,11 +151,12 @@ where
     for<'x> Option<&'x str>: ToSql<Nullable<Text>, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let mut pieces = self.sql.split('?');
-        if let Some(first) = pieces.next() {
-            out.push_sql(first);
-        }
-        for (piece, arg) in pieces.zip(&self.args) {
+        let (first, rest) = self
+            .pieces
+            .split_first()
+            .expect("split yields one piece at least");
+        out.push_sql(first);
+        for (piece, arg) in rest.iter().zip(&self.args) {
             match arg {
                 Arg::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
                 Arg::Text(v) => out.push_bind_param::<Text, str>(v)?,
@@ -140,13 +186,13 @@ pub fn rows_sql(
 ) -> &'static str {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    type Shape = (&'static str, usize);
+    type Shape = (&'static str, &'static str, usize, &'static str);
     static BY_SHAPE: OnceLock<Mutex<HashMap<Shape, &'static str>>> = OnceLock::new();
     let mut cache = BY_SHAPE
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    cache.entry((head, n)).or_insert_with(|| {
+    cache.entry((head, row, n, tail)).or_insert_with(|| {
         let sql = format!("{head}{}{tail}", vec![row; n].join(", "));
         Box::leak(sql.into_boxed_str())
     })
@@ -162,7 +208,7 @@ const EXACT_ROWS: usize = 16;
 /// `EXACT_ROWS` rows in one statement, more in as few as `sizes` allow (largest first, ending
 /// in 1); returns the rows affected.
 pub fn execute_rows<'a, const N: usize>(
-    conn: &mut super::DbConn,
+    conn: &mut DbConn,
     sizes: &[usize],
     (head, row, tail): (&'static str, &'static str, &'static str),
     rows: &[[Arg<'a>; N]],
@@ -177,7 +223,7 @@ pub fn execute_rows<'a, const N: usize>(
         let (now, later) = rest.split_at(n);
         rest = later;
         let sql = rows_sql(head, row, n, tail);
-        affected += stmt(sql, now.iter().flatten().copied()).execute(conn)?;
+        affected += stmt(sql, now.iter().flatten().copied()).run(conn)?;
     }
     Ok(affected)
 }
@@ -219,6 +265,42 @@ mod tests {
         .execute(&mut c)
         .unwrap();
         assert_eq!(refused, 0, "the guard keeps n from going below zero");
+    }
+
+    #[test]
+    fn shapes_differing_only_in_their_tail_are_different_statements() {
+        let locked = rows_sql("SELECT 1 FROM t WHERE id IN (", "?", 2, ") FOR UPDATE");
+        let plain = rows_sql("SELECT 1 FROM t WHERE id IN (", "?", 2, ")");
+        assert_eq!(locked, "SELECT 1 FROM t WHERE id IN (?, ?) FOR UPDATE");
+        assert_eq!(plain, "SELECT 1 FROM t WHERE id IN (?, ?)");
+    }
+
+    #[test]
+    fn runs_straight_on_the_backend_of_a_db_conn() {
+        let mut c = DbConn::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap());
+        stmt(
+            "CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT NOT NULL)",
+            [],
+        )
+        .run(&mut c)
+        .unwrap();
+        let rows = [["a".into(), 1.into()], ["b".into(), 2.into()]];
+        let head = ("INSERT INTO t (id, n) VALUES ", "(?, ?)", "");
+        assert_eq!(execute_rows(&mut c, &ROW_CHUNKS, head, &rows).unwrap(), 2);
+        let ns: Vec<i64> = stmt("SELECT n FROM t ORDER BY id", [])
+            .returning::<BigInt>()
+            .rows(&mut c)
+            .unwrap();
+        assert_eq!(ns, [1, 2]);
+        let b: i64 = stmt("SELECT n FROM t WHERE id = ?", ["b".into()])
+            .returning::<BigInt>()
+            .one(&mut c)
+            .unwrap();
+        assert_eq!(b, 2);
+        let none = stmt("SELECT n FROM t WHERE id = ?", ["z".into()])
+            .returning::<BigInt>()
+            .one::<i64>(&mut c);
+        assert!(matches!(none, Err(diesel::result::Error::NotFound)));
     }
 
     #[test]

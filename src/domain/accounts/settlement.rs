@@ -68,7 +68,7 @@ pub fn balance(conn: &mut DbConn, supplier_id: &str) -> Result<SupplierBalance> 
         ],
     )
     .returning::<(Text, BigInt, BigInt, BigInt)>()
-    .load(conn)?;
+    .rows(conn)?;
     Ok(SupplierBalance {
         supplier_id: supplier_id.to_string(),
         balances: rows

@@ -179,7 +179,7 @@ fn apply_reseller_delta(conn: &mut DbConn, reseller_id: &str, delta: i64) -> Res
         [delta.into(), reseller_id.into(), delta.into()],
     )
     .returning::<BigInt>()
-    .get_result(conn)
+    .one(conn)
     .optional()?
     .ok_or(Error::InsufficientBalance)
 }

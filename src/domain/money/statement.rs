@@ -174,7 +174,7 @@ pub fn balance_through(
         [account.as_str().into(), id.into(), currency.into()],
     )
     .returning::<BigInt>()
-    .get_result(conn)?)
+    .one(conn)?)
 }
 
 /// The header of a statement's CSV export.

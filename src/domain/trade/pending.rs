@@ -167,7 +167,7 @@ pub fn fold(conn: &mut DbConn, wait: bool) -> Result<Vec<StockTaken>> {
             [FOLD_CHUNK.into()],
         )
         .returning::<Row>()
-        .load(conn)?;
+        .rows(conn)?;
         if rows.is_empty() {
             break;
         }
@@ -249,7 +249,7 @@ fn apply(conn: &mut DbConn, changes: &[Change<'_>]) -> Result<Vec<StockTaken>> {
             [delta.into(), (*product_id).into()],
         )
         .returning::<BigInt>()
-        .get_result(conn)
+        .one(conn)
         .optional()?;
         let Some(after) = after else { continue }; // a deleted product
         if changes.iter().any(|d| *d < 0) {
@@ -304,7 +304,7 @@ fn exact_stocks(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<(String, i64)>> {
     );
     Ok(stmt(sql, ids.iter().map(|id| (*id).into()))
         .returning::<(Text, BigInt)>()
-        .load(conn)?)
+        .rows(conn)?)
 }
 
 /// A product's exact stock (see [`exact_stock`]).

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use crate::db::stmt::{rows_sql, stmt, Arg};
@@ -84,7 +83,7 @@ pub fn insert_nonces(conn: &mut DbConn, asked: &[(&str, &str, i64)]) -> Result<V
     );
     let added: Vec<(String, String)> = stmt(sql, rows.iter().flatten().copied())
         .returning::<(Text, Text)>()
-        .load(conn)?;
+        .rows(conn)?;
     let mut new = vec![false; asked.len()];
     for (key, nonce) in &added {
         if let Some(i) = first.get(&(key.as_str(), nonce.as_str())) {

@@ -204,7 +204,7 @@ fn read_keys(conn: &mut DbConn, key_ids: &[String]) -> Result<Vec<Option<Found>>
     );
     let rows: Vec<Found> = stmt(sql, unique.iter().map(|k| Arg::from(*k)))
         .returning::<Row>()
-        .load(conn)?;
+        .rows(conn)?;
     let by_id: HashMap<String, Found> = rows.into_iter().map(|r| (r.0.clone(), r)).collect();
     Ok(key_ids.iter().map(|k| by_id.get(k).cloned()).collect())
 }

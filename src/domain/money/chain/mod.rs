@@ -133,7 +133,7 @@ pub fn append(
              ?, ?, ?, ?, ?, ?, '', '') RETURNING seq"
         }
     };
-    let seq: i64 = stmt(sql, args).returning::<BigInt>().get_result(conn)?;
+    let seq: i64 = stmt(sql, args).returning::<BigInt>().one(conn)?;
     let lines: Vec<[Arg<'_>; 6]> = entries
         .iter()
         .map(|e| line_args(seq, e, currency, now))
@@ -189,7 +189,7 @@ fn append_with_lines_pg(
         ") AS v (n, account, amount, currency, balance_after, created_at) ORDER BY v.n \
          RETURNING txn_seq",
     );
-    let seqs: Vec<i64> = stmt(sql, args).returning::<BigInt>().load(conn)?;
+    let seqs: Vec<i64> = stmt(sql, args).returning::<BigInt>().rows(conn)?;
     seqs.first()
         .copied()
         .ok_or_else(|| Error::internal("the chain record was not written"))

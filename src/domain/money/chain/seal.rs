@@ -57,7 +57,7 @@ pub fn take_seqs(conn: &mut DbConn, n: usize) -> Result<Vec<i64>> {
             [(n as i64).into()],
         )
         .returning::<BigInt>()
-        .load(conn)?;
+        .rows(conn)?;
         seqs.sort_unstable();
         return Ok(seqs);
     }
@@ -93,7 +93,7 @@ fn next_seq(conn: &mut DbConn) -> Result<i64> {
     Ok(
         stmt("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_chain", [])
             .returning::<BigInt>()
-            .get_result(conn)?,
+            .one(conn)?,
     )
 }
 
@@ -169,7 +169,7 @@ fn set_head(conn: &mut DbConn, pos: i64, hash: &str) -> Result<()> {
         "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1",
         [pos.into(), hash.into()],
     )
-    .execute(conn)?;
+    .run(conn)?;
     Ok(())
 }
 

@@ -118,7 +118,7 @@ fn take(conn: &mut DbConn, hash: &str, now: i64) -> Result<Taken> {
         [now.into(), hash.into(), now.into()],
     )
     .returning::<(Text, Text, BigInt, Nullable<Text>)>()
-    .get_result(conn)
+    .one(conn)
     .optional()?;
     let Some((claim_id, order_id, card_id, recipient_ref)) = won else {
         return Err(why_not(conn, hash));

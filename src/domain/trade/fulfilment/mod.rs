@@ -207,7 +207,7 @@ pub fn remaining(conn: &mut DbConn, endpoints: &[EndpointRow]) -> Result<HashMap
             [e.product_id.as_str().into(), e.declared_at.into()],
         )
         .returning::<BigInt>()
-        .get_result(conn)?;
+        .one(conn)?;
         out.insert(e.product_id.clone(), (e.declared_stock - sold).max(0));
     }
     Ok(out)

@@ -84,7 +84,7 @@ pub fn count_available(conn: &mut DbConn, product_id: &str, now: i64, limit: i64
         [product_id.into(), now.into(), limit.into()],
     )
     .returning::<BigInt>()
-    .get_result(conn)?)
+    .one(conn)?)
 }
 
 /// A claimed card, still sealed.
@@ -208,11 +208,11 @@ pub fn pick_available(
             ],
         )
         .returning::<Row>()
-        .load(conn)?
+        .rows(conn)?
     } else {
         stmt(pick!(), [product_id.into(), now.into(), limit.into()])
             .returning::<Row>()
-            .load(conn)?
+            .rows(conn)?
     };
     Ok(picked)
 }
@@ -256,7 +256,7 @@ pub fn claim_plan(conn: &mut DbConn, product_id: &str) -> Result<Vec<String>> {
             args.into_iter().chain([now.into(), 1i64.into()]),
         )
         .returning::<Text>()
-        .load(conn)?);
+        .rows(conn)?);
     }
     type Step = (BigInt, BigInt, BigInt, Text);
     let steps: Vec<(i64, i64, i64, String)> = stmt(
@@ -264,7 +264,7 @@ pub fn claim_plan(conn: &mut DbConn, product_id: &str) -> Result<Vec<String>> {
         [product_id.into(), now.into(), 1i64.into()],
     )
     .returning::<Step>()
-    .load(conn)?;
+    .rows(conn)?;
     Ok(steps.into_iter().map(|s| s.3).collect())
 }
 

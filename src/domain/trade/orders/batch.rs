@@ -490,7 +490,7 @@ fn lock_buyers(conn: &mut DbConn, queued: &[Queued]) -> Result<Buyers> {
             .flat_map(|(r, p)| [Arg::from(*r), Arg::from(*p)]),
     )
     .returning::<Row>()
-    .load(conn)?;
+    .rows(conn)?;
     Ok(rows
         .into_iter()
         .map(|(reseller, product, row)| ((reseller, product), row))
@@ -507,7 +507,7 @@ fn trade_no_taken(conn: &mut DbConn, reseller_id: &str, out_trade_no: &str) -> R
         [reseller_id.into(), out_trade_no.into()],
     )
     .returning::<BigInt>()
-    .get_result(conn)
+    .one(conn)
     .optional()?;
     Ok(found.is_some())
 }
@@ -518,7 +518,7 @@ fn balance_of(conn: &mut DbConn, reseller_id: &str) -> Result<i64> {
         [reseller_id.into()],
     )
     .returning::<BigInt>()
-    .get_result(conn)
+    .one(conn)
     .optional()?
     .ok_or(Error::InsufficientBalance)
 }

@@ -9,7 +9,6 @@
 //! record goes in unsealed (`money::chain::seal` links it later), the product's stock counter
 //! and the sales rollups move through `trade::pending`, card claims skip each other's rows.
 
-use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
 use super::idempotency::{find_by_trade_no, replay, request_hash, winner};
@@ -292,7 +291,7 @@ pub(super) fn load_buyer(
         [product.id.as_str().into(), reseller_id.into()],
     )
     .returning::<BuyerSql>()
-    .get_result(conn)?;
+    .one(conn)?;
     buyer_from(row, product)
 }
 
