@@ -389,6 +389,19 @@ impl Db {
         run_blocking(move || db.write(f)).await
     }
 
+    /// [`Db::write_async`] for a large write: on SQLite it commits in a batch of its own, so
+    /// the orders queued beside it need not wait for its pages (a stock push's slice).
+    pub async fn write_bulk_async<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write_bulk_async(f).await,
+            None => self.write_async(f).await,
+        }
+    }
+
     /// SQLite: runs `f` at the end of every group commit, inside it (see `writer::Epilogue`).
     /// No-op on PostgreSQL, which has no batches.
     pub fn at_batch_end(&self, f: writer::Epilogue) {

@@ -53,6 +53,9 @@ pub enum SetRun {
 /// One queued piece of work.
 enum Work {
     Job(Job),
+    /// A large write (a stock push's slice): runs in a batch of its own, so that the orders
+    /// queued beside it commit without waiting for its pages (see `run`).
+    Bulk(Job),
     Item(SetItem),
 }
 /// Work the writer does once at the end of every batch, in the batch's transaction.
@@ -147,7 +150,7 @@ impl Writer {
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
-        self.submit(f, move |r| {
+        self.submit(f, false, move |r| {
             let _ = reply.send(r);
         })?;
         answer
@@ -162,8 +165,25 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
+        self.awaited(f, false).await
+    }
+
+    /// [`Writer::write_async`] for a large write, committed in a batch of its own.
+    pub async fn write_bulk_async<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        self.awaited(f, true).await
+    }
+
+    async fn awaited<T, F>(&self, f: F, bulk: bool) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<T>>();
-        self.submit(f, move |r| {
+        self.submit(f, bulk, move |r| {
             let _ = reply.send(r);
         })?;
         answer
@@ -172,14 +192,23 @@ impl Writer {
     }
 
     /// Queues `f`; `reply` hears its outcome after the batch's COMMIT (or rollback).
-    fn submit<T, F>(&self, f: F, reply: impl FnOnce(Result<T>) + Send + 'static) -> Result<()>
+    fn submit<T, F>(
+        &self,
+        f: F,
+        bulk: bool,
+        reply: impl FnOnce(Result<T>) + Send + 'static,
+    ) -> Result<()>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         let job: Job = Box::new(move |conn: &mut DbConn| finish_with(conn.transaction(f), reply));
         self.tx
-            .send(Work::Job(job))
+            .send(if bulk {
+                Work::Bulk(job)
+            } else {
+                Work::Job(job)
+            })
             .map_err(|_| Error::Unavailable("the database writer stopped".into()))
     }
 }
@@ -240,10 +269,19 @@ fn run(
     bulk_copied: Arc<AtomicBool>,
 ) {
     let mut last_checkpoint = std::time::Instant::now();
-    while let Ok(first) = rx.recv() {
+    // A bulk write found while gathering a batch: it starts the next one.
+    let mut carried: Option<Work> = None;
+    while let Some(first) = carried.take().or_else(|| rx.recv().ok()) {
+        // A bulk write commits alone; orders queued meanwhile go in the next batch, without
+        // it (a 1,000-card slice is 8-9 ms of inserts and a 5-6 ms COMMIT).
+        let alone = matches!(first, Work::Bulk(_));
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while !alone && batch.len() < MAX_BATCH {
             match rx.try_recv() {
+                Ok(bulk @ Work::Bulk(_)) => {
+                    carried = Some(bulk);
+                    break;
+                }
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
@@ -253,7 +291,7 @@ fn run(
         let (mut jobs, mut items): (Vec<Job>, Vec<SetItem>) = (Vec::new(), Vec::new());
         for work in batch.drain(..) {
             match work {
-                Work::Job(job) => jobs.push(job),
+                Work::Job(job) | Work::Bulk(job) => jobs.push(job),
                 Work::Item(item) => items.push(item),
             }
         }
@@ -434,6 +472,55 @@ mod tests {
             .unwrap();
         let expected: Vec<i64> = (0..64).filter(|i| i % 4 != 0).collect();
         assert_eq!(kept, expected, "only the panicking jobs' rows are missing");
+    }
+
+    #[test]
+    fn a_bulk_write_commits_in_a_batch_of_its_own() {
+        use std::sync::Mutex;
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/w.db", dir.path().display());
+        let writer = Writer::start(Manager::new(&url)).unwrap();
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let seen = sizes.clone();
+        writer.set_batch_observer(Box::new(move |n| seen.lock().unwrap().push(n)));
+        let block_on = |w: Writer, bulk: bool| {
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let job = |_: &mut DbConn| Ok(());
+                    if bulk {
+                        w.write_bulk_async(job).await
+                    } else {
+                        w.write_async(job).await
+                    }
+                })
+            })
+        };
+        // A slow batch first, so that a job, a bulk job and a job queue up behind it in turn.
+        let slow = {
+            let w = writer.clone();
+            std::thread::spawn(move || {
+                w.write(|_| {
+                    std::thread::sleep(Duration::from_millis(500));
+                    Ok(())
+                })
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        let mut queued = Vec::new();
+        for bulk in [false, true, false] {
+            queued.push(block_on(writer.clone(), bulk));
+            std::thread::sleep(Duration::from_millis(60));
+        }
+        slow.join().unwrap().unwrap();
+        for q in queued {
+            q.join().unwrap().unwrap();
+        }
+        // Without the rule the three queued ones would have shared one batch.
+        assert_eq!(*sizes.lock().unwrap(), [1, 1, 1, 1]);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Stock pushes: a supplier's codes checked, deduplicated by keyed hash and stored encrypted.
 //!
 //! A push is prepared before any database work — every code checked, hashed and encrypted —
-//! then stored in slices of [`SLICE`] cards, each its own write. On SQLite each slice is one
-//! job of the writer's group commit, so a 10,000-card push no longer holds the writer for the
-//! whole of it: orders queued meanwhile commit between slices. A slice that fails answers the
+//! then stored in slices of [`SLICE`] cards, each its own write. On SQLite each slice is a
+//! group commit of its own (`Db::write_bulk_async`), so a 10,000-card push no longer holds the
+//! writer for the whole of it, and no order shares a commit with a slice: orders queued
+//! meanwhile commit between slices, in batches without one. A slice that fails answers the
 //! push with its error; the slices before it stay stored, and pushing the same request again
 //! is safe (stored codes count as duplicates).
 
@@ -122,7 +123,7 @@ pub async fn push_in_slices(
         let slice = std::mem::replace(&mut fresh, rest);
         let (s, p, b) = (supplier_id.clone(), product_id.clone(), batch_ref.clone());
         let stored = db
-            .write_async(move |c| store(c, &s, &p, &slice, &b, now))
+            .write_bulk_async(move |c| store(c, &s, &p, &slice, &b, now))
             .await?;
         result.add(stored);
     }
