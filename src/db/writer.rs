@@ -273,7 +273,7 @@ fn run(
     let mut carried: Option<Work> = None;
     while let Some(first) = carried.take().or_else(|| rx.recv().ok()) {
         // A bulk write commits alone; orders queued meanwhile go in the next batch, without
-        // it (a 1,000-card slice is 8-9 ms of inserts and a 5-6 ms COMMIT).
+        // it (a 1,000-card slice was 8-9 ms of inserts and a 5-6 ms COMMIT).
         let alone = matches!(first, Work::Bulk(_));
         let mut batch = vec![first];
         while !alone && batch.len() < MAX_BATCH {

@@ -22,8 +22,10 @@ use crate::db::{Db, DbConn};
 use crate::error::{Error, Result};
 
 pub const MAX_CARDS_PER_PUSH: usize = 10_000;
-/// Cards stored per write.
-const SLICE: usize = 1_000;
+/// Cards stored per write. Orders arriving while a slice commits wait for it: 500 cards (about
+/// 7 ms on the 2-core box) took p99 during pushes from 21-23 to 14 ms at C=16, where 1,000
+/// did not, and a 10,000-card push still took 0.25-0.45 s.
+const SLICE: usize = 500;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
