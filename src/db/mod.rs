@@ -496,7 +496,7 @@ impl Db {
             // Not quick after all passes (a stock push is writing pages all over the file):
             // the writer is told next round, or finishes on its own clock.
             if let (true, Some(writer)) = (quick, &self.writer) {
-                writer.bulk_checkpointed();
+                writer.checkpoint_caught_up();
             }
         }
         Ok(())

@@ -69,7 +69,7 @@ pub struct Writer {
     hooks: Arc<Hooks>,
     /// Set by the background checkpointer after a round that ended in a quick pass; the
     /// writer finishes the checkpoint after its next batch (see `finish_checkpoint`).
-    bulk_copied: Arc<AtomicBool>,
+    checkpoint_caught_up: Arc<AtomicBool>,
 }
 
 /// What the writer runs besides its jobs, each set once.
@@ -95,23 +95,23 @@ impl Writer {
         .map_err(|e| Error::Unavailable(e.to_string()))?;
         let (tx, rx) = mpsc::channel::<Work>();
         let hooks: Arc<Hooks> = Arc::default();
-        let bulk_copied = Arc::new(AtomicBool::new(false));
-        let (theirs, copied) = (hooks.clone(), bulk_copied.clone());
+        let checkpoint_caught_up = Arc::new(AtomicBool::new(false));
+        let (theirs, caught_up) = (hooks.clone(), checkpoint_caught_up.clone());
         std::thread::Builder::new()
             .name("kameng-sqlite-writer".into())
-            .spawn(move || run(conn, manager, rx, theirs, copied))
+            .spawn(move || run(conn, manager, rx, theirs, caught_up))
             .map_err(Error::internal)?;
         Ok(Writer {
             tx,
             hooks,
-            bulk_copied,
+            checkpoint_caught_up,
         })
     }
 
     /// Tells the writer a background checkpoint round finished with a quick pass: what is left
     /// for it to copy between batches is only what was committed since that pass began.
-    pub fn bulk_checkpointed(&self) {
-        self.bulk_copied.store(true, Ordering::Release);
+    pub fn checkpoint_caught_up(&self) {
+        self.checkpoint_caught_up.store(true, Ordering::Release);
     }
 
     /// Sets what hears each committed batch's size (once; later calls are ignored).
@@ -266,7 +266,7 @@ fn run(
     manager: Manager,
     rx: mpsc::Receiver<Work>,
     hooks: Arc<Hooks>,
-    bulk_copied: Arc<AtomicBool>,
+    checkpoint_caught_up: Arc<AtomicBool>,
 ) {
     let mut last_checkpoint = std::time::Instant::now();
     // A bulk write found while gathering a batch: it starts the next one.
@@ -395,7 +395,7 @@ fn run(
         for finish in finishers {
             finish(committed);
         }
-        if bulk_copied.swap(false, Ordering::AcqRel)
+        if checkpoint_caught_up.swap(false, Ordering::AcqRel)
             || last_checkpoint.elapsed() >= CHECKPOINT_AT_LATEST
         {
             finish_checkpoint(&mut conn);
