@@ -474,7 +474,13 @@ impl Db {
     /// copied (about 20 µs a page scattered over the file, on the 2-core box), and each pass
     /// copies only what was committed during the one before. What the writer is left to copy,
     /// with writes waiting, shrinks from a second's worth of pages (15–60 ms) to a few ms.
-    pub fn checkpoint(&self) -> Result<()> {
+    /// The hand-off carries the writer's bulk-write mark taken before the quick pass: a push's
+    /// slice committed after it has pages the pass never saw, and the writer waits for the next
+    /// round rather than copy them with orders queued (`Writer::checkpoint_caught_up`).
+    ///
+    /// Returns the writer's bulk-write mark as the round began (0 on PostgreSQL): the caller
+    /// runs rounds more often while it moves, that is while a stock push is writing.
+    pub fn checkpoint(&self) -> Result<u64> {
         /// A pass this quick leaves the writer little; at most this many passes a round.
         const QUICK_PASS: Duration = Duration::from_millis(4);
         const MAX_PASSES: usize = 4;
@@ -483,8 +489,10 @@ impl Db {
                 .manager
                 .establish()
                 .map_err(|e| Error::Unavailable(e.to_string()))?;
-            let mut quick = false;
+            let began = self.writer.as_ref().map_or(0, |w| w.checkpoint_mark());
+            let (mut quick, mut mark) = (false, began);
             for _ in 0..MAX_PASSES {
+                mark = self.writer.as_ref().map_or(0, |w| w.checkpoint_mark());
                 let started = Instant::now();
                 conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
                     .map_err(|e| Error::internal(format!("checkpoint: {e}")))?;
@@ -496,10 +504,11 @@ impl Db {
             // Not quick after all passes (a stock push is writing pages all over the file):
             // the writer is told next round, or finishes on its own clock.
             if let (true, Some(writer)) = (quick, &self.writer) {
-                writer.checkpoint_caught_up();
+                writer.checkpoint_caught_up(mark);
             }
+            return Ok(began);
         }
-        Ok(())
+        Ok(0)
     }
 }
 

@@ -7,7 +7,7 @@
 //! to its savepoint and fails alone, like a job that returns an error.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 
 use diesel::connection::TransactionManager;
@@ -23,6 +23,10 @@ const MAX_BATCH: usize = 128;
 /// its last one, should the background one lag (the WAL grows by every page each batch
 /// rewrites until the writer finishes one; this bounds it as the writer's own clock did).
 const CHECKPOINT_AT_LATEST: std::time::Duration = std::time::Duration::from_secs(2);
+/// After a hand-off the writer finishes one at most this often: while stock pushes write, the
+/// background rounds run every 100 ms to keep each pass's burst of page writes short, and the
+/// WAL need not start over that often.
+const CHECKPOINT_AT_MOST: std::time::Duration = std::time::Duration::from_secs(1);
 /// A batch slower than this is logged: the orders waiting on it see the stall.
 const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(100);
 /// A checkpoint between batches slower than this is logged.
@@ -67,9 +71,19 @@ pub type BatchObserver = Box<dyn Fn(usize) + Send + Sync>;
 pub struct Writer {
     tx: mpsc::Sender<Work>,
     hooks: Arc<Hooks>,
-    /// Set by the background checkpointer after a round that ended in a quick pass; the
-    /// writer finishes the checkpoint after its next batch (see `finish_checkpoint`).
-    checkpoint_caught_up: Arc<AtomicBool>,
+    /// Between the background checkpointer and the writer (see `finish_checkpoint`).
+    hand_off: Arc<HandOff>,
+}
+
+/// The background checkpointer tells the writer when what is left to copy is little.
+#[derive(Default)]
+struct HandOff {
+    /// Bulk batches the writer has committed: a mark taken before a checkpoint pass.
+    bulk_commits: AtomicU64,
+    /// 0, or one more than the mark taken before a round's last, quick pass.
+    caught_up_at: AtomicU64,
+    /// Checkpoints the writer has finished.
+    finished: AtomicU64,
 }
 
 /// What the writer runs besides its jobs, each set once.
@@ -95,23 +109,37 @@ impl Writer {
         .map_err(|e| Error::Unavailable(e.to_string()))?;
         let (tx, rx) = mpsc::channel::<Work>();
         let hooks: Arc<Hooks> = Arc::default();
-        let checkpoint_caught_up = Arc::new(AtomicBool::new(false));
-        let (theirs, caught_up) = (hooks.clone(), checkpoint_caught_up.clone());
+        let hand_off: Arc<HandOff> = Arc::default();
+        let (theirs, ours) = (hooks.clone(), hand_off.clone());
         std::thread::Builder::new()
             .name("kameng-sqlite-writer".into())
-            .spawn(move || run(conn, manager, rx, theirs, caught_up))
+            .spawn(move || run(conn, manager, rx, theirs, ours))
             .map_err(Error::internal)?;
         Ok(Writer {
             tx,
             hooks,
-            checkpoint_caught_up,
+            hand_off,
         })
     }
 
-    /// Tells the writer a background checkpoint round finished with a quick pass: what is left
-    /// for it to copy between batches is only what was committed since that pass began.
-    pub fn checkpoint_caught_up(&self) {
-        self.checkpoint_caught_up.store(true, Ordering::Release);
+    /// Checkpoints the writer has finished between batches (see `finish_checkpoint`).
+    pub fn checkpoints_finished(&self) -> u64 {
+        self.hand_off.finished.load(Ordering::Acquire)
+    }
+
+    /// Taken by the background checkpointer before a pass, for [`Writer::checkpoint_caught_up`].
+    pub fn checkpoint_mark(&self) -> u64 {
+        self.hand_off.bulk_commits.load(Ordering::Acquire)
+    }
+
+    /// Tells the writer a background checkpoint round finished with a quick pass, begun at
+    /// `mark`: what is left for it to copy between batches is only what was committed since.
+    /// The writer ignores it if a bulk write (a push's slice) committed after the mark: copying
+    /// that slice's pages, scattered over the card indexes, kept orders waiting 40-50 ms.
+    pub fn checkpoint_caught_up(&self, mark: u64) {
+        self.hand_off
+            .caught_up_at
+            .store(mark + 1, Ordering::Release);
     }
 
     /// Sets what hears each committed batch's size (once; later calls are ignored).
@@ -266,7 +294,7 @@ fn run(
     manager: Manager,
     rx: mpsc::Receiver<Work>,
     hooks: Arc<Hooks>,
-    checkpoint_caught_up: Arc<AtomicBool>,
+    hand_off: Arc<HandOff>,
 ) {
     let mut last_checkpoint = std::time::Instant::now();
     // A bulk write found while gathering a batch: it starts the next one.
@@ -395,10 +423,15 @@ fn run(
         for finish in finishers {
             finish(committed);
         }
-        if checkpoint_caught_up.swap(false, Ordering::AcqRel)
-            || last_checkpoint.elapsed() >= CHECKPOINT_AT_LATEST
-        {
+        if alone && committed {
+            hand_off.bulk_commits.fetch_add(1, Ordering::AcqRel);
+        }
+        let handed = hand_off.caught_up_at.swap(0, Ordering::AcqRel);
+        let caught_up = handed != 0 && handed - 1 == hand_off.bulk_commits.load(Ordering::Acquire);
+        let since = last_checkpoint.elapsed();
+        if (caught_up && since >= CHECKPOINT_AT_MOST) || since >= CHECKPOINT_AT_LATEST {
             finish_checkpoint(&mut conn);
+            hand_off.finished.fetch_add(1, Ordering::AcqRel);
             last_checkpoint = std::time::Instant::now();
         }
     }
@@ -521,6 +554,32 @@ mod tests {
         }
         // Without the rule the three queued ones would have shared one batch.
         assert_eq!(*sizes.lock().unwrap(), [1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_checkpoint_hand_off_from_before_a_bulk_write_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/w.db", dir.path().display());
+        let writer = Writer::start(Manager::new(&url)).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let job = |_: &mut DbConn| Ok(());
+        // Past the writer's minimum gap, so a hand-off it accepts is acted on at once.
+        std::thread::sleep(CHECKPOINT_AT_MOST + std::time::Duration::from_millis(50));
+        // A round's quick pass began, then a push's slice committed: its pages are not copied.
+        let mark = writer.checkpoint_mark();
+        rt.block_on(writer.write_bulk_async(job)).unwrap();
+        writer.checkpoint_caught_up(mark);
+        // Callers hear back before the writer checkpoints: the second write starts after it.
+        writer.write(job).unwrap();
+        writer.write(job).unwrap();
+        assert_eq!(writer.checkpoints_finished(), 0);
+        // A round begun after the slice: the writer finishes the checkpoint after its next batch.
+        writer.checkpoint_caught_up(writer.checkpoint_mark());
+        writer.write(job).unwrap();
+        writer.write(job).unwrap();
+        assert_eq!(writer.checkpoints_finished(), 1);
     }
 
     #[test]
