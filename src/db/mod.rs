@@ -478,8 +478,9 @@ impl Db {
     /// slice committed after it has pages the pass never saw, and the writer waits for the next
     /// round rather than copy them with orders queued (`Writer::checkpoint_caught_up`).
     ///
-    /// Returns the writer's bulk-write mark as the round began (0 on PostgreSQL): the caller
-    /// runs rounds more often while it moves, that is while a stock push is writing.
+    /// Returns the writer's bulk-write mark taken before the round's last pass (0 on
+    /// PostgreSQL): the caller runs rounds more often while it moves from one round to the
+    /// next, that is while a stock push is writing.
     pub fn checkpoint(&self) -> Result<u64> {
         /// A pass this quick leaves the writer little; at most this many passes a round.
         const QUICK_PASS: Duration = Duration::from_millis(4);
@@ -489,8 +490,7 @@ impl Db {
                 .manager
                 .establish()
                 .map_err(|e| Error::Unavailable(e.to_string()))?;
-            let began = self.writer.as_ref().map_or(0, |w| w.checkpoint_mark());
-            let (mut quick, mut mark) = (false, began);
+            let (mut quick, mut mark) = (false, 0);
             for _ in 0..MAX_PASSES {
                 mark = self.writer.as_ref().map_or(0, |w| w.checkpoint_mark());
                 let started = Instant::now();
@@ -506,7 +506,7 @@ impl Db {
             if let (true, Some(writer)) = (quick, &self.writer) {
                 writer.checkpoint_caught_up(mark);
             }
-            return Ok(began);
+            return Ok(mark);
         }
         Ok(0)
     }

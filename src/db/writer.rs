@@ -178,7 +178,7 @@ impl Writer {
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
-        self.submit(f, false, move |r| {
+        self.submit(f, Work::Job, move |r| {
             let _ = reply.send(r);
         })?;
         answer
@@ -193,7 +193,7 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        self.awaited(f, false).await
+        self.awaited(f, Work::Job).await
     }
 
     /// [`Writer::write_async`] for a large write, committed in a batch of its own.
@@ -202,16 +202,16 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        self.awaited(f, true).await
+        self.awaited(f, Work::Bulk).await
     }
 
-    async fn awaited<T, F>(&self, f: F, bulk: bool) -> Result<T>
+    async fn awaited<T, F>(&self, f: F, kind: fn(Job) -> Work) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<T>>();
-        self.submit(f, bulk, move |r| {
+        self.submit(f, kind, move |r| {
             let _ = reply.send(r);
         })?;
         answer
@@ -219,11 +219,12 @@ impl Writer {
             .map_err(|_| Error::internal("a database write panicked"))?
     }
 
-    /// Queues `f`; `reply` hears its outcome after the batch's COMMIT (or rollback).
+    /// Queues `f` as `kind` of work; `reply` hears its outcome after the batch's COMMIT (or
+    /// rollback).
     fn submit<T, F>(
         &self,
         f: F,
-        bulk: bool,
+        kind: fn(Job) -> Work,
         reply: impl FnOnce(Result<T>) + Send + 'static,
     ) -> Result<()>
     where
@@ -232,11 +233,7 @@ impl Writer {
     {
         let job: Job = Box::new(move |conn: &mut DbConn| finish_with(conn.transaction(f), reply));
         self.tx
-            .send(if bulk {
-                Work::Bulk(job)
-            } else {
-                Work::Job(job)
-            })
+            .send(kind(job))
             .map_err(|_| Error::Unavailable("the database writer stopped".into()))
     }
 }
