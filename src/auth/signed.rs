@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::nonces::NonceClaim;
 use super::signing::{self, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use crate::domain::accounts::keys::store::LoadedKey;
 use crate::domain::accounts::keys::Scope;
 use crate::domain::accounts::keys::{Caller, OwnerKind};
 use crate::error::{Error, Result};
@@ -219,30 +220,36 @@ async fn verify(
         &body,
     );
     let window_ms = state.config.signature_window_secs * 1000;
-    let (caller, claim) = {
-        let state = state.clone();
-        crate::db::run_blocking(move || {
-            let key = state
-                .key_reads
-                .load_active(&state.db, &state.vault, &key_id)?;
-            if !signing::verify_request_signature(&key.secret, &sts, &signature) {
-                return Err(Error::Unauthorized("signature does not match".into()));
-            }
-            // Only a verified request may consume a nonce, so strangers cannot burn them.
-            let expires_at = (ts * 1000 + window_ms).max(now * 1000 + window_ms);
-            if defer && state.nonces.defers() {
-                return Ok((
-                    key.caller,
-                    Some(NonceClaim::new(&key_id, &nonce, expires_at)),
-                ));
-            }
-            state
-                .nonces
-                .record(&state.db, &key_id, &nonce, ts, expires_at)?;
-            Ok((key.caller, None))
-        })
-        .await?
+    let check = KeyCheck {
+        key_id,
+        nonce,
+        sts,
+        signature,
+        ts,
+        // Only a verified request may consume a nonce, so strangers cannot burn them.
+        expires_at: (ts * 1000 + window_ms).max(now * 1000 + window_ms),
+        defer,
     };
+    // On SQLite the key is a point read made here; elsewhere (or with every pooled connection
+    // busy) on a blocking thread.
+    let (caller, claim) =
+        match state
+            .key_reads
+            .load_in_place(&state.db, &state.vault, &check.key_id)
+        {
+            Some(key) => check.finish(&state, key?)?,
+            None => {
+                let state = state.clone();
+                crate::db::run_blocking(move || {
+                    let key =
+                        state
+                            .key_reads
+                            .load_active(&state.db, &state.vault, &check.key_id)?;
+                    check.finish(&state, key)
+                })
+                .await?
+            }
+        };
     if caller.suspended {
         return Err(Error::Forbidden("this account is suspended".into()));
     }
@@ -254,6 +261,39 @@ async fn verify(
     }
     state.metrics.record_request(caller.sandbox);
     Ok((caller, body, claim))
+}
+
+/// What a request's signature is checked against once its key is loaded.
+struct KeyCheck {
+    key_id: String,
+    nonce: String,
+    sts: String,
+    signature: String,
+    ts: i64,
+    expires_at: i64,
+    defer: bool,
+}
+
+impl KeyCheck {
+    /// Verifies the signature with `key`, then records the nonce (or, when the handler may,
+    /// hands it back as a claim for its own transaction).
+    fn finish(&self, state: &AppState, key: LoadedKey) -> Result<(Caller, Option<NonceClaim>)> {
+        if !signing::verify_request_signature(&key.secret, &self.sts, &self.signature) {
+            return Err(Error::Unauthorized("signature does not match".into()));
+        }
+        if self.defer && state.nonces.defers() {
+            let claim = NonceClaim::new(&self.key_id, &self.nonce, self.expires_at);
+            return Ok((key.caller, Some(claim)));
+        }
+        state.nonces.record(
+            &state.db,
+            &self.key_id,
+            &self.nonce,
+            self.ts,
+            self.expires_at,
+        )?;
+        Ok((key.caller, None))
+    }
 }
 
 /// The verified request and, when `defer` is granted, its nonce for the handler to record.

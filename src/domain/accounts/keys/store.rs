@@ -175,6 +175,14 @@ impl KeyReads {
         };
         loaded(vault, key_id, row)
     }
+
+    /// [`KeyReads::load_active`] where it is a point read that need not wait (SQLite, a pooled
+    /// connection free): `None` when the read belongs on a blocking thread.
+    pub fn load_in_place(&self, db: &Db, vault: &Vault, key_id: &str) -> Option<Result<LoadedKey>> {
+        let row =
+            db.read_in_place(|conn| Ok(read_keys(conn, &[key_id.to_string()])?.pop().flatten()))?;
+        Some(row.and_then(|row| loaded(vault, key_id, row)))
+    }
 }
 
 /// Reads `key_ids` (unrevoked, with their owner's status) in one statement, one answer each.
