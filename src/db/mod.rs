@@ -495,53 +495,37 @@ impl Db {
     /// round rather than copy them with orders queued (`Writer::checkpoint_caught_up`).
     ///
     /// Returns the writer's bulk-write mark taken before the round's last pass (0 on
-    /// PostgreSQL) — the caller runs rounds more often while it moves from one round to the
-    /// next, that is while a stock push is writing — and whether the writer was told.
-    pub fn checkpoint(&self) -> Result<CheckpointRound> {
+    /// PostgreSQL): the caller runs rounds more often while it moves from one round to the
+    /// next, that is while a stock push is writing.
+    pub fn checkpoint(&self) -> Result<u64> {
         /// A pass this quick leaves the writer little; at most this many passes a round.
         const QUICK_PASS: Duration = Duration::from_millis(4);
         const MAX_PASSES: usize = 4;
-        let mut round = CheckpointRound::default();
         if self.backend == Backend::Sqlite {
             let mut conn = self
                 .manager
                 .establish()
                 .map_err(|e| Error::Unavailable(e.to_string()))?;
+            let (mut quick, mut mark) = (false, 0);
             for _ in 0..MAX_PASSES {
-                round.mark = self.writer.as_ref().map_or(0, |w| w.checkpoint_mark());
+                mark = self.writer.as_ref().map_or(0, |w| w.checkpoint_mark());
                 let started = Instant::now();
                 conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
                     .map_err(|e| Error::internal(format!("checkpoint: {e}")))?;
-                round.handed_off = started.elapsed() < QUICK_PASS;
-                if round.handed_off {
+                quick = started.elapsed() < QUICK_PASS;
+                if quick {
                     break;
                 }
             }
             // Not quick after all passes (a stock push is writing pages all over the file):
             // the writer is told next round, or finishes on its own clock.
-            if let (true, Some(writer)) = (round.handed_off, &self.writer) {
-                writer.checkpoint_caught_up(round.mark);
+            if let (true, Some(writer)) = (quick, &self.writer) {
+                writer.checkpoint_caught_up(mark);
             }
+            return Ok(mark);
         }
-        Ok(round)
+        Ok(0)
     }
-
-    /// How long until the SQLite writer takes a checkpoint hand-off again (zero: now, and on
-    /// PostgreSQL).
-    pub fn checkpoint_due_in(&self) -> Duration {
-        self.writer
-            .as_ref()
-            .map_or(Duration::ZERO, |w| w.checkpoint_due_in())
-    }
-}
-
-/// What a background checkpoint round did (see [`Db::checkpoint`]).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct CheckpointRound {
-    /// The writer's count of bulk writes before the round's last pass.
-    pub mark: u64,
-    /// The last pass was quick, and the writer was told it may finish.
-    pub handed_off: bool,
 }
 
 pub async fn run_blocking<T: Send + 'static>(

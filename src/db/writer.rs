@@ -84,19 +84,6 @@ struct HandOff {
     caught_up_at: AtomicU64,
     /// Checkpoints the writer has finished.
     finished: AtomicU64,
-    /// When it finished the last one (or started).
-    finished_at: std::sync::Mutex<Option<std::time::Instant>>,
-}
-
-impl HandOff {
-    /// Notes that a checkpoint finished (or the writer started) now, and returns when.
-    fn finished_now(&self) -> std::time::Instant {
-        let now = std::time::Instant::now();
-        if let Ok(mut at) = self.finished_at.lock() {
-            *at = Some(now);
-        }
-        now
-    }
 }
 
 /// What the writer runs besides its jobs, each set once.
@@ -123,7 +110,6 @@ impl Writer {
         let (tx, rx) = mpsc::channel::<Work>();
         let hooks: Arc<Hooks> = Arc::default();
         let hand_off: Arc<HandOff> = Arc::default();
-        hand_off.finished_now();
         let (theirs, ours) = (hooks.clone(), hand_off.clone());
         std::thread::Builder::new()
             .name("kameng-sqlite-writer".into())
@@ -139,20 +125,6 @@ impl Writer {
     /// Checkpoints the writer has finished between batches (see `finish_checkpoint`).
     pub fn checkpoints_finished(&self) -> u64 {
         self.hand_off.finished.load(Ordering::Acquire)
-    }
-
-    /// How long until the writer takes a hand-off again (zero: at its next batch end). The
-    /// background checkpointer times its rounds by it: a round whose hand-off came earlier was
-    /// wasted, and the writer then finished on its own clock, with up to a second of frames to
-    /// copy (20-45 ms with orders queued, at C=64).
-    pub fn checkpoint_due_in(&self) -> std::time::Duration {
-        let last = match self.hand_off.finished_at.lock() {
-            Ok(at) => *at,
-            Err(_) => None,
-        };
-        last.map_or(std::time::Duration::ZERO, |at| {
-            CHECKPOINT_AT_MOST.saturating_sub(at.elapsed())
-        })
     }
 
     /// Taken by the background checkpointer before a pass, for [`Writer::checkpoint_caught_up`].
@@ -321,7 +293,7 @@ fn run(
     hooks: Arc<Hooks>,
     hand_off: Arc<HandOff>,
 ) {
-    let mut last_checkpoint = hand_off.finished_now();
+    let mut last_checkpoint = std::time::Instant::now();
     // A bulk write found while gathering a batch: it starts the next one.
     let mut carried: Option<Work> = None;
     while let Some(first) = carried.take().or_else(|| rx.recv().ok()) {
@@ -457,7 +429,7 @@ fn run(
         if (caught_up && since >= CHECKPOINT_AT_MOST) || since >= CHECKPOINT_AT_LATEST {
             finish_checkpoint(&mut conn);
             hand_off.finished.fetch_add(1, Ordering::AcqRel);
-            last_checkpoint = hand_off.finished_now();
+            last_checkpoint = std::time::Instant::now();
         }
     }
 }
@@ -590,13 +562,8 @@ mod tests {
             .build()
             .unwrap();
         let job = |_: &mut DbConn| Ok(());
-        // A hand-off is taken a second after the last checkpoint (here: the start) at the
-        // earliest; the background rounds time themselves by this.
-        let due_in = writer.checkpoint_due_in();
-        assert!(due_in > CHECKPOINT_AT_MOST / 2 && due_in <= CHECKPOINT_AT_MOST);
         // Past the writer's minimum gap, so a hand-off it accepts is acted on at once.
         std::thread::sleep(CHECKPOINT_AT_MOST + std::time::Duration::from_millis(50));
-        assert_eq!(writer.checkpoint_due_in(), std::time::Duration::ZERO);
         // A round's quick pass began, then a push's slice committed: its pages are not copied.
         let mark = writer.checkpoint_mark();
         rt.block_on(writer.write_bulk_async(job)).unwrap();
@@ -610,8 +577,6 @@ mod tests {
         writer.write(job).unwrap();
         writer.write(job).unwrap();
         assert_eq!(writer.checkpoints_finished(), 1);
-        // The clock starts over with it.
-        assert!(writer.checkpoint_due_in() > CHECKPOINT_AT_MOST / 2);
     }
 
     #[test]
