@@ -171,7 +171,7 @@ impl KeyReads {
         let row = if db.backend() == Backend::Postgres {
             self.gathered.ask(db, key_id.to_string())?
         } else {
-            db.read(|conn| Ok(read_keys(conn, &[key_id.to_string()])?.pop().flatten()))?
+            db.read(|conn| read_one(conn, key_id))?
         };
         loaded(vault, key_id, row)
     }
@@ -179,10 +179,14 @@ impl KeyReads {
     /// [`KeyReads::load_active`] where it is a point read that need not wait (SQLite, a pooled
     /// connection free): `None` when the read belongs on a blocking thread.
     pub fn load_in_place(&self, db: &Db, vault: &Vault, key_id: &str) -> Option<Result<LoadedKey>> {
-        let row =
-            db.read_in_place(|conn| Ok(read_keys(conn, &[key_id.to_string()])?.pop().flatten()))?;
+        let row = db.read_in_place(|conn| read_one(conn, key_id))?;
         Some(row.and_then(|row| loaded(vault, key_id, row)))
     }
+}
+
+/// Reads one key, as [`read_keys`] does a set of them.
+fn read_one(conn: &mut DbConn, key_id: &str) -> Result<Option<Found>> {
+    Ok(read_keys(conn, &[key_id.to_string()])?.pop().flatten())
 }
 
 /// Reads `key_ids` (unrevoked, with their owner's status) in one statement, one answer each.
