@@ -41,6 +41,11 @@ pub fn spawn_all(state: web::Data<AppState>) {
 fn spawn_checkpointer(db: crate::db::Db) {
     const IDLE: Duration = Duration::from_secs(1);
     const PUSHING: Duration = Duration::from_millis(100);
+    // PostgreSQL has no WAL of ours to bound: a round there would only hop to a blocking
+    // thread and back, once a second, for nothing.
+    if db.backend() != crate::db::Backend::Sqlite {
+        return;
+    }
     actix_web::rt::spawn(async move {
         let mut last_mark = None;
         loop {
