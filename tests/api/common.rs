@@ -46,6 +46,14 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 pub fn test_database(dir: &std::path::Path) -> TestDb {
     match std::env::var("KAMENG_TEST_DATABASE_URL") {
         Ok(base) if !base.is_empty() => {
+            // Loopback tests gain nothing from TLS, and it cost a CI run: libpq's OpenSSL
+            // registers an exit handler that frees its state while a finished test's connection
+            // threads may still be closing their sessions, and the harness died with SIGSEGV
+            // after every test had passed. A URL with parameters of its own keeps them instead.
+            let (base, params) = match base.split_once('?') {
+                Some((b, q)) => (b.to_string(), format!("?{q}")),
+                None => (base.clone(), "?sslmode=disable".to_string()),
+            };
             let base = base.trim_end_matches('/').to_string();
             // The server part of the URL, with the maintenance database.
             let server = match base.rsplit_once('/') {
@@ -59,7 +67,7 @@ pub fn test_database(dir: &std::path::Path) -> TestDb {
                 }
                 _ => base.clone(),
             };
-            let admin_url = format!("{server}/postgres");
+            let admin_url = format!("{server}/postgres{params}");
             let name = format!(
                 "kameng_t_{}_{}",
                 std::process::id(),
@@ -71,7 +79,7 @@ pub fn test_database(dir: &std::path::Path) -> TestDb {
                 .execute(&mut c)
                 .expect("create test database");
             TestDb {
-                url: format!("{server}/{name}"),
+                url: format!("{server}/{name}{params}"),
                 _pg: Some(PgDatabase { admin_url, name }),
             }
         }
