@@ -155,6 +155,7 @@ diesel::table! {
         completed_at -> Nullable<BigInt>,
         deadline_at -> Nullable<BigInt>,
         result_message -> Nullable<Text>,
+        key_capped -> Bool,
     }
 }
 

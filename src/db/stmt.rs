@@ -15,7 +15,7 @@ use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::LoadQuery;
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text};
 use diesel::{PgConnection, QueryResult, RunQueryDsl, SqliteConnection};
 
 use super::DbConn;
@@ -27,6 +27,13 @@ pub enum Arg<'a> {
     Text(&'a str),
     OptInt(Option<i64>),
     OptText(Option<&'a str>),
+    Bool(bool),
+}
+
+impl From<bool> for Arg<'_> {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
 }
 
 impl From<i64> for Arg<'_> {
@@ -144,8 +151,9 @@ impl<ST> QueryId for Stmt<'_, ST> {
 
 impl<DB, ST> QueryFragment<DB> for Stmt<'_, ST>
 where
-    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text>,
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Bool>,
     i64: ToSql<BigInt, DB>,
+    bool: ToSql<Bool, DB>,
     str: ToSql<Text, DB>,
     Option<i64>: ToSql<Nullable<BigInt>, DB>,
     for<'x> Option<&'x str>: ToSql<Nullable<Text>, DB>,
@@ -162,6 +170,7 @@ where
                 Arg::Text(v) => out.push_bind_param::<Text, str>(v)?,
                 Arg::OptInt(v) => out.push_bind_param::<Nullable<BigInt>, Option<i64>>(v)?,
                 Arg::OptText(v) => out.push_bind_param::<Nullable<Text>, Option<&str>>(v)?,
+                Arg::Bool(v) => out.push_bind_param::<Bool, bool>(v)?,
             }
             out.push_sql(piece);
         }

@@ -3,7 +3,18 @@
 use diesel::connection::SimpleConnection;
 use kameng::db::{revert_migrations, run_migrations, Manager};
 
-use crate::common::test_database;
+use crate::common::{test_database, TestDb};
+
+/// A migrated database taken back to before `version` (and every migration after it), with
+/// what keeps it alive.
+fn as_before(version: &str) -> (tempfile::TempDir, TestDb, kameng::db::DbConn) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = test_database(dir.path());
+    let mut conn = Manager::new(&db.url).establish().unwrap();
+    run_migrations(&mut conn).unwrap();
+    kameng::db::revert_through(&mut conn, version).unwrap();
+    (dir, db, conn)
+}
 
 #[test]
 fn migrations_round_trip_up_down_up() {
@@ -28,14 +39,9 @@ fn migrations_round_trip_up_down_up() {
 #[test]
 fn records_chained_before_the_sealer_still_verify_after_the_upgrade() {
     use diesel::prelude::*;
-    use kameng::db::revert_through;
     use kameng::domain::money::chain::{self, record_hash, NewRecord};
 
-    let dir = tempfile::tempdir().unwrap();
-    let db = test_database(dir.path());
-    let mut conn = Manager::new(&db.url).establish().unwrap();
-    run_migrations(&mut conn).unwrap();
-    revert_through(&mut conn, "2026-12-12-000001").unwrap();
+    let (_dir, _db, mut conn) = as_before("2026-12-12-000001");
     // Three records as the old `chain::append` wrote them.
     let mut prev = "0".repeat(64);
     for seq in 1..=3i64 {
@@ -93,4 +99,53 @@ fn records_chained_before_the_sealer_still_verify_after_the_upgrade() {
     assert_eq!(sealed, 1);
     let report = chain::verify(&mut conn).unwrap();
     assert!(report.ok && report.checked == 4, "{report:?}");
+}
+
+/// Orders placed with a capped key before `orders.key_capped` existed are marked capped on
+/// upgrade, so the cap's check still counts them on the day of the upgrade.
+#[test]
+fn orders_of_capped_keys_keep_counting_after_the_upgrade() {
+    use diesel::dsl::sql;
+    use diesel::prelude::*;
+    use diesel::sql_types::{Bool, Text};
+
+    let (_dir, _db, mut conn) = as_before("2026-12-20-000001");
+    // Bare rows, without the reseller, product and supplier they would point at.
+    let mut script = match conn {
+        kameng::db::DbConn::Sqlite(_) => "PRAGMA foreign_keys = OFF;",
+        kameng::db::DbConn::Pg(_) => "SET session_replication_role = replica;",
+    }
+    .to_string();
+    for (key, cap) in [("k_capped", "500"), ("k_free", "NULL")] {
+        script += &format!(
+            "INSERT INTO api_keys (key_id, owner_kind, owner_id, name, secret_enc, scopes, \
+             daily_spend_limit, created_at) VALUES ('{key}', 'reseller', 'r', 'n', 's', '[]', \
+             {cap}, 1000); \
+             INSERT INTO orders (id, reseller_id, key_id, out_trade_no, product_id, \
+             supplier_id, quantity, unit_price, amount, cost_amount, currency, status, \
+             request_hash, receipt, ledger_seq, created_at) VALUES ('o_{key}', 'r', '{key}', \
+             '{key}', 'p', 's', 1, 100, 100, 80, 'CNY', 'delivered', 'h', 'x', 1, 1000);"
+        );
+    }
+    conn.batch_execute(&script).unwrap();
+    run_migrations(&mut conn).unwrap();
+    let marked: Vec<(String, bool)> = match &mut conn {
+        kameng::db::DbConn::Sqlite(c) => {
+            sql::<(Text, Bool)>("SELECT key_id, key_capped FROM orders ORDER BY key_id")
+                .load(c)
+                .unwrap()
+        }
+        kameng::db::DbConn::Pg(c) => {
+            sql::<(Text, Bool)>("SELECT key_id, key_capped FROM orders ORDER BY key_id")
+                .load(c)
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        marked,
+        [
+            ("k_capped".to_string(), true),
+            ("k_free".to_string(), false)
+        ]
+    );
 }

@@ -13,9 +13,10 @@
 
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 
 use crate::db::schema::{orders, resellers};
+use crate::db::stmt::stmt;
 use crate::db::DbConn;
 use crate::domain::states::OrderStatus;
 use crate::error::{Error, Result};
@@ -97,9 +98,42 @@ fn spent_since(conn: &mut DbConn, who: Spender<'_>, since: i64) -> Result<i64> {
         Spender::Reseller(id) => q
             .filter(orders::reseller_id.eq(id.to_string()))
             .filter(orders::id.ge(order_ids_from(since - ID_CLOCK_SLACK_MS))),
-        Spender::Key(id) => q.filter(orders::key_id.eq(id.to_string())),
+        Spender::Key(id) => {
+            return Ok(stmt(key_spend!(), [id.into(), since.into()])
+                .returning::<BigInt>()
+                .one(conn)?)
+        }
     };
     Ok(q.first(conn)?)
+}
+
+/// A capped key's spend since `?` (its orders that kept their money). Only capped keys' orders
+/// are in `orders_key_capped`; the bare `key_capped` is that partial index's own predicate,
+/// which a bound `= true` would not prove to the planner.
+macro_rules! key_spend {
+    () => {
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM orders \
+         WHERE key_capped AND key_id = ? AND created_at >= ? \
+         AND status NOT IN ('failed', 'refunded')"
+    };
+}
+use key_spend;
+
+/// How the database plans a capped key's spend (SQLite: `EXPLAIN QUERY PLAN`'s steps;
+/// PostgreSQL: `EXPLAIN`'s lines); a test holds it to `orders_key_capped`.
+pub fn key_spend_plan(conn: &mut DbConn, key_id: &str) -> Result<Vec<String>> {
+    let args = [key_id.into(), 0i64.into()];
+    if conn.is_postgres() {
+        return Ok(stmt(concat!("EXPLAIN ", key_spend!()), args)
+            .returning::<Text>()
+            .rows(conn)?);
+    }
+    type Step = (BigInt, BigInt, BigInt, Text);
+    let steps: Vec<(i64, i64, i64, String)> =
+        stmt(concat!("EXPLAIN QUERY PLAN ", key_spend!()), args)
+            .returning::<Step>()
+            .rows(conn)?;
+    Ok(steps.into_iter().map(|s| s.3).collect())
 }
 
 /// How much earlier than its `created_at` an order's id may have been taken: a just-in-time

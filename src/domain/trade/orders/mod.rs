@@ -166,6 +166,9 @@ pub struct OrderRow {
     pub completed_at: Option<i64>,
     pub deadline_at: Option<i64>,
     pub result_message: Option<String>,
+    /// Placed with a key that has a daily spend cap: only such orders are in the index the
+    /// cap's check reads (`orders_key_capped`). A key's cap is set when it is made, for good.
+    pub key_capped: bool,
 }
 
 impl OrderRow {

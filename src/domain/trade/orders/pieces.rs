@@ -54,6 +54,7 @@ pub(super) fn order_row(
         completed_at: (!delivered_later).then_some(now),
         deadline_at,
         result_message: None,
+        key_capped: ctx.limits.key_daily.is_some(),
     }
 }
 

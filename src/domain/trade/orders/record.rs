@@ -61,7 +61,7 @@ pub(super) fn insert(conn: &mut DbConn, o: &OrderRow) -> diesel::QueryResult<usi
 
 /// Inserts new order rows with one multi-row INSERT (a SQLite batch's orders).
 pub(super) fn insert_many(conn: &mut DbConn, rows: &[&OrderRow]) -> diesel::QueryResult<usize> {
-    let args: Vec<[Arg<'_>; 22]> = rows
+    let args: Vec<[Arg<'_>; 23]> = rows
         .iter()
         .map(|o| {
             [
@@ -87,6 +87,7 @@ pub(super) fn insert_many(conn: &mut DbConn, rows: &[&OrderRow]) -> diesel::Quer
                 o.created_at.into(),
                 o.completed_at.into(),
                 o.deadline_at.into(),
+                o.key_capped.into(),
             ]
         })
         .collect();
@@ -97,8 +98,8 @@ pub(super) fn insert_many(conn: &mut DbConn, rows: &[&OrderRow]) -> diesel::Quer
             "INSERT INTO orders (id, reseller_id, key_id, out_trade_no, product_id, \
              supplier_id, quantity, unit_price, amount, cost_amount, currency, status, \
              request_hash, notify_url, topup, buyer_id, buyer_region, receipt, ledger_seq, \
-             created_at, completed_at, deadline_at) VALUES ",
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             created_at, completed_at, deadline_at, key_capped) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             "",
         ),
         &args,
