@@ -86,30 +86,30 @@ enum Spender<'a> {
 
 /// Sum of the amounts of orders since `since` that kept their money.
 fn spent_since(conn: &mut DbConn, who: Spender<'_>, since: i64) -> Result<i64> {
-    // SUM(bigint) is NUMERIC on PostgreSQL; cast back so both backends read a BIGINT.
-    let mut q = orders::table
-        .filter(orders::created_at.ge(since))
-        .filter(orders::status.ne_all(RETURNED))
-        .select(sql::<BigInt>("CAST(COALESCE(SUM(amount), 0) AS BIGINT)"))
-        .into_boxed();
-    q = match who {
-        // No (reseller_id, created_at) index (every order would write its tail): the range
-        // on the time-ordered id lets `orders_reseller (reseller_id, id)` find today's orders.
-        Spender::Reseller(id) => q
-            .filter(orders::reseller_id.eq(id.to_string()))
-            .filter(orders::id.ge(order_ids_from(since - ID_CLOCK_SLACK_MS))),
+    let reseller_id = match who {
         Spender::Key(id) => {
             return Ok(stmt(key_spend!(), [id.into(), since.into()])
                 .returning::<BigInt>()
                 .one(conn)?)
         }
+        Spender::Reseller(id) => id,
     };
-    Ok(q.first(conn)?)
+    // No (reseller_id, created_at) index (every order would write its tail): the range on the
+    // time-ordered id lets `orders_reseller (reseller_id, id)` find today's orders.
+    // SUM(bigint) is NUMERIC on PostgreSQL; cast back so both backends read a BIGINT.
+    Ok(orders::table
+        .filter(orders::reseller_id.eq(reseller_id))
+        .filter(orders::id.ge(order_ids_from(since - ID_CLOCK_SLACK_MS)))
+        .filter(orders::created_at.ge(since))
+        .filter(orders::status.ne_all(RETURNED))
+        .select(sql::<BigInt>("CAST(COALESCE(SUM(amount), 0) AS BIGINT)"))
+        .first(conn)?)
 }
 
-/// A capped key's spend since `?` (its orders that kept their money). Only capped keys' orders
-/// are in `orders_key_capped`; the bare `key_capped` is that partial index's own predicate,
-/// which a bound `= true` would not prove to the planner.
+/// A capped key's spend since `?` (its orders that kept their money: `RETURNED`'s statuses,
+/// spelled out, as the text is fixed). Only capped keys' orders are in `orders_key_capped`; the
+/// bare `key_capped` is that partial index's own predicate, which a bound `= true` would not
+/// prove to the planner.
 macro_rules! key_spend {
     () => {
         "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM orders \
