@@ -116,6 +116,18 @@ impl<'a> Stmt<'a> {
             DbConn::Pg(c) => self.execute(c),
         }
     }
+
+    /// The plan of an `EXPLAIN` statement (PostgreSQL: its lines) or an `EXPLAIN QUERY PLAN`
+    /// one (SQLite: each step's detail), one string a line; the caller writes the one its
+    /// backend reads.
+    pub fn plan_lines(self, conn: &mut DbConn) -> QueryResult<Vec<String>> {
+        if conn.is_postgres() {
+            return self.returning::<Text>().rows(conn);
+        }
+        type Step = (BigInt, BigInt, BigInt, Text);
+        let steps: Vec<(i64, i64, i64, String)> = self.returning::<Step>().rows(conn)?;
+        Ok(steps.into_iter().map(|s| s.3).collect())
+    }
 }
 
 impl<'a, ST> Stmt<'a, ST> {

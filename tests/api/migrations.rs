@@ -105,9 +105,8 @@ fn records_chained_before_the_sealer_still_verify_after_the_upgrade() {
 /// upgrade, so the cap's check still counts them on the day of the upgrade.
 #[test]
 fn orders_of_capped_keys_keep_counting_after_the_upgrade() {
-    use diesel::dsl::sql;
     use diesel::prelude::*;
-    use diesel::sql_types::{Bool, Text};
+    use kameng::db::schema::orders;
 
     let (_dir, _db, mut conn) = as_before("2026-12-20-000001");
     // Bare rows, without the reseller, product and supplier they would point at.
@@ -129,18 +128,11 @@ fn orders_of_capped_keys_keep_counting_after_the_upgrade() {
     }
     conn.batch_execute(&script).unwrap();
     run_migrations(&mut conn).unwrap();
-    let marked: Vec<(String, bool)> = match &mut conn {
-        kameng::db::DbConn::Sqlite(c) => {
-            sql::<(Text, Bool)>("SELECT key_id, key_capped FROM orders ORDER BY key_id")
-                .load(c)
-                .unwrap()
-        }
-        kameng::db::DbConn::Pg(c) => {
-            sql::<(Text, Bool)>("SELECT key_id, key_capped FROM orders ORDER BY key_id")
-                .load(c)
-                .unwrap()
-        }
-    };
+    let marked: Vec<(String, bool)> = orders::table
+        .select((orders::key_id, orders::key_capped))
+        .order(orders::key_id)
+        .load(&mut conn)
+        .unwrap();
     assert_eq!(
         marked,
         [

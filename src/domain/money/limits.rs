@@ -13,7 +13,7 @@
 
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::BigInt;
 
 use crate::db::schema::{orders, resellers};
 use crate::db::stmt::stmt;
@@ -122,18 +122,12 @@ use key_spend;
 /// How the database plans a capped key's spend (SQLite: `EXPLAIN QUERY PLAN`'s steps;
 /// PostgreSQL: `EXPLAIN`'s lines); a test holds it to `orders_key_capped`.
 pub fn key_spend_plan(conn: &mut DbConn, key_id: &str) -> Result<Vec<String>> {
-    let args = [key_id.into(), 0i64.into()];
-    if conn.is_postgres() {
-        return Ok(stmt(concat!("EXPLAIN ", key_spend!()), args)
-            .returning::<Text>()
-            .rows(conn)?);
-    }
-    type Step = (BigInt, BigInt, BigInt, Text);
-    let steps: Vec<(i64, i64, i64, String)> =
-        stmt(concat!("EXPLAIN QUERY PLAN ", key_spend!()), args)
-            .returning::<Step>()
-            .rows(conn)?;
-    Ok(steps.into_iter().map(|s| s.3).collect())
+    let sql = if conn.is_postgres() {
+        concat!("EXPLAIN ", key_spend!())
+    } else {
+        concat!("EXPLAIN QUERY PLAN ", key_spend!())
+    };
+    Ok(stmt(sql, [key_id.into(), 0i64.into()]).plan_lines(conn)?)
 }
 
 /// How much earlier than its `created_at` an order's id may have been taken: a just-in-time

@@ -255,17 +255,13 @@ pub fn claim_plan(conn: &mut DbConn, product_id: &str) -> Result<Vec<String>> {
             concat!("EXPLAIN ", claim_skip_locked!()),
             args.into_iter().chain([now.into(), 1i64.into()]),
         )
-        .returning::<Text>()
-        .rows(conn)?);
+        .plan_lines(conn)?);
     }
-    type Step = (BigInt, BigInt, BigInt, Text);
-    let steps: Vec<(i64, i64, i64, String)> = stmt(
+    Ok(stmt(
         concat!("EXPLAIN QUERY PLAN ", pick!()),
         [product_id.into(), now.into(), 1i64.into()],
     )
-    .returning::<Step>()
-    .rows(conn)?;
-    Ok(steps.into_iter().map(|s| s.3).collect())
+    .plan_lines(conn)?)
 }
 
 /// [`claim_cards`] plus the product's stock counter.
