@@ -12,6 +12,7 @@ pub mod schema;
 pub mod sets;
 pub mod stmt;
 pub mod text;
+pub mod wal_buffer;
 pub mod writer;
 
 pub use gather::{Gatherer, LazyGatherer};
@@ -151,10 +152,23 @@ impl Manager {
     }
 
     pub fn establish(&self) -> Result<DbConn, diesel::ConnectionError> {
+        self.establish_at(&self.url)
+    }
+
+    /// A connection for the SQLite writer: under `synchronous = FULL` its WAL writes go out in
+    /// one write per commit (`wal_buffer`); elsewhere what [`Manager::establish`] gives.
+    pub fn establish_writer(&self) -> Result<DbConn, diesel::ConnectionError> {
+        if self.backend == Backend::Sqlite && self.sqlite_sync == "FULL" && wal_buffer::register() {
+            return self.establish_at(&wal_buffer::uri(&self.url));
+        }
+        self.establish()
+    }
+
+    fn establish_at(&self, target: &str) -> Result<DbConn, diesel::ConnectionError> {
         match self.backend {
-            Backend::Postgres => Ok(DbConn::Pg(diesel::PgConnection::establish(&self.url)?)),
+            Backend::Postgres => Ok(DbConn::Pg(diesel::PgConnection::establish(target)?)),
             Backend::Sqlite => {
-                let mut conn = diesel::SqliteConnection::establish(&self.url)?;
+                let mut conn = diesel::SqliteConnection::establish(target)?;
                 // WAL lets readers run beside the writer. `synchronous` is FULL by default: the
                 // group-commit writer pays one fsync per batch, so an acknowledged order
                 // survives power loss, not only a crash. Checkpoints run in the background

@@ -97,7 +97,7 @@ struct Hooks {
 impl Writer {
     pub fn start(manager: Manager) -> Result<Writer> {
         let mut conn = manager
-            .establish()
+            .establish_writer()
             .map_err(|e| Error::Unavailable(e.to_string()))?;
         // The writer touches the same hot pages (index tails, balances, the chain head) in
         // every batch: a larger cache than the readers' keeps them out of read syscalls. (No
@@ -409,7 +409,7 @@ fn run(
             // A job panicked mid-transaction: the connection's transaction state is unknown, so
             // start over on a fresh one (SQLite rolls back what the old one left open).
             tracing::error!("a database job panicked; its batch was rolled back");
-            match manager.establish() {
+            match manager.establish_writer() {
                 Ok(fresh) => conn = fresh,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot reopen the database; writer stopping");
