@@ -155,8 +155,9 @@ impl Manager {
         self.establish_at(&self.url)
     }
 
-    /// A connection for the SQLite writer: under `synchronous = FULL` its WAL writes go out in
-    /// one write per commit (`wal_buffer`); elsewhere what [`Manager::establish`] gives.
+    /// A connection for the SQLite writer: under `synchronous = FULL` a commit's WAL writes go
+    /// out together, in writes of up to 124 KB (`wal_buffer`); elsewhere what
+    /// [`Manager::establish`] gives.
     pub fn establish_writer(&self) -> Result<DbConn, diesel::ConnectionError> {
         if self.backend == Backend::Sqlite && self.sqlite_sync == "FULL" && wal_buffer::register() {
             return self.establish_at(&wal_buffer::uri(&self.url));

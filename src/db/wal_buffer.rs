@@ -1,11 +1,11 @@
-//! A SQLite VFS that gathers the writer's WAL writes into one `pwrite` per commit.
+//! A SQLite VFS that gathers the writer's WAL writes into a few large `pwrite`s per commit.
 //!
 //! SQLite appends a frame to the WAL as two writes, its 24-byte header and its page, so a group
 //! commit of ~100 pages made ~200 `pwrite` calls: 18 % of the writer thread's time, most of it
 //! the syscall itself, not the copy (profile in the README, "SQLite on 2026-12-07"). This VFS is
 //! the default one (`unix`) with one change: a WAL file's sequential writes collect in memory
-//! and reach the file in one write when SQLite syncs, reads, sizes, truncates or closes it, or
-//! when the next write does not follow on.
+//! and reach the file in writes of up to 124 KB when SQLite syncs, reads, sizes, truncates or
+//! closes it, or when the next write does not follow on.
 //!
 //! Why nothing can read a frame before it is on the file: under `synchronous = FULL` SQLite
 //! syncs the WAL at every commit before it publishes the new frames in the WAL index, and other
@@ -63,7 +63,7 @@ pub fn register() -> bool {
         }
         BASE.store(base, Ordering::Release);
         let mut vfs: ffi::sqlite3_vfs = *base;
-        vfs.szOsFile = (std::mem::size_of::<WalFile>() as c_int).max(0) + (*base).szOsFile;
+        vfs.szOsFile = std::mem::size_of::<WalFile>() as c_int + (*base).szOsFile;
         vfs.zName = NAME.as_ptr();
         vfs.pNext = std::ptr::null_mut();
         vfs.xOpen = Some(open);
