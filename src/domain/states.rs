@@ -21,6 +21,12 @@ text_enum! {
     }
 }
 
+impl OrderStatus {
+    /// The statuses whose money went back to the buyer (spend limits and sales reports leave
+    /// these orders out).
+    pub const RETURNED: [OrderStatus; 2] = [OrderStatus::Failed, OrderStatus::Refunded];
+}
+
 text_enum! {
     /// Whether a product can be bought: set by the admin, and flipped by the licence sweep
     /// (`accounts::compliance`) while a licence the product needs has lapsed.

@@ -2,7 +2,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 
-use super::{register, uri, wal_writes};
+use super::wal_writes;
 
 #[derive(QueryableByName)]
 struct N {
@@ -14,19 +14,22 @@ fn count(conn: &mut SqliteConnection, sql: &str) -> i64 {
     diesel::sql_query(sql).get_result::<N>(conn).unwrap().n
 }
 
-/// The writer's connection as `Manager::establish_writer` opens it, and a plain one beside it.
+/// The writer's connection as the writer opens it (`Manager::establish_writer`), and a
+/// pooled reader's beside it.
 fn pair(path: &str) -> (SqliteConnection, SqliteConnection) {
-    assert!(register());
-    let mut writer = SqliteConnection::establish(&uri(path)).unwrap();
+    let manager = crate::db::Manager::new(path);
+    let sqlite = |conn| match conn {
+        crate::db::DbConn::Sqlite(c) => c,
+        crate::db::DbConn::Pg(_) => unreachable!("a path is a SQLite database"),
+    };
+    let mut writer = sqlite(manager.establish_writer().unwrap());
     writer
         .batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;
-             CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);
+            "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);
              CREATE INDEX IF NOT EXISTS t_v ON t (v);",
         )
         .unwrap();
-    let reader = SqliteConnection::establish(path).unwrap();
-    (writer, reader)
+    (writer, sqlite(manager.establish().unwrap()))
 }
 
 /// A new database file in a directory of its own, with [`pair`]'s two connections.

@@ -23,9 +23,6 @@ use crate::error::{Error, Result};
 
 const DAY_MS: i64 = 86_400_000;
 
-/// Order statuses whose money went back to the reseller.
-const RETURNED: [OrderStatus; 2] = [OrderStatus::Failed, OrderStatus::Refunded];
-
 /// The caps that apply to one order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SpendLimits {
@@ -101,12 +98,12 @@ fn spent_since(conn: &mut DbConn, who: Spender<'_>, since: i64) -> Result<i64> {
         .filter(orders::reseller_id.eq(reseller_id))
         .filter(orders::id.ge(order_ids_from(since - ID_CLOCK_SLACK_MS)))
         .filter(orders::created_at.ge(since))
-        .filter(orders::status.ne_all(RETURNED))
+        .filter(orders::status.ne_all(OrderStatus::RETURNED))
         .select(sql::<BigInt>("CAST(COALESCE(SUM(amount), 0) AS BIGINT)"))
         .first(conn)?)
 }
 
-/// A capped key's spend since `?` (its orders that kept their money: `RETURNED`'s statuses,
+/// A capped key's spend since `?` (its orders that kept their money: `OrderStatus::RETURNED`,
 /// spelled out, as the text is fixed). Only capped keys' orders are in `orders_key_capped`; the
 /// bare `key_capped` is that partial index's own predicate, which a bound `= true` would not
 /// prove to the planner.
@@ -151,6 +148,16 @@ mod tests {
         let now = crate::time::now_ms();
         assert!(id >= order_ids_from(now - 1_000), "{id}");
         assert!(id < order_ids_from(now + 1_000), "{id}");
+    }
+
+    #[test]
+    fn a_capped_keys_spend_leaves_out_exactly_the_returned_statuses() {
+        let listed: Vec<String> = OrderStatus::RETURNED
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        let clause = format!("status NOT IN ({})", listed.join(", "));
+        assert!(key_spend!().ends_with(&clause), "{}", key_spend!());
     }
 
     #[test]

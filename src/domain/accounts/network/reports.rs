@@ -19,9 +19,6 @@ use crate::domain::states::OrderStatus;
 use crate::error::Result;
 use crate::time::rfc3339;
 
-/// Order statuses whose money went back to the buyer.
-const RETURNED: [OrderStatus; 2] = [OrderStatus::Failed, OrderStatus::Refunded];
-
 /// A direct sub-reseller with its sales and what the caller earned through it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SubReseller {
@@ -82,7 +79,7 @@ pub fn list(
     let ids: Vec<String> = children.iter().map(|c| c.id.clone()).collect();
     let sales: HashMap<String, (i64, i64)> = orders_t::table
         .filter(orders_t::reseller_id.eq_any(&ids))
-        .filter(orders_t::status.ne_all(RETURNED))
+        .filter(orders_t::status.ne_all(OrderStatus::RETURNED))
         .group_by(orders_t::reseller_id)
         .select((
             orders_t::reseller_id,
