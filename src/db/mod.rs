@@ -10,6 +10,7 @@ mod gather;
 pub mod open;
 pub mod schema;
 pub mod sets;
+pub mod sqlite_config;
 pub mod stmt;
 pub mod text;
 pub mod wal_buffer;
@@ -159,6 +160,10 @@ impl Manager {
     /// out together, in writes of up to 124 KB (`wal_buffer`); elsewhere what
     /// [`Manager::establish`] gives.
     pub fn establish_writer(&self) -> Result<DbConn, diesel::ConnectionError> {
+        if self.backend == Backend::Sqlite {
+            // Before `register`, which initializes SQLite.
+            sqlite_config::configure();
+        }
         if self.backend == Backend::Sqlite && self.sqlite_sync == "FULL" && wal_buffer::register() {
             return self.establish_at(&wal_buffer::uri(&self.url));
         }
@@ -169,6 +174,7 @@ impl Manager {
         match self.backend {
             Backend::Postgres => Ok(DbConn::Pg(diesel::PgConnection::establish(target)?)),
             Backend::Sqlite => {
+                sqlite_config::configure();
                 let mut conn = diesel::SqliteConnection::establish(target)?;
                 // WAL lets readers run beside the writer. `synchronous` is FULL by default: the
                 // group-commit writer pays one fsync per batch, so an acknowledged order

@@ -224,3 +224,19 @@ async fn failing_and_succeeding_orders_in_one_batch_each_keep_their_outcome() {
     );
     app.assert_books_check().await;
 }
+
+/// SQLite runs in multi-thread mode once kameng opened it: no mutex around every call on a
+/// connection (each is used by one thread at a time). Every connection here is opened through
+/// `Manager`, which configures SQLite first, so the setting must have taken.
+#[actix_web::test]
+async fn sqlite_connections_are_opened_without_a_mutex_each() {
+    let app = TestApp::spawn().await;
+    if app.state.db.backend() != kameng::db::Backend::Sqlite {
+        return;
+    }
+    assert!(
+        kameng::db::sqlite_config::configure(),
+        "configured before SQLite initialized"
+    );
+    assert!(!kameng::db::sqlite_config::connections_get_a_mutex());
+}

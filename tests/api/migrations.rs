@@ -141,3 +141,40 @@ fn orders_of_capped_keys_keep_counting_after_the_upgrade() {
         ]
     );
 }
+
+/// SQLite: an order's foreign keys are checked at COMMIT (see the `deferred_keys` migration),
+/// on a database upgraded to it and through a connection that was open during the upgrade: a
+/// line whose record does not exist still fails its transaction, which leaves nothing, and the
+/// edited schema passes SQLite's integrity check.
+#[test]
+fn order_foreign_keys_are_checked_at_commit_after_the_upgrade() {
+    let (_dir, db, mut conn) = as_before("2026-12-21-000001");
+    if conn.is_postgres() {
+        return;
+    }
+    let mut open_before = Manager::new(&db.url).establish().unwrap();
+    open_before
+        .batch_execute("SELECT count(*) FROM orders")
+        .unwrap();
+    run_migrations(&mut conn).unwrap();
+    for c in [&mut conn, &mut open_before] {
+        let orphan = "BEGIN; INSERT INTO ledger_entries \
+            (txn_seq, account, amount, currency, balance_after, created_at) \
+            VALUES (424242, 'reseller:nobody', 1, 'CNY', 1, 0);";
+        c.batch_execute(orphan)
+            .expect("deferred: the insert itself passes");
+        let commit = c.batch_execute("COMMIT").unwrap_err().to_string();
+        assert!(commit.contains("FOREIGN KEY"), "{commit}");
+        c.batch_execute("ROLLBACK").unwrap();
+        let lines: i64 = kameng::db::stmt::stmt("SELECT count(*) FROM ledger_entries", [])
+            .returning::<diesel::sql_types::BigInt>()
+            .one(c)
+            .unwrap();
+        assert_eq!(lines, 0);
+    }
+    let check: String = kameng::db::stmt::stmt("PRAGMA integrity_check", [])
+        .returning::<diesel::sql_types::Text>()
+        .one(&mut conn)
+        .unwrap();
+    assert_eq!(check, "ok");
+}
