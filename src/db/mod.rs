@@ -163,9 +163,9 @@ impl Manager {
         if self.backend == Backend::Sqlite {
             // Before `register`, which initializes SQLite.
             sqlite_config::configure();
-        }
-        if self.backend == Backend::Sqlite && self.sqlite_sync == "FULL" && wal_buffer::register() {
-            return self.establish_at(&wal_buffer::uri(&self.url));
+            if self.sqlite_sync == "FULL" && wal_buffer::register() {
+                return self.establish_at(&wal_buffer::uri(&self.url));
+            }
         }
         self.establish()
     }

@@ -72,7 +72,7 @@ mod tests {
     #[test]
     fn once_configured_connections_have_no_mutex() {
         // Other unit tests may open SQLite first in this process; the api tests, which open
-        // it only through `Manager`, hold it to `configure` taking (`tests/api/scale.rs`).
+        // it only through `Manager`, hold it to `configure` taking (`tests/api/batch.rs`).
         let took = configure();
         assert_eq!(connections_get_a_mutex(), !took);
     }

@@ -205,15 +205,28 @@ pub fn rows_sql(
     n: usize,
     tail: &'static str,
 ) -> &'static str {
+    shaped(head, row, n, tail, false)
+}
+
+/// [`rows_sql`], with `head` given the `OR FAIL` conflict resolution when `fail` (see
+/// [`or_fail`]); one cache lookup either way.
+fn shaped(
+    head: &'static str,
+    row: &'static str,
+    n: usize,
+    tail: &'static str,
+    fail: bool,
+) -> &'static str {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    type Shape = (&'static str, &'static str, usize, &'static str);
+    type Shape = (&'static str, &'static str, usize, &'static str, bool);
     static BY_SHAPE: OnceLock<Mutex<HashMap<Shape, &'static str>>> = OnceLock::new();
     let mut cache = BY_SHAPE
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    cache.entry((head, row, n, tail)).or_insert_with(|| {
+    cache.entry((head, row, n, tail, fail)).or_insert_with(|| {
+        let head = if fail { or_fail(head) } else { head.into() };
         let sql = format!("{head}{}{tail}", vec![row; n].join(", "));
         Box::leak(sql.into_boxed_str())
     })
@@ -228,24 +241,14 @@ pub fn rows_sql(
 /// back (every write runs in one: `writer::Writer::submit`, a set's failed writes roll back its
 /// batch), so those rows never commit. Foreign keys still make SQLite journal an insert into a
 /// table that has them (see the `deferred_keys` migration).
-fn or_fail(head: &'static str) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static BY_HEAD: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
-    let mut cache = BY_HEAD
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    cache.entry(head).or_insert_with(|| {
-        let changed = if let Some(rest) = head.strip_prefix("INSERT INTO ") {
-            format!("INSERT OR FAIL INTO {rest}")
-        } else if let Some(rest) = head.strip_prefix("UPDATE ") {
-            format!("UPDATE OR FAIL {rest}")
-        } else {
-            return head;
-        };
-        Box::leak(changed.into_boxed_str())
-    })
+fn or_fail(head: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(rest) = head.strip_prefix("INSERT INTO ") {
+        format!("INSERT OR FAIL INTO {rest}").into()
+    } else if let Some(rest) = head.strip_prefix("UPDATE ") {
+        format!("UPDATE OR FAIL {rest}").into()
+    } else {
+        head.into()
+    }
 }
 
 /// Rows per multi-row statement over a batch, largest first (the last must be 1): a batch of
@@ -272,11 +275,8 @@ pub fn execute_rows<'a, const N: usize>(
         };
         let (now, later) = rest.split_at(n);
         rest = later;
-        let head = match conn {
-            DbConn::Sqlite(_) if n > 1 => or_fail(head),
-            _ => head,
-        };
-        let sql = rows_sql(head, row, n, tail);
+        let fail = n > 1 && matches!(conn, DbConn::Sqlite(_));
+        let sql = shaped(head, row, n, tail, fail);
         affected += stmt(sql, now.iter().flatten().copied()).run(conn)?;
     }
     Ok(affected)
