@@ -4,7 +4,9 @@
 //! caller hears back before the batch's COMMIT has returned — an acknowledged write is durable
 //! to the level `synchronous` promises — and the cost of a commit (and its fsync under
 //! `synchronous=FULL`) is shared by every job in the batch. A job that panics is rolled back
-//! to its savepoint and fails alone, like a job that returns an error.
+//! to its savepoint and fails alone, like a job that returns an error. A bulk write (a stock
+//! push's slice) commits in a batch of its own and needs no savepoint: when it fails or
+//! panics, its batch rolls back whole.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +37,8 @@ const SLOW_CHECKPOINT: std::time::Duration = std::time::Duration::from_millis(50
 /// Tells a caller its outcome once the batch's fate is known (`true`: it committed).
 pub type Finish = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;
+/// A bulk write: its [`Finish`], and whether it succeeded (if not, its batch rolls back).
+type BulkJob = Box<dyn FnOnce(&mut DbConn) -> (Finish, bool) + Send>;
 /// Work the set runner does together with the batch's other items (see [`SetRunner`]).
 pub type SetItem = Box<dyn std::any::Any + Send>;
 /// Runs all of a batch's set items at once, first in the batch's transaction and with no
@@ -60,8 +64,9 @@ pub enum SetRun {
 enum Work {
     Job(Job),
     /// A large write (a stock push's slice): runs in a batch of its own, so that the orders
-    /// queued beside it commit without waiting for its pages (see `run`).
-    Bulk(Job),
+    /// queued beside it commit without waiting for its pages (see `run`), and with no
+    /// savepoint (see [`Writer::write_bulk_async`]).
+    Bulk(BulkJob),
     Item(SetItem),
 }
 /// Work the writer does once at the end of a batch, in the batch's transaction: of every batch
@@ -200,13 +205,26 @@ impl Writer {
         self.awaited(f, Work::Job).await
     }
 
-    /// [`Writer::write_async`] for a large write, committed in a batch of its own.
+    /// [`Writer::write_async`] for a large write, committed in a batch of its own and with no
+    /// savepoint: should it fail, the batch rolls back whole, with nothing else in it. A
+    /// savepoint first copies every page the work changes into its journal — for a 500-card
+    /// slice of a push, hundreds of pages scattered over the card indexes.
     pub async fn write_bulk_async<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        self.awaited(f, Work::Bulk).await
+        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T>>();
+        let job: BulkJob = Box::new(move |conn: &mut DbConn| {
+            let outcome = f(conn);
+            let ok = outcome.is_ok();
+            let finish = finish_with(outcome, move |r| {
+                let _ = reply.send(r);
+            });
+            (finish, ok)
+        });
+        self.send(Work::Bulk(job))?;
+        answered(answer).await
     }
 
     async fn awaited<T, F>(&self, f: F, kind: fn(Job) -> Work) -> Result<T>
@@ -218,13 +236,11 @@ impl Writer {
         self.submit(f, kind, move |r| {
             let _ = reply.send(r);
         })?;
-        answer
-            .await
-            .map_err(|_| Error::internal("a database write panicked"))?
+        answered(answer).await
     }
 
-    /// Queues `f` as `kind` of work; `reply` hears its outcome after the batch's COMMIT (or
-    /// rollback).
+    /// Queues `f` as `kind` of work, in a savepoint of its own; `reply` hears its outcome
+    /// after the batch's COMMIT (or rollback).
     fn submit<T, F>(
         &self,
         f: F,
@@ -236,10 +252,21 @@ impl Writer {
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         let job: Job = Box::new(move |conn: &mut DbConn| finish_with(conn.transaction(f), reply));
+        self.send(kind(job))
+    }
+
+    fn send(&self, work: Work) -> Result<()> {
         self.tx
-            .send(kind(job))
+            .send(work)
             .map_err(|_| Error::Unavailable("the database writer stopped".into()))
     }
+}
+
+/// The outcome a queued write's caller hears; the reply dropped unsent means the work panicked.
+async fn answered<T>(answer: tokio::sync::oneshot::Receiver<Result<T>>) -> Result<T> {
+    answer
+        .await
+        .map_err(|_| Error::internal("a database write panicked"))?
 }
 
 /// The [`Finish`] of work whose outcome is `outcome`: `reply` hears it once the batch
@@ -318,12 +345,17 @@ fn run(
         let mut finishers: Vec<Finish> = Vec::with_capacity(batch.len());
         let started = std::time::Instant::now();
         let (mut jobs, mut items): (Vec<Job>, Vec<SetItem>) = (Vec::new(), Vec::new());
+        // Alone in its batch when there is one (see `alone`).
+        let mut bulk: Option<BulkJob> = None;
         for work in batch.drain(..) {
             match work {
-                Work::Job(job) | Work::Bulk(job) => jobs.push(job),
+                Work::Job(job) => jobs.push(job),
+                Work::Bulk(job) => bulk = Some(job),
                 Work::Item(item) => items.push(item),
             }
         }
+        // The bulk write failed: its batch rolled back on purpose, not a failed COMMIT.
+        let mut bulk_failed = false;
         let mut together = true;
         // When the set, the jobs and the end-of-batch work finished (for the slow-batch log).
         let mut marks = [started; 3];
@@ -331,7 +363,7 @@ fn run(
             let mut again: Option<Vec<SetItem>> = None;
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 // Whether anything but a set run together wrote, and the epilogue has work.
-                let mut settle = !jobs.is_empty() || !together;
+                let mut settle = !jobs.is_empty() || bulk.is_some() || !together;
                 conn.transaction::<_, diesel::result::Error, _>(|c| {
                     // The set first and with no savepoint of its own (a savepoint copies every
                     // page the set changes into its journal): should its writes fail, the
@@ -365,6 +397,23 @@ fn run(
                             // The job's reply channel went with it (its caller hears
                             // "panicked"); undo what it left open so the rest still commits.
                             Err(_) => unwind_to_batch(c)?,
+                        }
+                    }
+                    if let Some(bulk) = bulk.take() {
+                        // No savepoint: what it wrote goes with the batch's rollback.
+                        match catch_unwind(AssertUnwindSafe(|| bulk(c))) {
+                            Ok((finish, ok)) => {
+                                finishers.push(finish);
+                                bulk_failed = !ok;
+                            }
+                            // Its reply channel went with it (its caller hears "panicked").
+                            Err(_) => {
+                                tracing::error!("a bulk write panicked; its batch was rolled back");
+                                bulk_failed = true;
+                            }
+                        }
+                        if bulk_failed {
+                            return Err(diesel::result::Error::RollbackTransaction);
                         }
                     }
                     marks[1] = std::time::Instant::now();
@@ -409,7 +458,7 @@ fn run(
                 "slow group commit"
             );
         }
-        if let Ok(Err(e)) = &outcome {
+        if let (Ok(Err(e)), false) = (&outcome, bulk_failed) {
             tracing::error!(error = %e, jobs = finishers.len(), "group commit failed");
         }
         if outcome.is_err() {
@@ -469,11 +518,37 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_panicking_job_fails_alone_and_its_batch_commits() {
+    /// A writer on a fresh database file (kept while the directory lives).
+    fn temp_writer() -> (tempfile::TempDir, Writer) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/w.db", dir.path().display());
-        let writer = Writer::start(Manager::new(&url)).unwrap();
+        (dir, Writer::start(Manager::new(&url)).unwrap())
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    /// The numbers in test table `t`, in order.
+    fn numbers_in_t(writer: &Writer) -> Vec<i64> {
+        writer
+            .write(|c| {
+                #[derive(diesel::QueryableByName)]
+                struct N {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                let rows: Vec<N> = diesel::sql_query("SELECT n FROM t ORDER BY n").load(c)?;
+                Ok(rows.into_iter().map(|r| r.n).collect())
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_panicking_job_fails_alone_and_its_batch_commits() {
+        let (_dir, writer) = temp_writer();
         writer
             .write(|c| Ok(diesel::sql_query("CREATE TABLE t (n BIGINT)").execute(c)?))
             .unwrap();
@@ -496,17 +571,7 @@ mod tests {
             let outcome = job.join().unwrap();
             assert_eq!(outcome.is_ok(), i % 4 != 0, "job {i}: {outcome:?}");
         }
-        let kept: Vec<i64> = writer
-            .write(|c| {
-                #[derive(diesel::QueryableByName)]
-                struct N {
-                    #[diesel(sql_type = diesel::sql_types::BigInt)]
-                    n: i64,
-                }
-                let rows: Vec<N> = diesel::sql_query("SELECT n FROM t ORDER BY n").load(c)?;
-                Ok(rows.into_iter().map(|r| r.n).collect())
-            })
-            .unwrap();
+        let kept = numbers_in_t(&writer);
         let expected: Vec<i64> = (0..64).filter(|i| i % 4 != 0).collect();
         assert_eq!(kept, expected, "only the panicking jobs' rows are missing");
     }
@@ -515,18 +580,13 @@ mod tests {
     fn a_bulk_write_commits_in_a_batch_of_its_own() {
         use std::sync::Mutex;
         use std::time::Duration;
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/w.db", dir.path().display());
-        let writer = Writer::start(Manager::new(&url)).unwrap();
+        let (_dir, writer) = temp_writer();
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let seen = sizes.clone();
         writer.set_batch_observer(Box::new(move |n| seen.lock().unwrap().push(n)));
         let block_on = |w: Writer, bulk: bool| {
             std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
+                runtime().block_on(async {
                     let job = |_: &mut DbConn| Ok(());
                     if bulk {
                         w.write_bulk_async(job).await
@@ -561,13 +621,50 @@ mod tests {
     }
 
     #[test]
-    fn a_checkpoint_hand_off_from_before_a_bulk_write_is_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/w.db", dir.path().display());
-        let writer = Writer::start(Manager::new(&url)).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
+    fn a_bulk_write_runs_without_a_savepoint_and_its_failure_rolls_back_its_batch() {
+        type Tm = <DbConn as Connection>::TransactionManager;
+        let (_dir, writer) = temp_writer();
+        let rt = runtime();
+        writer
+            .write(|c| Ok(diesel::sql_query("CREATE TABLE t (n BIGINT)").execute(c)?))
             .unwrap();
+        let depth = |c: &mut DbConn| {
+            Tm::transaction_manager_status_mut(c)
+                .transaction_depth()
+                .unwrap()
+                .map_or(0, |d| d.get())
+        };
+        // A job runs in a savepoint of the batch; a bulk write in the batch's transaction.
+        assert_eq!(writer.write(move |c| Ok(depth(c))).unwrap(), 2);
+        let insert = |c: &mut DbConn, n: i64| {
+            diesel::sql_query(format!("INSERT INTO t VALUES ({n})")).execute(c)
+        };
+        let bulk = rt.block_on(writer.write_bulk_async(move |c| {
+            insert(c, 1)?;
+            Ok(depth(c))
+        }));
+        assert_eq!(bulk.unwrap(), 1);
+        // A bulk write that fails after writing, and one that panics: nothing of either stays.
+        let failed = rt.block_on(writer.write_bulk_async(move |c| {
+            insert(c, 2)?;
+            Err::<(), _>(Error::Conflict("on purpose".into()))
+        }));
+        assert!(matches!(failed, Err(Error::Conflict(_))), "{failed:?}");
+        let panicked = rt.block_on(writer.write_bulk_async(move |c| -> Result<()> {
+            insert(c, 3)?;
+            panic!("a bulk write fails on purpose")
+        }));
+        assert!(panicked.is_err());
+        // The writer goes on: a job after them commits.
+        writer.write(move |c| Ok(insert(c, 4)?)).unwrap();
+        let kept = numbers_in_t(&writer);
+        assert_eq!(kept, [1, 4]);
+    }
+
+    #[test]
+    fn a_checkpoint_hand_off_from_before_a_bulk_write_is_ignored() {
+        let (_dir, writer) = temp_writer();
+        let rt = runtime();
         let job = |_: &mut DbConn| Ok(());
         // Past the writer's minimum gap, so a hand-off it accepts is acted on at once.
         std::thread::sleep(CHECKPOINT_AT_MOST + std::time::Duration::from_millis(50));
@@ -588,9 +685,7 @@ mod tests {
 
     #[test]
     fn a_set_that_fails_to_write_rolls_back_and_runs_again_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/w.db", dir.path().display());
-        let writer = Writer::start(Manager::new(&url)).unwrap();
+        let (_dir, writer) = temp_writer();
         writer
             .write(|c| Ok(diesel::sql_query("CREATE TABLE t (note TEXT)").execute(c)?))
             .unwrap();
@@ -666,9 +761,7 @@ mod tests {
     #[test]
     fn the_epilogue_runs_after_jobs_and_items_alone_not_after_a_set_alone() {
         use std::sync::atomic::AtomicUsize;
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/w.db", dir.path().display());
-        let writer = Writer::start(Manager::new(&url)).unwrap();
+        let (_dir, writer) = temp_writer();
         let ends = Arc::new(AtomicUsize::new(0));
         let counted = ends.clone();
         writer.set_epilogue(Box::new(move |_| {

@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 use super::{duplicates, stock_low, CHUNK};
 use crate::crypto::Vault;
 use crate::db::schema::{cards, products};
+use crate::db::stmt::{execute_rows, Arg};
 use crate::db::{Db, DbConn};
 use crate::error::{Error, Result};
 
@@ -315,7 +316,8 @@ fn check_card(card: &NewCard, now: i64) -> std::result::Result<(&str, Option<i64
     }
 }
 
-/// Inserts sealed cards as `available`, in multi-row statements.
+/// Inserts sealed cards as `available`, in multi-row statements kept prepared (each slice's
+/// INSERT was parsed and planned anew through the query builder).
 fn insert_cards(
     conn: &mut DbConn,
     supplier_id: &str,
@@ -324,28 +326,39 @@ fn insert_cards(
     batch_ref: Option<&str>,
     now: i64,
 ) -> diesel::QueryResult<()> {
-    for chunk in fresh.chunks(CHUNK) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|c| {
-                (
-                    cards::product_id.eq(product_id),
-                    cards::supplier_id.eq(supplier_id),
-                    cards::code_hash.eq(c.hash.as_str()),
-                    cards::code_enc.eq(c.code_enc.as_str()),
-                    cards::secret_enc.eq(c.secret_enc.as_deref()),
-                    cards::expires_at.eq(c.expires_at),
-                    cards::batch_ref.eq(batch_ref),
-                    cards::status.eq("available"),
-                    cards::created_at.eq(now),
-                )
-            })
-            .collect();
-        let insert = diesel::insert_into(cards::table).values(rows);
-        crate::on_backend!(conn, c => insert.execute(c))?;
-    }
+    let rows: Vec<[Arg<'_>; 9]> = fresh
+        .iter()
+        .map(|c| {
+            [
+                product_id.into(),
+                supplier_id.into(),
+                c.hash.as_str().into(),
+                c.code_enc.as_str().into(),
+                c.secret_enc.as_deref().into(),
+                c.expires_at.into(),
+                batch_ref.into(),
+                "available".into(),
+                now.into(),
+            ]
+        })
+        .collect();
+    execute_rows(
+        conn,
+        &CARD_CHUNKS,
+        (
+            "INSERT INTO cards (product_id, supplier_id, code_hash, code_enc, secret_enc, \
+             expires_at, batch_ref, status, created_at) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "",
+        ),
+        &rows,
+    )?;
     Ok(())
 }
+
+/// Cards per INSERT: a 500-card slice in five statements of one shape (900 parameters each,
+/// within both backends' limits).
+const CARD_CHUNKS: [usize; 3] = [100, 10, 1];
 
 /// A just-in-time supplier's answer, checked and sealed as a push is (keyed hash, encrypted),
 /// ready to store with the order that asked for it (`orders::jit`).
