@@ -238,9 +238,10 @@ fn shaped(
 /// statement journal first (6 % of the writer's time at C=16, most of it for the set's
 /// statements). FAIL stops at the failing row and keeps the rows before it; that is safe here
 /// because every caller returns the error and the savepoint or transaction around it rolls
-/// back (every write runs in one: `writer::Writer::submit`; a set's failed writes, and a failed
-/// bulk write, roll back their batch), so those rows never commit. Foreign keys still make SQLite journal an insert into a
-/// table that has them (see the `deferred_keys` migration).
+/// back (every write runs in one: `writer::Writer::submit`; a set's failed writes, and a
+/// failed bulk write, roll back their batch), so those rows never commit. Foreign keys still
+/// make SQLite journal an insert into a table that has them (see the `deferred_keys`
+/// migration).
 fn or_fail(head: &str) -> std::borrow::Cow<'_, str> {
     if let Some(rest) = head.strip_prefix("INSERT INTO ") {
         format!("INSERT OR FAIL INTO {rest}").into()

@@ -345,7 +345,7 @@ fn run(
         let mut finishers: Vec<Finish> = Vec::with_capacity(batch.len());
         let started = std::time::Instant::now();
         let (mut jobs, mut items): (Vec<Job>, Vec<SetItem>) = (Vec::new(), Vec::new());
-        // Alone in its batch when there is one (see `alone`).
+        // There is one exactly when the batch is `alone`.
         let mut bulk: Option<BulkJob> = None;
         for work in batch.drain(..) {
             match work {
@@ -363,7 +363,7 @@ fn run(
             let mut again: Option<Vec<SetItem>> = None;
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 // Whether anything but a set run together wrote, and the epilogue has work.
-                let mut settle = !jobs.is_empty() || bulk.is_some() || !together;
+                let mut settle = !jobs.is_empty() || alone || !together;
                 conn.transaction::<_, diesel::result::Error, _>(|c| {
                     // The set first and with no savepoint of its own (a savepoint copies every
                     // page the set changes into its journal): should its writes fail, the
