@@ -15,6 +15,7 @@ pub mod stmt;
 pub mod text;
 pub mod wal_buffer;
 pub mod writer;
+pub mod writes;
 
 pub use gather::{Gatherer, LazyGatherer};
 
@@ -589,6 +590,22 @@ pub fn revert_migrations(conn: &mut DbConn) -> Result<()> {
         DbConn::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
     };
     res.map_err(|e| Error::internal(format!("migrations: {e}")))
+}
+
+/// A connection to the PostgreSQL the suite runs against (`KAMENG_TEST_DATABASE_URL`), if it
+/// does; without TLS, as the integration suite connects (see `tests/api/common.rs` for why).
+#[cfg(test)]
+pub(crate) fn test_postgres() -> Option<DbConn> {
+    let url = std::env::var("KAMENG_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let url = match url.contains('?') {
+        true => url,
+        false => format!("{url}?sslmode=disable"),
+    };
+    Some(DbConn::Pg(
+        diesel::PgConnection::establish(&url).expect("KAMENG_TEST_DATABASE_URL connects"),
+    ))
 }
 
 #[cfg(test)]

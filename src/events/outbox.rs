@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::settings;
 use crate::db::schema::{event_attempts, events};
 use crate::db::stmt::{execute_rows, Arg, ROW_CHUNKS};
+use crate::db::writes::Shape;
 use crate::db::DbConn;
 use crate::error::Result;
 use crate::time::rfc3339;
@@ -32,55 +33,77 @@ pub fn enqueue(conn: &mut DbConn, ev: NewEvent<'_>) -> Result<String> {
 
 /// Enqueues events with one multi-row INSERT (a SQLite batch's orders); returns their ids.
 pub fn enqueue_many(conn: &mut DbConn, evs: &[NewEvent<'_>]) -> Result<Vec<String>> {
-    let now = crate::time::now_ms();
-    let rows: Vec<(String, String)> = evs
-        .iter()
-        .map(|ev| {
-            let id = crate::ids::new_id("evt");
-            let payload = json!({
-                "id": id,
-                "type": ev.event_type,
-                "created_at": rfc3339(now),
-                "data": ev.data,
-            });
-            (id, payload.to_string())
-        })
-        .collect();
-    let args: Vec<[Arg<'_>; 9]> = evs
-        .iter()
-        .zip(&rows)
-        .map(|(ev, (id, payload))| {
-            [
-                id.into(),
-                ev.event_type.into(),
-                ev.owner_kind.into(),
-                ev.owner_id.into(),
-                ev.url.into(),
-                payload.into(),
-                (if ev.url.is_some() {
-                    "pending"
-                } else {
-                    "skipped"
-                })
-                .into(),
-                now.into(), // next_attempt_at
-                now.into(), // created_at
-            ]
-        })
-        .collect();
-    execute_rows(
-        conn,
-        &ROW_CHUNKS,
-        (
-            "INSERT INTO events (id, event_type, owner_kind, owner_id, url, payload, status, \
-             attempts, next_attempt_at, created_at) VALUES ",
-            "(?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-            "",
-        ),
-        &args,
-    )?;
-    Ok(rows.into_iter().map(|(id, _)| id).collect())
+    let stamped = Stamped::new(evs);
+    execute_rows(conn, &ROW_CHUNKS, EVENTS_INSERT, &stamped.rows())?;
+    Ok(stamped.ids)
 }
+
+/// Events given their ids and payloads, ready to insert ([`EVENTS_INSERT`]).
+pub struct Stamped<'e, 'a> {
+    evs: &'e [NewEvent<'a>],
+    ids: Vec<String>,
+    payloads: Vec<String>,
+    now: i64,
+}
+
+impl<'e, 'a> Stamped<'e, 'a> {
+    pub fn new(evs: &'e [NewEvent<'a>]) -> Self {
+        let now = crate::time::now_ms();
+        let (ids, payloads) = evs
+            .iter()
+            .map(|ev| {
+                let id = crate::ids::new_id("evt");
+                let payload = json!({
+                    "id": id,
+                    "type": ev.event_type,
+                    "created_at": rfc3339(now),
+                    "data": ev.data,
+                });
+                (id, payload.to_string())
+            })
+            .unzip();
+        Stamped {
+            evs,
+            ids,
+            payloads,
+            now,
+        }
+    }
+
+    /// The rows of [`EVENTS_INSERT`].
+    pub fn rows(&self) -> Vec<[Arg<'_>; 9]> {
+        self.evs
+            .iter()
+            .zip(self.ids.iter().zip(&self.payloads))
+            .map(|(ev, (id, payload))| {
+                [
+                    id.into(),
+                    ev.event_type.into(),
+                    ev.owner_kind.into(),
+                    ev.owner_id.into(),
+                    ev.url.into(),
+                    payload.into(),
+                    (if ev.url.is_some() {
+                        "pending"
+                    } else {
+                        "skipped"
+                    })
+                    .into(),
+                    self.now.into(), // next_attempt_at
+                    self.now.into(), // created_at
+                ]
+            })
+            .collect()
+    }
+}
+
+/// Inserts events, one row each ([`Stamped::rows`]).
+pub const EVENTS_INSERT: Shape = (
+    "INSERT INTO events (id, event_type, owner_kind, owner_id, url, payload, status, \
+     attempts, next_attempt_at, created_at) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+    "",
+);
 
 /// A claimed event, ready to send.
 #[derive(Debug, Clone)]

@@ -180,18 +180,7 @@ fn round_trips_through_sqlite() {
 /// temporary, so it leaves nothing behind.
 #[test]
 fn round_trips_through_postgres() {
-    let Some(url) = std::env::var("KAMENG_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        return;
-    };
-    // Without TLS, as the integration suite connects (see `tests/api/common.rs` for why).
-    let url = if url.contains('?') {
-        url
-    } else {
-        format!("{url}?sslmode=disable")
-    };
-    let conn = diesel::PgConnection::establish(&url).unwrap();
-    round_trips(&mut DbConn::Pg(conn));
+    if let Some(mut conn) = crate::db::test_postgres() {
+        round_trips(&mut conn);
+    }
 }

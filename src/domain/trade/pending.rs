@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use crate::db::stmt::{execute_rows, rows_sql, stmt, Arg, ROW_CHUNKS};
+use crate::db::writes::Writes;
 use crate::db::{exclusive, DbConn, Exclusive};
 use crate::domain::trade::catalog::ProductRow;
 use crate::domain::trade::sales_rollup::{self, Sale, Tally};
@@ -75,14 +76,18 @@ fn insert(conn: &mut DbConn, sale: &Sale<'_>, t: Tally, stock_delta: i64) -> Res
     Ok(())
 }
 
-/// Appends sales (a PostgreSQL order set's) with one multi-row INSERT, as [`record_sale`]
-/// appends one: `(sale, stock taken)`.
-pub fn record_sales(conn: &mut DbConn, sales: &[(Sale<'_>, i64)]) -> Result<()> {
-    let rows: Vec<[Arg<'_>; 14]> = sales
+/// Appends sales (a PostgreSQL order set's) with one multi-row INSERT among `writes`, as
+/// [`record_sale`] appends one: `(sale, stock taken)`.
+pub fn record_sales<'a>(
+    conn: &mut DbConn,
+    writes: &mut Writes<'a>,
+    sales: &[(Sale<'a>, i64)],
+) -> Result<()> {
+    let rows: Vec<[Arg<'a>; 14]> = sales
         .iter()
         .map(|(sale, taken)| pending_row(sale, Tally::sale(sale), -taken))
         .collect();
-    execute_rows(conn, &ROW_CHUNKS, PENDING_INSERT, &rows)?;
+    writes.rows(conn, PENDING_INSERT, &rows)?;
     Ok(())
 }
 

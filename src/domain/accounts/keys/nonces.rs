@@ -9,11 +9,12 @@ use std::sync::Arc;
 use diesel::sql_types::Text;
 
 use crate::db::stmt::{rows_sql, stmt, Arg};
+use crate::db::writes::Shape;
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 
 /// A verified request's nonce that its order's transaction records with the order (PostgreSQL;
-/// `auth::signed::SignedDeferred` hands it over): with [`insert_claims`], one statement in an order set's
+/// `auth::signed::SignedDeferred` hands it over): with [`NEW_CLAIMS`], one write in an order set's
 /// transaction. Whoever commits it marks it ([`NonceClaim::mark_recorded`]); the handler then
 /// records a claim left unmarked on its own (`auth::nonces::NonceStore::settle`).
 #[derive(Debug, Clone)]
@@ -44,18 +45,40 @@ impl NonceClaim {
     }
 }
 
-/// Inserts claims in the caller's transaction, one statement; true for each that was new.
-pub fn insert_claims(conn: &mut DbConn, claims: &[&NonceClaim]) -> Result<Vec<bool>> {
-    let rows: Vec<(&str, &str, i64)> = claims
+/// The rows of [`NEW_CLAIMS`] for claims recorded together (an order set's), or `None` when
+/// one nonce is claimed twice among them (a replay within the set).
+pub fn claim_rows<'a>(claims: &[&'a NonceClaim]) -> Option<Vec<[Arg<'a>; 3]>> {
+    let mut seen = std::collections::HashSet::new();
+    claims
         .iter()
-        .map(|c| (c.key_id.as_str(), c.nonce.as_str(), c.expires_at_ms))
-        .collect();
-    insert_nonces(conn, &rows)
+        .map(|c| {
+            seen.insert((&c.key_id, &c.nonce)).then(|| {
+                [
+                    c.key_id.as_str().into(),
+                    c.nonce.as_str().into(),
+                    c.expires_at_ms.into(),
+                ]
+            })
+        })
+        .collect()
 }
+
+/// Inserts claimed nonces ([`claim_rows`]); one the key used before is not inserted, nor
+/// counted.
+pub const NEW_CLAIMS: Shape = (
+    "INSERT INTO request_nonces (key_id, nonce, expires_at) VALUES ",
+    "(?, ?, ?)",
+    " ON CONFLICT DO NOTHING",
+);
 
 /// Inserts one claim in the caller's transaction; `Err(Replayed)` if the key already used it.
 pub fn insert_claim(conn: &mut DbConn, claim: &NonceClaim) -> Result<()> {
-    match insert_claims(conn, &[claim])?.first() {
+    let row = (
+        claim.key_id.as_str(),
+        claim.nonce.as_str(),
+        claim.expires_at_ms,
+    );
+    match insert_nonces(conn, &[row])?.first() {
         Some(true) => Ok(()),
         _ => Err(Error::Replayed),
     }

@@ -11,6 +11,7 @@ use diesel::sql_types::BigInt;
 use super::{line_args, record_hash, Entry, Record, LINES_INSERT, MAX_SEAL_DELAY_MS};
 use crate::db::schema::{audit_chain, chain_head, ledger_entries};
 use crate::db::stmt::{execute_rows, stmt, Arg, ROW_CHUNKS};
+use crate::db::writes::Writes;
 use crate::db::DbConn;
 use crate::error::Result;
 
@@ -65,18 +66,21 @@ pub fn take_seqs(conn: &mut DbConn, n: usize) -> Result<Vec<i64>> {
     Ok((first..first + n as i64).collect())
 }
 
-/// Appends numbered records with their ledger lines, one multi-row INSERT for each (in
-/// [`ROW_CHUNKS`]). SQLite's writer seals them as they go in ([`append_sealed`]); on
-/// PostgreSQL they go in unsealed, as [`super::append`] writes a record, and the sealer links
-/// them after their commit.
-pub fn append_numbered(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
+/// Appends numbered records with their ledger lines, one multi-row write for each. SQLite's
+/// writer seals them as they go in ([`append_sealed`], at once); on PostgreSQL they go in
+/// unsealed, as [`super::append`] writes a record, with the rest of `writes`, and the sealer
+/// links them after their commit.
+pub fn append_numbered<'a>(
+    conn: &mut DbConn,
+    writes: &mut Writes<'a>,
+    records: &[&'a Numbered],
+) -> Result<()> {
     if !conn.is_postgres() {
         return append_sealed(conn, records);
     }
-    let rows: Vec<[Arg<'_>; 7]> = records.iter().map(|r| r.fields()).collect();
-    execute_rows(
+    let rows: Vec<[Arg<'a>; 7]> = records.iter().map(|r| r.fields()).collect();
+    writes.rows(
         conn,
-        &ROW_CHUNKS,
         (
             "INSERT INTO audit_chain (seq, kind, actor, action, subject, detail, created_at, \
              prev_hash, hash) VALUES ",
@@ -85,7 +89,8 @@ pub fn append_numbered(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
         ),
         &rows,
     )?;
-    insert_lines(conn, records)
+    writes.rows(conn, LINES_INSERT, &lines_of(records))?;
+    Ok(())
 }
 
 /// SQLite: the `seq` the next record takes (see [`Numbered`]).
@@ -144,16 +149,20 @@ fn append_sealed(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
 
 /// The records' ledger lines, one multi-row INSERT (in [`ROW_CHUNKS`]).
 fn insert_lines(conn: &mut DbConn, records: &[&Numbered]) -> Result<()> {
-    let lines: Vec<[Arg<'_>; 6]> = records
+    execute_rows(conn, &ROW_CHUNKS, LINES_INSERT, &lines_of(records))?;
+    Ok(())
+}
+
+/// The rows of [`LINES_INSERT`] for the records' lines, in order.
+fn lines_of<'a>(records: &[&'a Numbered]) -> Vec<[Arg<'a>; 6]> {
+    records
         .iter()
         .flat_map(|r| {
             r.entries
                 .iter()
                 .map(|e| line_args(r.seq, e, &r.currency, r.created_at))
         })
-        .collect();
-    execute_rows(conn, &ROW_CHUNKS, LINES_INSERT, &lines)?;
-    Ok(())
+        .collect()
 }
 
 /// The chain's last sealed position and hash.

@@ -16,7 +16,8 @@ use utoipa::ToSchema;
 
 use crate::crypto::Vault;
 use crate::db::schema::cards;
-use crate::db::stmt::stmt;
+use crate::db::stmt::{stmt, Arg};
+use crate::db::writes::Shape;
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 
@@ -221,23 +222,30 @@ pub fn pick_available(
 /// UPDATE per chunk; returns how many were still available to mark (the caller decides what
 /// fewer means, and rolls back).
 pub fn mark_sold(conn: &mut DbConn, cards: &[(i64, &str)], now: i64) -> Result<usize> {
-    let rows: Vec<[crate::db::stmt::Arg<'_>; 3]> = cards
-        .iter()
-        .map(|(id, order_id)| [(*id).into(), (*order_id).into(), now.into()])
-        .collect();
-    let marked = crate::db::stmt::execute_rows(
+    let rows = sold_rows(cards, now);
+    Ok(crate::db::stmt::execute_rows(
         conn,
         &crate::db::stmt::ROW_CHUNKS,
-        (
-            "UPDATE cards SET status = 'sold', order_id = v.column2, sold_at = v.column3 \
-             FROM (VALUES ",
-            "(?, ?, ?)",
-            ") AS v WHERE cards.id = v.column1 AND cards.status = 'available'",
-        ),
+        MARK_SOLD,
         &rows,
-    )?;
-    Ok(marked)
+    )?)
 }
+
+/// The rows of [`MARK_SOLD`]: `(card id, order id)` sold at `now`.
+pub fn sold_rows<'a>(cards: &[(i64, &'a str)], now: i64) -> Vec<[Arg<'a>; 3]> {
+    cards
+        .iter()
+        .map(|(id, order_id)| [(*id).into(), (*order_id).into(), now.into()])
+        .collect()
+}
+
+/// Marks cards sold, one row a card ([`sold_rows`]); a card no longer available is left as
+/// it is, and not counted.
+pub const MARK_SOLD: Shape = (
+    "UPDATE cards SET status = 'sold', order_id = v.column2, sold_at = v.column3 FROM (VALUES ",
+    "(?, ?, ?)",
+    ") AS v WHERE cards.id = v.column1 AND cards.status = 'available'",
+);
 
 /// How the database runs a card claim of `product_id` now, one line per plan step: a claim
 /// must read the partial index `cards_available`, never walk the sold cards (see

@@ -21,7 +21,6 @@
 //! back and each order runs in a transaction of its own.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -31,25 +30,21 @@ use super::place::{
     buyer_from, load_buyer, load_sellable, place, topup_fields, validate_request, BuyerRow,
     BuyerSql,
 };
-use super::record::{delivered_event, insert_many};
-use super::{OrderContext, OrderDeps, OrderRequest, OrderRow, Placed};
-use crate::db::stmt::{execute_rows, rows_sql, stmt, Arg, ROW_CHUNKS};
+use super::set_write::{write, Planned, Signing, Taken};
+use super::{OrderContext, OrderDeps, OrderRequest, Placed};
+use crate::db::stmt::{rows_sql, stmt, Arg};
 use crate::db::writer::{finish_with, Finish, SetItem, SetRun};
 use crate::db::{Db, DbConn};
-use crate::domain::accounts::keys::nonces::{self, NonceClaim};
-use crate::domain::money::chain::{self, Numbered};
+use crate::domain::accounts::keys::nonces::NonceClaim;
+use crate::domain::money::chain::Numbered;
 use crate::domain::money::ledger;
 use crate::domain::money::limits::SpendLimits;
-use crate::domain::money::receipts::{ReceiptClaims, ReceiptSigner};
 use crate::domain::trade::bulk::is_bulk;
 use crate::domain::trade::catalog::{Delivery, ProductRow};
 use crate::domain::trade::claims::{self, DeliveryMode};
-use crate::domain::trade::inventory::{self, stock_low, SealedCard};
-use crate::domain::trade::pending;
+use crate::domain::trade::inventory::{self, SealedCard};
 use crate::domain::trade::pricing::quote::{quote, quote_at};
-use crate::domain::trade::sales_rollup::Sale;
-use crate::error::{race_on_unique, Error, Result};
-use crate::events::outbox;
+use crate::error::{Error, Result};
 
 /// An order waiting for the next group commit's set.
 struct Queued {
@@ -146,99 +141,46 @@ fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Option<Res
     let mut set = SetState::new(conn, queued)?;
     let mut outcomes: Vec<Option<Result<Placed>>> = queued.iter().map(|_| None).collect();
     let mut planned: Vec<(usize, Planned)> = Vec::new();
+    let mut to_sign: Vec<Signing> = Vec::new();
     let mut alone = vec![false; queued.len()];
     for (i, q) in queued.iter().enumerate() {
         match set.plan(conn, q) {
-            Ok(Some(p)) => planned.push((i, p)),
+            Ok(Some((p, signing))) => {
+                planned.push((i, p));
+                to_sign.push(signing);
+            }
             Ok(None) => alone[i] = true,
             Err(e) => outcomes[i] = Some(Err(e)),
         }
     }
-    record_nonces(conn, queued, &alone)?;
-    number(conn, &mut planned)?;
     let stock_low_days = queued.first().map_or(0.0, |q| q.deps.stock_low_days);
-    let plans: Vec<&Planned> = planned.iter().map(|(_, p)| p).collect();
-    let receipts = if plans.len() < SIGN_BESIDE {
-        let receipts = sign(&plans)?;
-        write(conn, &plans, &set, stock_low_days)?;
-        receipts
-    } else {
-        // The receipts are signed on another thread while this one writes everything but the
-        // order rows, which carry them.
-        std::thread::scope(|s| {
-            let signing = s.spawn(|| sign(&plans));
-            let written = write(conn, &plans, &set, stock_low_days);
-            let receipts = signing
-                .join()
-                .unwrap_or_else(|_| Err(Error::internal("signing receipts panicked")));
-            written.and(receipts)
-        })?
+    let claims: Vec<&NonceClaim> = queued
+        .iter()
+        .zip(&alone)
+        .filter(|(_, alone)| !**alone)
+        .filter_map(|(q, _)| q.ctx.nonce.as_ref())
+        .collect();
+    let taken = Taken {
+        now: set.now,
+        balances: set
+            .moved
+            .iter()
+            .map(|id| (id.as_str(), set.balances[id]))
+            .collect(),
+        shared: set.shared,
+        stock_low_days,
     };
-    for ((_, p), receipt) in planned.iter_mut().zip(receipts) {
-        p.placed.order.receipt = receipt.clone();
-        p.row.receipt = receipt;
-    }
-    let rows: Vec<&OrderRow> = planned.iter().map(|(_, p)| &p.row).collect();
-    // PostgreSQL: an `out_trade_no` committed before (a retry) or by another set (a race)
-    // fails the set here; its orders then run alone, and the repeat gets the first order.
-    insert_many(conn, &rows).map_err(race_on_unique)?;
-    for (i, p) in planned {
+    let receipts = write(conn, &claims, &mut planned, &to_sign, &taken)?;
+    for ((i, mut p), receipt) in planned.into_iter().zip(receipts) {
+        p.placed.order.receipt = receipt;
         outcomes[i] = Some(Ok(p.placed));
     }
     Ok(outcomes)
 }
 
-/// Inserts the request nonces of the set's orders, planned or failed (one left to run alone
-/// records its own), with one statement. A replay fails the set: every order then runs alone,
-/// where the replay fails by itself and changes nothing (see `place`).
-fn record_nonces(conn: &mut DbConn, queued: &[Queued], alone: &[bool]) -> Result<()> {
-    let claims: Vec<&NonceClaim> = queued
-        .iter()
-        .zip(alone)
-        .filter(|(_, alone)| !**alone)
-        .filter_map(|(q, _)| q.ctx.nonce.as_ref())
-        .collect();
-    if nonces::insert_claims(conn, &claims)?.contains(&false) {
-        return Err(Error::Replayed);
-    }
-    Ok(())
-}
-
-/// Gives the planned orders' records their sequence numbers, in order (the order row keeps
-/// its record's).
-fn number(conn: &mut DbConn, planned: &mut [(usize, Planned)]) -> Result<()> {
-    let seqs = chain::take_seqs(conn, planned.len())?;
-    for ((_, p), seq) in planned.iter_mut().zip(seqs) {
-        p.record.seq = seq;
-        p.row.ledger_seq = seq;
-    }
-    Ok(())
-}
-
-/// Sets below this many orders sign their receipts before writing, on the writer's thread.
-const SIGN_BESIDE: usize = 4;
-
-/// The planned orders' receipts, in order. An Ed25519 signature is the largest piece of CPU
-/// an order costs, and while a set is written the clients it answers wait, so the other core
-/// is mostly idle: a set of `SIGN_BESIDE` or more signs there while the writer writes. A
-/// signing failure fails the set (every order then runs alone).
-fn sign(plans: &[&Planned]) -> Result<Vec<String>> {
-    plans.iter().map(|p| p.signer.sign(&p.claims)).collect()
-}
-
 /// An order in its own transaction (a savepoint inside SQLite's batch).
 fn place_alone(conn: &mut DbConn, q: &Queued) -> Result<Placed> {
     conn.transaction(|c| place(c, &q.deps, &q.ctx, &q.req))
-}
-
-/// An order that passed its checks, ready to write once its receipt is signed.
-struct Planned {
-    signer: Arc<ReceiptSigner>,
-    claims: ReceiptClaims,
-    row: OrderRow,
-    card_ids: Vec<i64>,
-    record: Numbered,
-    placed: Placed,
 }
 
 /// What the orders planned so far have taken, in memory.
@@ -293,7 +235,7 @@ impl SetState {
     /// The checks of `place` in its order, against the set so far; `None`: the order runs
     /// alone (a direct top-up or a bulk order; on PostgreSQL also a sub-reseller's order, whose
     /// commissions move balances the set has not locked, and one the picked cards fall short of).
-    fn plan(&mut self, conn: &mut DbConn, q: &Queued) -> Result<Option<Planned>> {
+    fn plan(&mut self, conn: &mut DbConn, q: &Queued) -> Result<Option<(Planned, Signing)>> {
         let (deps, ctx, req) = (&q.deps, &q.ctx, &q.req);
         validate_request(req)?;
         // A retry of an order placed before (or earlier in this set): answered with that
@@ -407,24 +349,26 @@ impl SetState {
             created: true,
             announced: row.notify_url.is_some(),
         };
-        Ok(Some(Planned {
-            signer: deps.receipts.clone(),
-            claims,
-            card_ids,
-            record: Numbered {
-                seq,
-                kind: "ledger",
-                actor,
-                action: PURCHASE,
-                subject: order_id,
-                detail,
-                created_at: now,
-                currency: product.currency.clone(),
-                entries,
+        let signing = (deps.receipts.clone(), claims);
+        Ok(Some((
+            Planned {
+                card_ids,
+                record: Numbered {
+                    seq,
+                    kind: "ledger",
+                    actor,
+                    action: PURCHASE,
+                    subject: order_id,
+                    detail,
+                    created_at: now,
+                    currency: product.currency.clone(),
+                    entries,
+                },
+                row,
+                placed,
             },
-            row,
-            placed,
-        }))
+            signing,
+        )))
     }
 
     /// The product, sellable now, read once per set.
@@ -521,51 +465,4 @@ fn balance_of(conn: &mut DbConn, reseller_id: &str) -> Result<i64> {
     .one(conn)
     .optional()?
     .ok_or(Error::InsufficientBalance)
-}
-
-/// Writes the planned orders but their rows (which carry the receipts, signed meanwhile):
-/// cards, balances, records and lines, sales, events. On SQLite their sales go straight to the
-/// counters (a pending row would be folded before this batch commits); on PostgreSQL they go
-/// in as pending rows.
-fn write(conn: &mut DbConn, plans: &[&Planned], set: &SetState, stock_low_days: f64) -> Result<()> {
-    if plans.is_empty() {
-        return Ok(());
-    }
-    let cards: Vec<(i64, &str)> = plans
-        .iter()
-        .flat_map(|p| p.card_ids.iter().map(|id| (*id, p.row.id.as_str())))
-        .collect();
-    if inventory::mark_sold(conn, &cards, set.now)? != cards.len() {
-        return Err(Error::internal("a picked card was no longer available"));
-    }
-    let balances: Vec<[Arg<'_>; 2]> = set
-        .moved
-        .iter()
-        .map(|id| [id.into(), set.balances[id].into()])
-        .collect();
-    execute_rows(
-        conn,
-        &ROW_CHUNKS,
-        (
-            "UPDATE resellers SET balance = v.column2 FROM (VALUES ",
-            "(?, ?)",
-            ") AS v WHERE resellers.id = v.column1",
-        ),
-        &balances,
-    )?;
-    let records: Vec<&Numbered> = plans.iter().map(|p| &p.record).collect();
-    chain::append_numbered(conn, &records)?;
-    let rows: Vec<&OrderRow> = plans.iter().map(|p| &p.row).collect();
-    let sales: Vec<(Sale<'_>, i64)> = rows.iter().map(|r| (Sale::from(*r), r.quantity)).collect();
-    if set.shared {
-        // The settler folds them (and sends `stock.low`): no row every buyer shares.
-        pending::record_sales(conn, &sales)?;
-    } else {
-        for taken in pending::apply_sales(conn, &sales)? {
-            stock_low::on_stock_taken(conn, &taken, stock_low_days)?;
-        }
-    }
-    let events: Vec<_> = rows.iter().map(|r| delivered_event(r, false)).collect();
-    outbox::enqueue_many(conn, &events)?;
-    Ok(())
 }

@@ -23,6 +23,7 @@ mod jit;
 mod pieces;
 mod place;
 mod record;
+mod set_write;
 mod sub_reseller;
 
 pub use jit::resume_due as resume_jit_orders;

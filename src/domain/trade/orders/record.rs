@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{OrderRow, OrderStatus};
 use crate::db::schema::{resellers, suppliers};
 use crate::db::stmt::{execute_rows, Arg, ROW_CHUNKS};
+use crate::db::writes::Shape;
 use crate::db::DbConn;
 use crate::domain::trade::catalog::ProductRow;
 use crate::error::Result;
@@ -61,50 +62,49 @@ pub(super) fn insert(conn: &mut DbConn, o: &OrderRow) -> diesel::QueryResult<usi
 
 /// Inserts new order rows with one multi-row INSERT (a SQLite batch's orders).
 pub(super) fn insert_many(conn: &mut DbConn, rows: &[&OrderRow]) -> diesel::QueryResult<usize> {
-    let args: Vec<[Arg<'_>; 23]> = rows
-        .iter()
-        .map(|o| {
-            [
-                o.id.as_str().into(),
-                o.reseller_id.as_str().into(),
-                o.key_id.as_str().into(),
-                o.out_trade_no.as_str().into(),
-                o.product_id.as_str().into(),
-                o.supplier_id.as_str().into(),
-                o.quantity.into(),
-                o.unit_price.into(),
-                o.amount.into(),
-                o.cost_amount.into(),
-                o.currency.as_str().into(),
-                o.status.as_str().into(),
-                o.request_hash.as_str().into(),
-                o.notify_url.as_deref().into(),
-                o.topup.as_deref().into(),
-                o.buyer_id.as_deref().into(),
-                o.buyer_region.as_deref().into(),
-                o.receipt.as_str().into(),
-                o.ledger_seq.into(),
-                o.created_at.into(),
-                o.completed_at.into(),
-                o.deadline_at.into(),
-                o.key_capped.into(),
-            ]
-        })
-        .collect();
-    execute_rows(
-        conn,
-        &ROW_CHUNKS,
-        (
-            "INSERT INTO orders (id, reseller_id, key_id, out_trade_no, product_id, \
-             supplier_id, quantity, unit_price, amount, cost_amount, currency, status, \
-             request_hash, notify_url, topup, buyer_id, buyer_region, receipt, ledger_seq, \
-             created_at, completed_at, deadline_at, key_capped) VALUES ",
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            "",
-        ),
-        &args,
-    )
+    let args: Vec<[Arg<'_>; 23]> = rows.iter().map(|o| order_args(o, &o.receipt)).collect();
+    execute_rows(conn, &ROW_CHUNKS, ORDERS_INSERT, &args)
 }
+
+/// The row of [`ORDERS_INSERT`] for `o`, signed with `receipt` (an order set's receipts are
+/// signed while its other rows are written).
+pub(super) fn order_args<'a>(o: &'a OrderRow, receipt: &'a str) -> [Arg<'a>; 23] {
+    [
+        o.id.as_str().into(),
+        o.reseller_id.as_str().into(),
+        o.key_id.as_str().into(),
+        o.out_trade_no.as_str().into(),
+        o.product_id.as_str().into(),
+        o.supplier_id.as_str().into(),
+        o.quantity.into(),
+        o.unit_price.into(),
+        o.amount.into(),
+        o.cost_amount.into(),
+        o.currency.as_str().into(),
+        o.status.as_str().into(),
+        o.request_hash.as_str().into(),
+        o.notify_url.as_deref().into(),
+        o.topup.as_deref().into(),
+        o.buyer_id.as_deref().into(),
+        o.buyer_region.as_deref().into(),
+        receipt.into(),
+        o.ledger_seq.into(),
+        o.created_at.into(),
+        o.completed_at.into(),
+        o.deadline_at.into(),
+        o.key_capped.into(),
+    ]
+}
+
+/// Inserts order rows, one a row ([`order_args`]).
+pub(super) const ORDERS_INSERT: Shape = (
+    "INSERT INTO orders (id, reseller_id, key_id, out_trade_no, product_id, supplier_id, \
+     quantity, unit_price, amount, cost_amount, currency, status, request_hash, notify_url, \
+     topup, buyer_id, buyer_region, receipt, ledger_seq, created_at, completed_at, \
+     deadline_at, key_capped) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "",
+);
 
 /// Asks the supplier to fulfil a direct top-up (`order.topup_requested`).
 pub(super) fn request_topup(
