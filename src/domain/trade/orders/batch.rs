@@ -115,7 +115,7 @@ fn run(conn: &mut DbConn, items: Vec<SetItem>, together: bool) -> SetRun {
     for (q, outcome) in queued.into_iter().zip(outcomes) {
         match outcome {
             Some(outcome) => {
-                // The set inserted the nonce of every order it answers (`record_nonces`);
+                // The set inserted the nonce of every order it answers (`set_write::write`);
                 // alone, an order's transaction holds its nonce only if it placed the order.
                 let recorded = together || outcome.is_ok();
                 let (reply, claim) = (q.reply, q.ctx.nonce.filter(|_| recorded));
@@ -154,6 +154,8 @@ fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Option<Res
         }
     }
     let stock_low_days = queued.first().map_or(0.0, |q| q.deps.stock_low_days);
+    // The nonces of the orders the set answers, planned or failed; one left to run alone
+    // records its own.
     let claims: Vec<&NonceClaim> = queued
         .iter()
         .zip(&alone)
@@ -293,7 +295,7 @@ impl SetState {
             .map(|c| inventory::unseal(&deps.vault, c))
             .collect::<Result<Vec<_>>>()?;
         let now = self.now;
-        // Signed once the set is planned, beside its writes (see `sign`).
+        // Signed once the set is planned, beside its writes (see `set_write::write`).
         let claims = receipt_claims(
             deps,
             ctx,
@@ -332,7 +334,7 @@ impl SetState {
         self.balances.extend(moved);
         let card_ids: Vec<i64> = self.take_cards(&product.id, cards.len());
         self.trade_nos.insert(trade_no);
-        // Numbered once the set is planned (see `number`).
+        // Numbered once the set is planned (see `set_write::write`).
         let seq = 0;
         let row = order_row(
             (ctx, req, &product),
