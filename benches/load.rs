@@ -130,22 +130,33 @@ async fn run(args: &Args) -> Result<bool, BoxError> {
     let mut pushed_during = 0;
     for &c in &args.concurrency {
         for target in [Target::Orders, Target::Account, Target::Healthz] {
+            let started = std::time::Instant::now();
             let pushes = (args.push_during && target == Target::Orders).then(|| {
                 tokio::spawn(push_during(
                     fx.supplier.clone(),
                     fx.product_id.clone(),
                     format!("{}-{c}", fx.run_id),
+                    started,
                     duration,
                 ))
             });
-            let result = phase::run(env.clone(), target, c.max(1), duration).await;
+            let result = phase::run(env.clone(), target, c.max(1), started, duration).await;
             if let Some(pushes) = pushes {
-                let (cards, secs) = pushes.await??;
+                let (cards, windows) = pushes.await??;
                 pushed_during += cards;
+                let secs: Vec<f64> = windows
+                    .iter()
+                    .map(|(from, to)| ((*to - *from).as_secs_f64() * 1000.0).round() / 1000.0)
+                    .collect();
+                let (during, outside) = report::longest_stalls(&result.answered_at, &windows);
                 eprintln!(
-                    "C={c}: {} pushes of 10,000 cards during the orders phase, each {:?} s",
+                    "C={c}: {} pushes of 10,000 cards during the orders phase, each {:?} s; \
+                     longest time no order was answered: {:.1} ms during a push, {:.1} ms \
+                     otherwise",
                     secs.len(),
-                    secs
+                    secs,
+                    during.as_secs_f64() * 1000.0,
+                    outside.as_secs_f64() * 1000.0,
                 );
             }
             eprintln!(
@@ -167,16 +178,16 @@ async fn run(args: &Args) -> Result<bool, BoxError> {
     report::check(&fx, &rows, stock_before + pushed_during).await
 }
 
-/// Pushes 10,000 fresh cards every 2 s while a phase runs; returns the cards pushed and each
-/// push's time.
+/// Pushes 10,000 fresh cards every 2 s while a phase (begun at `started`) runs; returns the
+/// cards pushed and each push's time, from the phase's start to its answer.
 async fn push_during(
     supplier: kameng::client::Client,
     product_id: String,
     tag: String,
+    started: std::time::Instant,
     phase: Duration,
-) -> Result<(i64, Vec<f64>), BoxError> {
+) -> Result<(i64, Vec<(Duration, Duration)>), BoxError> {
     use kameng::domain::trade::inventory::{NewCard, PushCards};
-    let started = std::time::Instant::now();
     let (mut pushed, mut secs) = (0, Vec::new());
     tokio::time::sleep(Duration::from_secs(1)).await;
     while started.elapsed() + Duration::from_secs(2) < phase {
@@ -187,7 +198,7 @@ async fn push_during(
                 expires_at: None,
             })
             .collect();
-        let t = std::time::Instant::now();
+        let from = started.elapsed();
         let res = supplier
             .push_cards(
                 &product_id,
@@ -197,7 +208,7 @@ async fn push_during(
                 },
             )
             .await?;
-        secs.push((t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+        secs.push((from, started.elapsed()));
         pushed += res.accepted as i64;
         tokio::time::sleep(Duration::from_secs(2)).await;
     }

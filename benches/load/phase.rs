@@ -41,6 +41,8 @@ pub struct PhaseResult {
     pub ok: u64,
     /// Latency of every completed request, successful or not.
     pub latencies: Vec<Duration>,
+    /// When each request was answered, from the phase's start (for the longest stall).
+    pub answered_at: Vec<Duration>,
     /// Failures by problem `code`, or `http_<status>` / `transport` when there was none.
     pub errors: BTreeMap<String, u64>,
     pub delivered: Vec<Delivered>,
@@ -55,18 +57,21 @@ pub struct PhaseEnv {
     pub clients: Vec<Client>,
 }
 
+/// Runs the phase from `started` (now, or a moment ago) for `duration`.
 pub async fn run(
     env: Arc<PhaseEnv>,
     target: Target,
     concurrency: usize,
+    started: Instant,
     duration: Duration,
 ) -> PhaseResult {
-    let started = Instant::now();
     let deadline = started + duration;
     let tasks: Vec<_> = (0..concurrency)
         .map(|task| {
             let env = env.clone();
-            tokio::spawn(async move { drive(&env, target, concurrency, task, deadline).await })
+            tokio::spawn(async move {
+                drive(&env, target, concurrency, task, (started, deadline)).await
+            })
         })
         .collect();
     let mut total = PhaseResult::default();
@@ -75,6 +80,7 @@ pub async fn run(
             Ok(r) => {
                 total.ok += r.ok;
                 total.latencies.extend(r.latencies);
+                total.answered_at.extend(r.answered_at);
                 for (code, n) in r.errors {
                     *total.errors.entry(code).or_default() += n;
                 }
@@ -93,7 +99,7 @@ async fn drive(
     target: Target,
     concurrency: usize,
     task: usize,
-    deadline: Instant,
+    (started, deadline): (Instant, Instant),
 ) -> PhaseResult {
     // Tasks are spread round-robin over the resellers.
     let reseller = task % env.clients.len();
@@ -153,6 +159,7 @@ async fn drive(
             },
         };
         out.latencies.push(sent.elapsed());
+        out.answered_at.push(started.elapsed());
         match outcome {
             Ok(()) => out.ok += 1,
             Err(code) => *out.errors.entry(code).or_default() += 1,

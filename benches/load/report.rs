@@ -133,3 +133,23 @@ pub async fn check(fx: &Fixture, rows: &[Row], stock_before: i64) -> Result<bool
     );
     Ok(all)
 }
+
+/// The longest time no request was answered within a push (`windows`, from the phase's start)
+/// and outside every push, from the answers' times (`answered_at`, any order). Orders stalled
+/// by a push show as a gap in the answers while it runs.
+pub fn longest_stalls(
+    answered_at: &[Duration],
+    windows: &[(Duration, Duration)],
+) -> (Duration, Duration) {
+    let mut at = answered_at.to_vec();
+    at.sort_unstable();
+    let (mut during, mut outside) = (Duration::ZERO, Duration::ZERO);
+    for pair in at.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        // A gap that overlaps a push counts as the push's.
+        let pushed = windows.iter().any(|(from, to)| a < *to && b > *from);
+        let longest = if pushed { &mut during } else { &mut outside };
+        *longest = (*longest).max(b - a);
+    }
+    (during, outside)
+}
