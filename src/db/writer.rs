@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 
 use diesel::connection::TransactionManager;
+use diesel::sql_types::BigInt;
 use diesel::Connection;
 
 use super::{DbConn, Manager};
@@ -482,8 +483,9 @@ fn run(
         let handed = hand_off.caught_up_at.swap(0, Ordering::AcqRel);
         let caught_up = handed != 0 && handed - 1 == hand_off.bulk_commits.load(Ordering::Acquire);
         let since = last_checkpoint.elapsed();
-        if (caught_up && since >= CHECKPOINT_AT_MOST) || since >= CHECKPOINT_AT_LATEST {
-            finish_checkpoint(&mut conn);
+        let handed_off = caught_up && since >= CHECKPOINT_AT_MOST;
+        if handed_off || since >= CHECKPOINT_AT_LATEST {
+            finish_checkpoint(&mut conn, handed_off);
             hand_off.finished.fetch_add(1, Ordering::AcqRel);
             last_checkpoint = std::time::Instant::now();
         }
@@ -498,17 +500,25 @@ fn run(
 /// the batch's callers have their answers, right after a background pass: writes queued
 /// meanwhile wait only for the frames committed during that pass (on a clock of its own the
 /// writer copied up to a second of them: 50–80 ms stalls at C=64 and under stock pushes).
-fn finish_checkpoint(conn: &mut DbConn) {
+fn finish_checkpoint(conn: &mut DbConn, handed_off: bool) {
     let started = std::time::Instant::now();
-    if let Err(e) =
-        diesel::connection::SimpleConnection::batch_execute(conn, "PRAGMA wal_checkpoint(PASSIVE)")
-    {
-        tracing::warn!(error = %e, "WAL checkpoint by the writer failed");
-    }
+    // `PRAGMA wal_checkpoint` answers (busy, frames in the WAL, frames copied so far).
+    type Answer = (BigInt, BigInt, BigInt);
+    let answer = super::stmt::stmt("PRAGMA wal_checkpoint(PASSIVE)", [])
+        .returning::<Answer>()
+        .one::<(i64, i64, i64)>(conn);
     let took = started.elapsed();
-    if took >= SLOW_CHECKPOINT {
-        // Writes queued meanwhile waited this long.
-        tracing::warn!(ms = took.as_millis() as u64, "slow WAL checkpoint");
+    match answer {
+        Err(e) => tracing::warn!(error = %e, "WAL checkpoint by the writer failed"),
+        // Writes queued meanwhile waited this long: what it found says why.
+        Ok((_, frames, copied)) if took >= SLOW_CHECKPOINT => tracing::warn!(
+            ms = took.as_millis() as u64,
+            frames,
+            copied,
+            trigger = if handed_off { "hand-off" } else { "clock" },
+            "slow WAL checkpoint"
+        ),
+        Ok(_) => {}
     }
 }
 
