@@ -188,7 +188,7 @@ async fn push_during(
     phase: Duration,
 ) -> Result<(i64, Vec<(Duration, Duration)>), BoxError> {
     use kameng::domain::trade::inventory::{NewCard, PushCards};
-    let (mut pushed, mut secs) = (0, Vec::new());
+    let (mut pushed, mut windows) = (0, Vec::new());
     tokio::time::sleep(Duration::from_secs(1)).await;
     while started.elapsed() + Duration::from_secs(2) < phase {
         let cards = (0..10_000)
@@ -208,9 +208,9 @@ async fn push_during(
                 },
             )
             .await?;
-        secs.push((from, started.elapsed()));
+        windows.push((from, started.elapsed()));
         pushed += res.accepted as i64;
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    Ok((pushed, secs))
+    Ok((pushed, windows))
 }
