@@ -9,7 +9,10 @@
 //!
 //! Use it for hot statements only; everything else reads better in diesel's DSL.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::marker::PhantomData;
+use std::sync::{Mutex, OnceLock};
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -217,19 +220,34 @@ fn shaped(
     tail: &'static str,
     fail: bool,
 ) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    type Shape = (&'static str, &'static str, usize, &'static str, bool);
-    static BY_SHAPE: OnceLock<Mutex<HashMap<Shape, &'static str>>> = OnceLock::new();
-    let mut cache = BY_SHAPE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    cache.entry((head, row, n, tail, fail)).or_insert_with(|| {
+    type Key = (&'static str, &'static str, usize, &'static str, bool);
+    static BY_SHAPE: Interned<Key, &'static str> = OnceLock::new();
+    interned(&BY_SHAPE, (head, row, n, tail, fail), |_| {
         let head = if fail { or_fail(head) } else { head.into() };
         let sql = format!("{head}{}{tail}", vec![row; n].join(", "));
         Box::leak(sql.into_boxed_str())
     })
+}
+
+/// Values built once per key and kept for the process (statement texts, which stay prepared).
+pub(super) type Interned<K, V> = OnceLock<Mutex<HashMap<K, V>>>;
+
+/// The value `cache` keeps for `key`, built by `build` the first time.
+pub(super) fn interned<K: Eq + Hash, V: Copy>(
+    cache: &Interned<K, V>,
+    key: K,
+    build: impl FnOnce(&K) -> V,
+) -> V {
+    let mut cache = cache
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(value) = cache.get(&key) {
+        return *value;
+    }
+    let value = build(&key);
+    cache.insert(key, value);
+    value
 }
 
 /// SQLite: `head` (an `INSERT INTO` or `UPDATE` of several rows) with the `OR FAIL` conflict
@@ -252,6 +270,10 @@ fn or_fail(head: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A multi-row write's text as [`execute_rows`] takes it: `head` (for `db::writes`, ending in
+/// `VALUES `), one `row` such as `(?, ?, 0)`, then `tail`.
+pub type Shape = (&'static str, &'static str, &'static str);
+
 /// Rows per multi-row statement over a batch, largest first (the last must be 1): a batch of
 /// any size runs in a few statements of a few shapes, each kept prepared.
 pub const ROW_CHUNKS: [usize; 3] = [64, 16, 1];
@@ -264,7 +286,7 @@ const EXACT_ROWS: usize = 16;
 pub fn execute_rows<'a, const N: usize>(
     conn: &mut DbConn,
     sizes: &[usize],
-    (head, row, tail): (&'static str, &'static str, &'static str),
+    (head, row, tail): Shape,
     rows: &[[Arg<'a>; N]],
 ) -> QueryResult<usize> {
     let mut rest = rows;

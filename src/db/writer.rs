@@ -188,7 +188,7 @@ impl Writer {
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
-        self.submit(f, Work::Job, move |r| {
+        self.submit(f, move |r| {
             let _ = reply.send(r);
         })?;
         answer
@@ -203,7 +203,11 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        self.awaited(f, Work::Job).await
+        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T>>();
+        self.submit(f, move |r| {
+            let _ = reply.send(r);
+        })?;
+        answered(answer).await
     }
 
     /// [`Writer::write_async`] for a large write, committed in a batch of its own and with no
@@ -228,32 +232,15 @@ impl Writer {
         answered(answer).await
     }
 
-    async fn awaited<T, F>(&self, f: F, kind: fn(Job) -> Work) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
-    {
-        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T>>();
-        self.submit(f, kind, move |r| {
-            let _ = reply.send(r);
-        })?;
-        answered(answer).await
-    }
-
-    /// Queues `f` as `kind` of work, in a savepoint of its own; `reply` hears its outcome
-    /// after the batch's COMMIT (or rollback).
-    fn submit<T, F>(
-        &self,
-        f: F,
-        kind: fn(Job) -> Work,
-        reply: impl FnOnce(Result<T>) + Send + 'static,
-    ) -> Result<()>
+    /// Queues `f` as a job in a savepoint of its own; `reply` hears its outcome after the
+    /// batch's COMMIT (or rollback).
+    fn submit<T, F>(&self, f: F, reply: impl FnOnce(Result<T>) + Send + 'static) -> Result<()>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         let job: Job = Box::new(move |conn: &mut DbConn| finish_with(conn.transaction(f), reply));
-        self.send(kind(job))
+        self.send(Work::Job(job))
     }
 
     fn send(&self, work: Work) -> Result<()> {

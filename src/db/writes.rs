@@ -1,7 +1,7 @@
 //! A transaction's multi-row writes in one round trip on PostgreSQL.
 //!
-//! An order set writes seven tables (nonces, cards, balances, records, their lines, pending
-//! sales, events, orders). As one statement each, that is seven round trips per set, each a
+//! An order set writes eight tables (nonces, cards, balances, records, their lines, pending
+//! sales, events, orders). As one statement each, that is eight round trips per set, each a
 //! wake-up of the set's thread and of a PostgreSQL backend while the set holds its buyers'
 //! rows; the PostgreSQL profile was mostly such switches. [`Writes`] gathers them and sends
 //! one statement: every write a data-modifying `WITH` item, its rows bound as one array per
@@ -14,20 +14,15 @@
 //! SQLite has no round trips to save: there each write runs at once, as
 //! [`super::stmt::execute_rows`], exactly as it would without this type.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
 
-use super::stmt::{execute_rows, Arg, ROW_CHUNKS};
+use super::stmt::{execute_rows, interned, Arg, Interned, Shape, ROW_CHUNKS};
 use super::DbConn;
-
-/// A multi-row write's text as [`execute_rows`] takes it: `head` ending in `VALUES `, one
-/// `row` such as `(?, ?, 0)`, then `tail`.
-pub type Shape = (&'static str, &'static str, &'static str);
 
 /// Writes gathered for one round trip (PostgreSQL) or run at once (SQLite).
 pub struct Writes<'a> {
@@ -188,13 +183,8 @@ fn values<'a, T, const N: usize>(
 /// `UPDATE … FROM (VALUES …) AS v` reads `v.column1` as before and an INSERT takes its ids in
 /// the rows' order. Built once per shape.
 pub fn unnest_sql(shape: Shape) -> &'static str {
-    static BY_SHAPE: OnceLock<Mutex<HashMap<Shape, &'static str>>> = OnceLock::new();
-    let mut cache = BY_SHAPE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    cache.entry(shape).or_insert_with(|| {
-        let (head, row, tail) = shape;
+    static BY_SHAPE: Interned<Shape, &'static str> = OnceLock::new();
+    interned(&BY_SHAPE, shape, |&(head, row, tail)| {
         let head = head
             .strip_suffix("VALUES ")
             .expect("a gathered write's head ends in VALUES");
@@ -231,14 +221,9 @@ pub fn unnest_sql(shape: Shape) -> &'static str {
 /// split at its placeholders; built once per list of parts.
 fn combined_pieces(parts: &[&'static str]) -> &'static [&'static str] {
     // The parts are interned by `unnest_sql`: their addresses name them.
-    static BY_PARTS: OnceLock<Mutex<HashMap<Vec<usize>, &'static [&'static str]>>> =
-        OnceLock::new();
+    static BY_PARTS: Interned<Vec<usize>, &'static [&'static str]> = OnceLock::new();
     let key: Vec<usize> = parts.iter().map(|p| p.as_ptr() as usize).collect();
-    let mut cache = BY_PARTS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    cache.entry(key).or_insert_with(|| {
+    interned(&BY_PARTS, key, |_| {
         let with: Vec<String> = parts
             .iter()
             .enumerate()

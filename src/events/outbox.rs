@@ -9,8 +9,7 @@ use utoipa::ToSchema;
 
 use super::settings;
 use crate::db::schema::{event_attempts, events};
-use crate::db::stmt::{execute_rows, Arg, ROW_CHUNKS};
-use crate::db::writes::Shape;
+use crate::db::stmt::{execute_rows, Arg, Shape, ROW_CHUNKS};
 use crate::db::DbConn;
 use crate::error::Result;
 use crate::time::rfc3339;

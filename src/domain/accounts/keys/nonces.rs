@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use diesel::sql_types::Text;
 
-use crate::db::stmt::{rows_sql, stmt, Arg};
-use crate::db::writes::Shape;
+use crate::db::stmt::{rows_sql, stmt, Arg, Shape};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 

@@ -16,8 +16,7 @@ use utoipa::ToSchema;
 
 use crate::crypto::Vault;
 use crate::db::schema::cards;
-use crate::db::stmt::{stmt, Arg};
-use crate::db::writes::Shape;
+use crate::db::stmt::{stmt, Arg, Shape};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 

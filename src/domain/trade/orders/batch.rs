@@ -169,7 +169,6 @@ fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Option<Res
             .iter()
             .map(|id| (id.as_str(), set.balances[id]))
             .collect(),
-        shared: set.shared,
         stock_low_days,
     };
     let receipts = write(conn, &claims, &mut planned, &to_sign, &taken)?;

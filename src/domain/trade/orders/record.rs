@@ -5,8 +5,7 @@ use serde_json::json;
 
 use super::{OrderRow, OrderStatus};
 use crate::db::schema::{resellers, suppliers};
-use crate::db::stmt::{execute_rows, Arg, ROW_CHUNKS};
-use crate::db::writes::Shape;
+use crate::db::stmt::{execute_rows, Arg, Shape, ROW_CHUNKS};
 use crate::db::DbConn;
 use crate::domain::trade::catalog::ProductRow;
 use crate::error::Result;

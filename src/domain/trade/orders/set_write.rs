@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::record::{delivered_event, order_args, ORDERS_INSERT};
 use super::{OrderRow, Placed};
+use crate::db::stmt::Shape;
 use crate::db::writes::Writes;
 use crate::db::DbConn;
 use crate::domain::accounts::keys::nonces::{self, NonceClaim};
@@ -33,8 +34,6 @@ pub(super) struct Taken<'s> {
     pub now: i64,
     /// Each moved balance, as the planned orders left it.
     pub balances: Vec<(&'s str, i64)>,
-    /// PostgreSQL: sales go in as pending rows (see [`write`]).
-    pub shared: bool,
     pub stock_low_days: f64,
 }
 
@@ -106,7 +105,7 @@ pub(super) fn write(
             .iter()
             .map(|(_, p)| (Sale::from(&p.row), p.row.quantity))
             .collect();
-        if taken.shared {
+        if conn.is_postgres() {
             pending::record_sales(conn, &mut writes, &sales)?;
         } else if !sales.is_empty() {
             for stock in pending::apply_sales(conn, &sales)? {
@@ -135,7 +134,7 @@ pub(super) fn write(
 }
 
 /// Sets each moved balance, one row a reseller.
-const BALANCES_UPDATE: crate::db::writes::Shape = (
+const BALANCES_UPDATE: Shape = (
     "UPDATE resellers SET balance = v.column2 FROM (VALUES ",
     "(?, ?)",
     ") AS v WHERE resellers.id = v.column1",
