@@ -508,7 +508,7 @@ impl Db {
     /// writer to finish it between batches (see `writer::finish_checkpoint`). No-op on
     /// PostgreSQL.
     ///
-    /// Pass after pass until one is quick: a pass's cost is mostly the fsync of the pages it
+    /// Pass after pass until one is quick and complete: a pass's cost is mostly the fsync of the pages it
     /// copied (about 20 µs a page scattered over the file, on the 2-core box), and each pass
     /// copies only what was committed during the one before. What the writer is left to copy,
     /// with writes waiting, shrinks from a second's worth of pages (15–60 ms) to a few ms.
@@ -522,7 +522,10 @@ impl Db {
     pub fn checkpoint(&self) -> Result<u64> {
         /// A pass this quick leaves the writer little; at most this many passes a round.
         const QUICK_PASS: Duration = Duration::from_millis(4);
-        const MAX_PASSES: usize = 4;
+        const MAX_PASSES: usize = 8;
+        /// A reader's older snapshot held a pass back: the pass after waits this long for the
+        /// reader (reads take a few ms) instead of being held back again at once.
+        const HELD_BACK_WAIT: Duration = Duration::from_millis(2);
         if self.backend == Backend::Sqlite {
             let mut conn = self
                 .manager
@@ -532,11 +535,25 @@ impl Db {
             for _ in 0..MAX_PASSES {
                 mark = self.writer.as_ref().map_or(0, |w| w.checkpoint_mark());
                 let started = Instant::now();
-                conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+                let (busy, frames, copied) = writer::passive_checkpoint(&mut conn)
                     .map_err(|e| Error::internal(format!("checkpoint: {e}")))?;
-                quick = started.elapsed() < QUICK_PASS;
+                // Quick because it copied it all, not because a reader's older snapshot kept
+                // it from copying (a pass held back so answered in 0.1 ms with 771 frames
+                // left, and the writer then copied them with orders waiting: 126 ms).
+                let held_back = copied < frames;
+                quick = busy == 0 && !held_back && started.elapsed() < QUICK_PASS;
+                tracing::trace!(
+                    busy,
+                    frames,
+                    copied,
+                    quick,
+                    "background WAL checkpoint pass"
+                );
                 if quick {
                     break;
+                }
+                if held_back {
+                    std::thread::sleep(HELD_BACK_WAIT);
                 }
             }
             // Not quick after all passes (a stock push is writing pages all over the file):

@@ -489,11 +489,7 @@ fn run(
 /// writer copied up to a second of them: 50–80 ms stalls at C=64 and under stock pushes).
 fn finish_checkpoint(conn: &mut DbConn, handed_off: bool) {
     let started = std::time::Instant::now();
-    // `PRAGMA wal_checkpoint` answers (busy, frames in the WAL, frames copied so far).
-    type Answer = (BigInt, BigInt, BigInt);
-    let answer = super::stmt::stmt("PRAGMA wal_checkpoint(PASSIVE)", [])
-        .returning::<Answer>()
-        .one::<(i64, i64, i64)>(conn);
+    let answer = passive_checkpoint(conn);
     let took = started.elapsed();
     match answer {
         Err(e) => tracing::warn!(error = %e, "WAL checkpoint by the writer failed"),
@@ -507,6 +503,15 @@ fn finish_checkpoint(conn: &mut DbConn, handed_off: bool) {
         ),
         Ok(_) => {}
     }
+}
+
+/// Runs `PRAGMA wal_checkpoint(PASSIVE)`, which answers (busy, frames in the WAL, frames copied
+/// into the database file so far).
+pub(super) fn passive_checkpoint(conn: &mut DbConn) -> diesel::QueryResult<(i64, i64, i64)> {
+    type Answer = (BigInt, BigInt, BigInt);
+    super::stmt::stmt("PRAGMA wal_checkpoint(PASSIVE)", [])
+        .returning::<Answer>()
+        .one::<(i64, i64, i64)>(conn)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod duplicates;
 mod push;
+mod slices;
 pub mod stock_low;
 
 pub use push::{

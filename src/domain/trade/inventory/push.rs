@@ -1,11 +1,12 @@
 //! Stock pushes: a supplier's codes checked, deduplicated by keyed hash and stored encrypted.
 //!
 //! A push is prepared before any database work — every code checked, hashed and encrypted —
-//! then stored in slices of [`SLICE`] cards, each its own write. On SQLite each slice is a
-//! group commit of its own (`Db::write_bulk_async`), so a 10,000-card push no longer holds the
-//! writer for the whole of it, and no order shares a commit with a slice: orders queued
-//! meanwhile commit between slices, in batches without one. A slice that fails answers the
-//! push with its error; the slices before it stay stored, and pushing the same request again
+//! then stored in slices, each its own write, of as many cards as the writer stores in about
+//! 25 ms, at most [`SLICE`] (`slices`). On SQLite each slice is a group commit of its own
+//! (`Db::write_bulk_async`), so a 10,000-card push no longer holds the writer for the whole of
+//! it, and no order shares a commit with a slice: orders queued meanwhile commit between
+//! slices, in batches without one. A slice that fails answers the push with its error; the
+//! slices before it stay stored, and pushing the same request again
 //! is safe (stored codes count as duplicates).
 
 use std::collections::{HashMap, HashSet};
@@ -23,10 +24,11 @@ use crate::db::{Db, DbConn};
 use crate::error::{Error, Result};
 
 pub const MAX_CARDS_PER_PUSH: usize = 10_000;
-/// Cards stored per write. Orders arriving while a slice commits wait for it: 500 cards (about
-/// 7 ms on the 2-core box) took p99 during pushes from 21-23 to 14 ms at C=16, where 1,000
-/// did not, and a 10,000-card push still took 0.25-0.45 s.
-const SLICE: usize = 500;
+/// Cards stored per write where a push is not sliced for the writer (`push`). Orders arriving
+/// while a slice commits wait for it: 500 cards (about 7 ms on the 2-core box) took p99 during
+/// pushes from 21-23 to 14 ms at C=16, where 1,000 did not, and a 10,000-card push still took
+/// 0.25-0.45 s. `push_in_slices` sizes its slices by time (`slices`), at most this.
+const SLICE: usize = super::slices::MAX;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -122,12 +124,22 @@ pub async fn push_in_slices(
     let (batch_ref, now, mut result) = (Arc::new(p.batch_ref), p.now, p.result);
     let mut fresh = p.fresh;
     while !fresh.is_empty() {
-        let rest = fresh.split_off(fresh.len().min(SLICE));
+        let rest = fresh.split_off(fresh.len().min(super::slices::next()));
         let slice = std::mem::replace(&mut fresh, rest);
         let (s, p, b) = (supplier_id.clone(), product_id.clone(), batch_ref.clone());
+        // Timed from when the writer takes the slice up, not from here: at C=64 a slice first
+        // waits for the order batch before it, which says nothing about its own size.
+        let (cards, began) = (slice.len(), Arc::new(std::sync::OnceLock::new()));
+        let taken_up = began.clone();
         let stored = db
-            .write_bulk_async(move |c| store(c, &s, &p, &slice, &b, now))
+            .write_bulk_async(move |c| {
+                let _ = taken_up.set(std::time::Instant::now());
+                store(c, &s, &p, &slice, &b, now)
+            })
             .await?;
+        if let Some(began) = began.get() {
+            super::slices::stored(cards, began.elapsed());
+        }
         result.add(stored);
     }
     db.write_async(move |c| finish(c, &product_id, result))
