@@ -508,10 +508,11 @@ impl Db {
     /// writer to finish it between batches (see `writer::finish_checkpoint`). No-op on
     /// PostgreSQL.
     ///
-    /// Pass after pass until one is quick and complete: a pass's cost is mostly the fsync of the pages it
-    /// copied (about 20 µs a page scattered over the file, on the 2-core box), and each pass
-    /// copies only what was committed during the one before. What the writer is left to copy,
-    /// with writes waiting, shrinks from a second's worth of pages (15–60 ms) to a few ms.
+    /// Pass after pass until one is quick and complete: a pass's cost is mostly the fsync of
+    /// the pages it copied (about 20 µs a page scattered over the file, on the 2-core box), and
+    /// each pass copies only what was committed during the one before. What the writer is left
+    /// to copy, with writes waiting, shrinks from a second's worth of pages (15–60 ms) to a few
+    /// ms. Complete: a pass a reader's older snapshot held back copied nothing, however quick.
     /// The hand-off carries the writer's bulk-write mark taken before the quick pass: a push's
     /// slice committed after it has pages the pass never saw, and the writer waits for the next
     /// round rather than copy them with orders queued (`Writer::checkpoint_caught_up`).
@@ -644,5 +645,31 @@ mod tests {
             "a read in place went ahead without a free connection"
         );
         assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_checkpoint_pass_a_reader_holds_back_hands_nothing_to_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/c.db", dir.path().display()), 2).unwrap();
+        let writer = db.writer.as_ref().expect("SQLite has a writer");
+        let insert = |c: &mut DbConn| Ok(c.batch_execute("INSERT INTO t VALUES (1)")?);
+        db.write(|c| Ok(c.batch_execute("CREATE TABLE t (n INTEGER)")?))
+            .unwrap();
+        db.write(insert).unwrap();
+        // A reader's snapshot from before the next commit: no pass may copy that commit's frames.
+        let mut reader = db.manager.establish().unwrap();
+        reader
+            .batch_execute("BEGIN; SELECT count(*) FROM t;")
+            .unwrap();
+        db.write(insert).unwrap();
+        db.checkpoint().unwrap();
+        assert!(
+            !writer.checkpoint_handed_off(),
+            "a pass that copied nothing, quick as it was, handed the writer the rest"
+        );
+        // The reader gone, a pass copies it all and hands the writer the little left.
+        reader.batch_execute("COMMIT").unwrap();
+        db.checkpoint().unwrap();
+        assert!(writer.checkpoint_handed_off());
     }
 }

@@ -152,6 +152,12 @@ impl Writer {
             .store(mark + 1, Ordering::Release);
     }
 
+    /// Whether a hand-off waits for the writer's next batch to end.
+    #[cfg(test)]
+    pub fn checkpoint_handed_off(&self) -> bool {
+        self.hand_off.caught_up_at.load(Ordering::Acquire) != 0
+    }
+
     /// Sets what hears each committed batch's size (once; later calls are ignored).
     pub fn set_batch_observer(&self, f: BatchObserver) {
         let _ = self.hooks.observer.set(f);

@@ -6,8 +6,8 @@
 //! (`Db::write_bulk_async`), so a 10,000-card push no longer holds the writer for the whole of
 //! it, and no order shares a commit with a slice: orders queued meanwhile commit between
 //! slices, in batches without one. A slice that fails answers the push with its error; the
-//! slices before it stay stored, and pushing the same request again
-//! is safe (stored codes count as duplicates).
+//! slices before it stay stored, and pushing the same request again is safe (stored codes
+//! count as duplicates).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -2,8 +2,9 @@
 //! whole of it, and what a card costs depends on the disk and the database's size: 500 cards
 //! took about 7 ms on one 2-core box and 85-128 ms (write and commit) on another with 10^6
 //! cards of history, where orders then waited that long during every push. So a slice holds
-//! as many cards as the last one stored in [`TARGET`] of the writer's time, between [`MIN`] and [`MAX`], and the
-//! size carries over from one push to the next.
+//! as many cards as the last one stored in [`TARGET`] of the writer's time, between [`MIN`]
+//! and [`MAX`], and the size carries over from one push to the next (one size per process: it
+//! measures the disk and the database, not the push).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
