@@ -7,10 +7,14 @@ use std::time::{Duration, Instant};
 fn serve(env: &[(&str, &str)], args: &[&str]) -> (Output, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kameng"));
+    // A port of its own, not the default 8080: a newcomer runs the README's serve command and
+    // then the tests beside it, and the bind error would hide the one each test expects.
+    let bind = format!("127.0.0.1:{}", crate::process::free_port());
     cmd.arg("serve")
         .args(args)
         .current_dir(dir.path())
         .env("KAMENG_DATA_DIR", dir.path())
+        .env("KAMENG_BIND", bind)
         .env("KAMENG_LOG", "warn");
     for (k, v) in env {
         cmd.env(k, v);
