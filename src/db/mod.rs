@@ -512,7 +512,8 @@ impl Db {
     /// the pages it copied (about 20 µs a page scattered over the file, on the 2-core box), and
     /// each pass copies only what was committed during the one before. What the writer is left
     /// to copy, with writes waiting, shrinks from a second's worth of pages (15–60 ms) to a few
-    /// ms. Complete: a pass a reader's older snapshot held back copied nothing, however quick.
+    /// ms. Complete: a pass a reader's older snapshot held back left frames uncopied, however
+    /// quick it was.
     /// The hand-off carries the writer's bulk-write mark taken before the quick pass: a push's
     /// slice committed after it has pages the pass never saw, and the writer waits for the next
     /// round rather than copy them with orders queued (`Writer::checkpoint_caught_up`).
