@@ -171,7 +171,7 @@ fn place_together(conn: &mut DbConn, queued: &[Queued]) -> Result<Vec<Option<Res
             .collect(),
         stock_low_days,
     };
-    let receipts = write(conn, &claims, &mut planned, &to_sign, &taken)?;
+    let receipts = write(conn, &claims, &mut planned, to_sign, &taken)?;
     for ((i, mut p), receipt) in planned.into_iter().zip(receipts) {
         p.placed.order.receipt = receipt;
         outcomes[i] = Some(Ok(p.placed));

@@ -22,6 +22,7 @@ pub mod integrity;
 mod jit;
 mod pieces;
 mod place;
+mod receipt_signing;
 mod record;
 mod set_write;
 mod sub_reseller;

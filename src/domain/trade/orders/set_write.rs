@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::receipt_signing;
 use super::record::{delivered_event, order_args, ORDERS_INSERT};
 use super::{OrderRow, Placed};
 use crate::db::stmt::Shape;
@@ -37,15 +38,10 @@ pub(super) struct Taken<'s> {
     pub stock_low_days: f64,
 }
 
-/// Sets below this many orders sign their receipts before writing, on the set's thread.
-const SIGN_BESIDE: usize = 4;
-
 /// Numbers the planned orders' records and writes everything the orders took, their request
-/// nonces (`claims`) and their rows; returns their receipts, in order. An Ed25519 signature
-/// is the largest piece of CPU an order costs, and while a set is written the clients it
-/// answers wait, so the other core is mostly idle: a set of `SIGN_BESIDE` or more signs there
-/// meanwhile (on SQLite while the writes run; on PostgreSQL while the records are numbered,
-/// the one round trip before the writes').
+/// nonces (`claims`) and their rows; returns their receipts, in order. The receipts are signed
+/// meanwhile, shared with a helper thread (`receipt_signing`): on SQLite while the writes run,
+/// on PostgreSQL while the records are numbered (the one round trip before the writes').
 ///
 /// On SQLite the sales go straight to the counters (a pending row would be folded before this
 /// batch commits); on PostgreSQL they go in as pending rows, for the settler to fold, so that
@@ -59,78 +55,70 @@ pub(super) fn write(
     conn: &mut DbConn,
     claims: &[&NonceClaim],
     planned: &mut [(usize, Planned)],
-    to_sign: &[Signing],
+    to_sign: Vec<Signing>,
     taken: &Taken<'_>,
 ) -> Result<Vec<String>> {
-    std::thread::scope(|s| {
-        let beside = (to_sign.len() >= SIGN_BESIDE).then(|| s.spawn(|| sign(to_sign)));
-        let signed = || match beside {
-            Some(signing) => signing
-                .join()
-                .unwrap_or_else(|_| Err(Error::internal("signing receipts panicked"))),
-            None => sign(to_sign),
-        };
-        let seqs = chain::take_seqs(conn, planned.len())?;
-        for ((_, p), seq) in planned.iter_mut().zip(seqs) {
-            p.record.seq = seq;
-            p.row.ledger_seq = seq;
+    let receipts = receipt_signing::begin(to_sign);
+    let seqs = chain::take_seqs(conn, planned.len())?;
+    for ((_, p), seq) in planned.iter_mut().zip(seqs) {
+        p.record.seq = seq;
+        p.row.ledger_seq = seq;
+    }
+    let planned = &*planned;
+    let events: Vec<NewEvent<'_>> = planned
+        .iter()
+        .map(|(_, p)| delivered_event(&p.row, false))
+        .collect();
+    let events = outbox::Stamped::new(&events);
+    let mut writes = Writes::new(conn);
+    let nonce_rows = nonces::claim_rows(claims).ok_or(Error::Replayed)?;
+    let new_nonces = writes.rows(conn, nonces::NEW_CLAIMS, &nonce_rows)?;
+    let cards: Vec<(i64, &str)> = planned
+        .iter()
+        .flat_map(|(_, p)| p.card_ids.iter().map(|id| (*id, p.row.id.as_str())))
+        .collect();
+    let sold = writes.rows(
+        conn,
+        inventory::MARK_SOLD,
+        &inventory::sold_rows(&cards, taken.now),
+    )?;
+    let balances: Vec<[_; 2]> = taken
+        .balances
+        .iter()
+        .map(|(id, balance)| [(*id).into(), (*balance).into()])
+        .collect();
+    writes.rows(conn, BALANCES_UPDATE, &balances)?;
+    let records: Vec<&Numbered> = planned.iter().map(|(_, p)| &p.record).collect();
+    chain::append_numbered(conn, &mut writes, &records)?;
+    let sales: Vec<(Sale<'_>, i64)> = planned
+        .iter()
+        .map(|(_, p)| (Sale::from(&p.row), p.row.quantity))
+        .collect();
+    if conn.is_postgres() {
+        pending::record_sales(conn, &mut writes, &sales)?;
+    } else if !sales.is_empty() {
+        for stock in pending::apply_sales(conn, &sales)? {
+            stock_low::on_stock_taken(conn, &stock, taken.stock_low_days)?;
         }
-        let planned = &*planned;
-        let events: Vec<NewEvent<'_>> = planned
-            .iter()
-            .map(|(_, p)| delivered_event(&p.row, false))
-            .collect();
-        let events = outbox::Stamped::new(&events);
-        let mut writes = Writes::new(conn);
-        let nonce_rows = nonces::claim_rows(claims).ok_or(Error::Replayed)?;
-        let new_nonces = writes.rows(conn, nonces::NEW_CLAIMS, &nonce_rows)?;
-        let cards: Vec<(i64, &str)> = planned
-            .iter()
-            .flat_map(|(_, p)| p.card_ids.iter().map(|id| (*id, p.row.id.as_str())))
-            .collect();
-        let sold = writes.rows(
-            conn,
-            inventory::MARK_SOLD,
-            &inventory::sold_rows(&cards, taken.now),
-        )?;
-        let balances: Vec<[_; 2]> = taken
-            .balances
-            .iter()
-            .map(|(id, balance)| [(*id).into(), (*balance).into()])
-            .collect();
-        writes.rows(conn, BALANCES_UPDATE, &balances)?;
-        let records: Vec<&Numbered> = planned.iter().map(|(_, p)| &p.record).collect();
-        chain::append_numbered(conn, &mut writes, &records)?;
-        let sales: Vec<(Sale<'_>, i64)> = planned
-            .iter()
-            .map(|(_, p)| (Sale::from(&p.row), p.row.quantity))
-            .collect();
-        if conn.is_postgres() {
-            pending::record_sales(conn, &mut writes, &sales)?;
-        } else if !sales.is_empty() {
-            for stock in pending::apply_sales(conn, &sales)? {
-                stock_low::on_stock_taken(conn, &stock, taken.stock_low_days)?;
-            }
-        }
-        writes.rows(conn, outbox::EVENTS_INSERT, &events.rows())?;
-        let receipts = signed()?;
-        let orders: Vec<_> = planned
-            .iter()
-            .zip(&receipts)
-            .map(|((_, p), receipt)| order_args(&p.row, receipt))
-            .collect();
-        writes
-            .rows(conn, ORDERS_INSERT, &orders)
-            .map_err(race_on_unique)?;
-        let counts = writes.finish(conn).map_err(race_on_unique)?;
-        if counts[new_nonces] != nonce_rows.len() {
-            return Err(Error::Replayed);
-        }
-        if counts[sold] != cards.len() {
-            return Err(Error::internal("a picked card was no longer available"));
-        }
-        Ok(receipts)
-    })
+    }
+    writes.rows(conn, outbox::EVENTS_INSERT, &events.rows())?;
+    let receipts = receipts.finish()?;
+    let orders: Vec<_> = planned
+        .iter()
+        .zip(&receipts)
+        .map(|((_, p), receipt)| order_args(&p.row, receipt))
+        .collect();
+    writes
+        .rows(conn, ORDERS_INSERT, &orders)
+        .map_err(race_on_unique)?;
+    let counts = writes.finish(conn).map_err(race_on_unique)?;
+    if counts[new_nonces] != nonce_rows.len() {
+        return Err(Error::Replayed);
+    }
+    if counts[sold] != cards.len() {
+        return Err(Error::internal("a picked card was no longer available"));
+    }
+    Ok(receipts)
 }
 
 /// Sets each moved balance, one row a reseller.
@@ -139,11 +127,3 @@ const BALANCES_UPDATE: Shape = (
     "(?, ?)",
     ") AS v WHERE resellers.id = v.column1",
 );
-
-/// The receipts, in order; a signing failure fails the set (every order then runs alone).
-fn sign(to_sign: &[Signing]) -> Result<Vec<String>> {
-    to_sign
-        .iter()
-        .map(|(signer, claims)| signer.sign(claims))
-        .collect()
-}
