@@ -26,6 +26,10 @@ const MAX_BATCH: usize = 128;
 /// its last one, should the background one lag (the WAL grows by every page each batch
 /// rewrites until the writer finishes one; this bounds it as the writer's own clock did).
 const CHECKPOINT_AT_LATEST: std::time::Duration = std::time::Duration::from_secs(2);
+/// ... unless a push's slice committed that no background pass has begun since: the writer
+/// would copy its pages, scattered over the card indexes, with orders waiting (86-301 ms on
+/// the 10^6 database). It waits for a round to see it, this long at most.
+const CHECKPOINT_AT_LATEST_PUSHING: std::time::Duration = std::time::Duration::from_secs(4);
 /// After a hand-off the writer finishes one at most this often: while stock pushes write, the
 /// background rounds run every 100 ms to keep each pass's burst of page writes short, and the
 /// WAL need not start over that often.
@@ -92,6 +96,8 @@ struct HandOff {
     bulk_commits: AtomicU64,
     /// 0, or one more than the mark taken before a round's last, quick pass.
     caught_up_at: AtomicU64,
+    /// The mark taken before the latest background pass began.
+    seen: AtomicU64,
     /// Checkpoints the writer has finished.
     finished: AtomicU64,
 }
@@ -139,7 +145,9 @@ impl Writer {
 
     /// Taken by the background checkpointer before a pass, for [`Writer::checkpoint_caught_up`].
     pub fn checkpoint_mark(&self) -> u64 {
-        self.hand_off.bulk_commits.load(Ordering::Acquire)
+        let mark = self.hand_off.bulk_commits.load(Ordering::Acquire);
+        self.hand_off.seen.store(mark, Ordering::Release);
+        mark
     }
 
     /// Tells the writer a background checkpoint round finished with a quick pass, begun at
@@ -477,7 +485,14 @@ fn run(
         let caught_up = handed != 0 && handed - 1 == hand_off.bulk_commits.load(Ordering::Acquire);
         let since = last_checkpoint.elapsed();
         let handed_off = caught_up && since >= CHECKPOINT_AT_MOST;
-        if handed_off || since >= CHECKPOINT_AT_LATEST {
+        let unseen_slice =
+            hand_off.seen.load(Ordering::Acquire) != hand_off.bulk_commits.load(Ordering::Acquire);
+        let at_latest = if unseen_slice {
+            CHECKPOINT_AT_LATEST_PUSHING
+        } else {
+            CHECKPOINT_AT_LATEST
+        };
+        if handed_off || since >= at_latest {
             finish_checkpoint(&mut conn, handed_off);
             hand_off.finished.fetch_add(1, Ordering::AcqRel);
             last_checkpoint = std::time::Instant::now();
@@ -513,7 +528,7 @@ fn finish_checkpoint(conn: &mut DbConn, handed_off: bool) {
 
 /// Runs `PRAGMA wal_checkpoint(PASSIVE)`, which answers (busy, frames in the WAL, frames copied
 /// into the database file so far).
-pub(super) fn passive_checkpoint(conn: &mut DbConn) -> diesel::QueryResult<(i64, i64, i64)> {
+fn passive_checkpoint(conn: &mut DbConn) -> diesel::QueryResult<(i64, i64, i64)> {
     type Answer = (BigInt, BigInt, BigInt);
     super::stmt::stmt("PRAGMA wal_checkpoint(PASSIVE)", [])
         .returning::<Answer>()
@@ -686,6 +701,24 @@ mod tests {
         assert_eq!(writer.checkpoints_finished(), 0);
         // A round begun after the slice: the writer finishes the checkpoint after its next batch.
         writer.checkpoint_caught_up(writer.checkpoint_mark());
+        writer.write(job).unwrap();
+        writer.write(job).unwrap();
+        assert_eq!(writer.checkpoints_finished(), 1);
+    }
+
+    #[test]
+    fn the_writers_clock_waits_for_a_round_to_see_a_pushs_slice() {
+        let (_dir, writer) = temp_writer();
+        let rt = runtime();
+        let job = |_: &mut DbConn| Ok(());
+        rt.block_on(writer.write_bulk_async(job)).unwrap();
+        // Past the clock, but no pass has begun since the slice: no checkpoint.
+        std::thread::sleep(CHECKPOINT_AT_LATEST + std::time::Duration::from_millis(50));
+        writer.write(job).unwrap();
+        writer.write(job).unwrap();
+        assert_eq!(writer.checkpoints_finished(), 0);
+        // A pass began after it (and did not catch up): the clock applies again.
+        writer.checkpoint_mark();
         writer.write(job).unwrap();
         writer.write(job).unwrap();
         assert_eq!(writer.checkpoints_finished(), 1);
