@@ -64,7 +64,9 @@ impl CheckpointConn {
         // a checkpoint answers -1 and does nothing.
         let rc = match rc {
             ffi::SQLITE_OK => unsafe {
-                // SAFETY: an open handle and a valid C string; no callback.
+                // SAFETY: an open handle and a valid C string; no callback. The timeout covers
+                // that first read only (a PASSIVE checkpoint never waits).
+                ffi::sqlite3_busy_timeout(db, 1000);
                 ffi::sqlite3_exec(
                     db,
                     c"PRAGMA schema_version".as_ptr(),

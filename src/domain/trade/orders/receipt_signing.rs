@@ -10,7 +10,7 @@
 //! the same token, the first stored is kept).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, LazyLock, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, LazyLock, OnceLock};
 
 use super::set_write::Signing;
 use crate::error::{Error, Result};
@@ -49,7 +49,7 @@ impl Shared {
 }
 
 /// The helper thread, started by the first set large enough to share.
-static HELPER: LazyLock<Mutex<Option<mpsc::Sender<Arc<Shared>>>>> = LazyLock::new(|| {
+static HELPER: LazyLock<Option<mpsc::Sender<Arc<Shared>>>> = LazyLock::new(|| {
     let (tx, rx) = mpsc::channel::<Arc<Shared>>();
     let started = std::thread::Builder::new()
         .name("kameng-receipts".into())
@@ -59,10 +59,10 @@ static HELPER: LazyLock<Mutex<Option<mpsc::Sender<Arc<Shared>>>>> = LazyLock::ne
             }
         });
     // Without a helper every receipt is signed by the set's thread: slower, never wrong.
-    Mutex::new(started.ok().map(|_| tx))
+    started.ok().map(|_| tx)
 });
 
-/// Receipts being signed; [`Signing::finish`] returns them.
+/// Receipts being signed; [`Receipts::finish`] returns them.
 pub(super) struct Receipts(Arc<Shared>);
 
 /// Starts signing `to_sign`: on the helper thread when the set is large enough to share.
@@ -72,13 +72,9 @@ pub(super) fn begin(to_sign: Vec<Signing>) -> Receipts {
         to_sign,
         next: AtomicUsize::new(0),
     });
-    if shared.to_sign.len() >= SHARE_FROM {
-        let helper = HELPER
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(tx) = helper.as_ref() {
-            let _ = tx.send(shared.clone());
-        }
+    if let (true, Some(helper)) = (shared.to_sign.len() >= SHARE_FROM, HELPER.as_ref()) {
+        // Should the helper have stopped, the set's thread signs them all.
+        let _ = helper.send(shared.clone());
     }
     Receipts(shared)
 }
