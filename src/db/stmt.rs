@@ -258,8 +258,8 @@ pub(super) fn interned<K: Eq + Hash, V: Copy>(
 /// because every caller returns the error and the savepoint or transaction around it rolls
 /// back (every write runs in one: `writer::Writer::submit`; a set's failed writes, and a
 /// failed bulk write, roll back their batch), so those rows never commit. Foreign keys still
-/// make SQLite journal an insert into a table that has them (see the `deferred_keys`
-/// migration).
+/// make SQLite journal an insert into a table that has them (see the `deferred_keys` and
+/// `deferred_card_keys` migrations).
 fn or_fail(head: &str) -> std::borrow::Cow<'_, str> {
     if let Some(rest) = head.strip_prefix("INSERT INTO ") {
         format!("INSERT OR FAIL INTO {rest}").into()

@@ -148,29 +148,53 @@ fn orders_of_capped_keys_keep_counting_after_the_upgrade() {
 /// edited schema passes SQLite's integrity check.
 #[test]
 fn order_foreign_keys_are_checked_at_commit_after_the_upgrade() {
-    let (_dir, db, mut conn) = as_before("2026-12-21-000001");
+    checked_at_commit_after_upgrade_to(
+        "2026-12-21-000001",
+        "INSERT INTO ledger_entries \
+         (txn_seq, account, amount, currency, balance_after, created_at) \
+         VALUES (424242, 'reseller:nobody', 1, 'CNY', 1, 0)",
+        "ledger_entries",
+    );
+}
+
+/// SQLite: a card's product key is checked at COMMIT too (the `deferred_card_keys` migration):
+/// a push's slice inserts its cards 100 to a statement with no statement journal. Cards of a
+/// product that does not exist still fail their transaction and leave nothing.
+#[test]
+fn card_product_keys_are_checked_at_commit_after_the_upgrade() {
+    checked_at_commit_after_upgrade_to(
+        "2026-12-22-000001",
+        "INSERT INTO cards (product_id, supplier_id, code_hash, code_enc, status, created_at) \
+         VALUES ('p_nowhere', 's', 'h1', 'e', 'available', 0), \
+                ('p_nowhere', 's', 'h2', 'e', 'available', 0)",
+        "cards",
+    );
+}
+
+/// Upgrades a database from before `version`, with a connection open meanwhile; on both, `orphan`
+/// (rows whose parent does not exist) passes as a statement and fails at COMMIT, and `table`
+/// holds nothing after; the edited schema passes SQLite's integrity check.
+fn checked_at_commit_after_upgrade_to(version: &str, orphan: &str, table: &str) {
+    // `stmt` keeps its text for the statement cache: once per test, so leaked.
+    let count: &'static str = Box::leak(format!("SELECT count(*) FROM {table}").into_boxed_str());
+    let (_dir, db, mut conn) = as_before(version);
     if conn.is_postgres() {
         return;
     }
     let mut open_before = Manager::new(&db.url).establish().unwrap();
-    open_before
-        .batch_execute("SELECT count(*) FROM orders")
-        .unwrap();
+    open_before.batch_execute(count).unwrap();
     run_migrations(&mut conn).unwrap();
     for c in [&mut conn, &mut open_before] {
-        let orphan = "BEGIN; INSERT INTO ledger_entries \
-            (txn_seq, account, amount, currency, balance_after, created_at) \
-            VALUES (424242, 'reseller:nobody', 1, 'CNY', 1, 0);";
-        c.batch_execute(orphan)
+        c.batch_execute(&format!("BEGIN; {orphan};"))
             .expect("deferred: the insert itself passes");
         let commit = c.batch_execute("COMMIT").unwrap_err().to_string();
         assert!(commit.contains("FOREIGN KEY"), "{commit}");
         c.batch_execute("ROLLBACK").unwrap();
-        let lines: i64 = kameng::db::stmt::stmt("SELECT count(*) FROM ledger_entries", [])
+        let rows: i64 = kameng::db::stmt::stmt(count, [])
             .returning::<diesel::sql_types::BigInt>()
             .one(c)
             .unwrap();
-        assert_eq!(lines, 0);
+        assert_eq!(rows, 0);
     }
     let check: String = kameng::db::stmt::stmt("PRAGMA integrity_check", [])
         .returning::<diesel::sql_types::Text>()
