@@ -3,6 +3,7 @@
 
 pub mod duplicates;
 mod push;
+mod sealing;
 mod slices;
 pub mod stock_low;
 
