@@ -118,3 +118,65 @@ pub(super) fn check_card(
         None => Ok((code, expires_at)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(code: &str) -> NewCard {
+        NewCard {
+            code: code.into(),
+            secret: None,
+            expires_at: None,
+        }
+    }
+
+    /// What sealing gives: the fresh cards' indexes, the repeats, the refusals.
+    type Outcome = (Vec<usize>, usize, Vec<(usize, String)>);
+
+    fn sealed_in(stretches: &[usize], req: &PushCards) -> Outcome {
+        let vault = Vault::from_master(&[9; 32]);
+        let mut sealing = Sealing::begin(req).unwrap();
+        let mut fresh = Vec::new();
+        for wanted in stretches {
+            fresh.extend(
+                sealing
+                    .seal(&vault, req, *wanted)
+                    .into_iter()
+                    .map(|s| s.index),
+            );
+        }
+        let refused = sealing.result.rejected.iter();
+        let refused = refused.map(|r| (r.index, r.reason.clone())).collect();
+        (fresh, sealing.result.duplicates, refused)
+    }
+
+    #[test]
+    fn sealing_in_stretches_gives_what_sealing_at_once_does() {
+        // A repeat of a first-stretch code in the rest, and a refusal in each stretch.
+        let req = PushCards {
+            cards: vec![
+                card("A"),
+                card(" "),
+                card("B"),
+                card("C"),
+                card("A"),
+                card(""),
+                card("D"),
+            ],
+            batch_ref: None,
+        };
+        let at_once = sealed_in(&[usize::MAX], &req);
+        assert_eq!(
+            at_once,
+            (
+                vec![0, 2, 3, 6],
+                1,
+                vec![(1, "empty_code".into()), (5, "empty_code".into())]
+            )
+        );
+        // The first stretch stops at two fresh cards (index 2); the rest goes on from index 3.
+        assert_eq!(sealed_in(&[2, usize::MAX], &req), at_once);
+        assert_eq!(sealed_in(&[1, 1, 1, usize::MAX], &req), at_once);
+    }
+}
