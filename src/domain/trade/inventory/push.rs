@@ -343,13 +343,8 @@ impl SealedBatch {
         for (index, card) in cards.iter().enumerate() {
             let (code, expires_at) =
                 check_card(card, now).map_err(|reason| format!("card {index}: {reason}"))?;
-            sealed.push(Sealed {
-                index,
-                hash: vault.code_hash(code),
-                code_enc: vault.encrypt_str(code),
-                secret_enc: card.secret.as_deref().map(|s| vault.encrypt_str(s)),
-                expires_at,
-            });
+            let hash = vault.code_hash(code);
+            sealed.push(Sealed::new(vault, index, card, (code, hash, expires_at)));
         }
         Ok(SealedBatch(sealed))
     }

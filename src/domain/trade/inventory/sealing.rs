@@ -18,6 +18,25 @@ pub(super) struct Sealed {
     pub(super) expires_at: Option<i64>,
 }
 
+impl Sealed {
+    /// `card`, whose checked `code` hashes to `hash`, with its code and secret encrypted: for a
+    /// push and for a just-in-time answer (`push::SealedBatch`) alike.
+    pub(super) fn new(
+        vault: &Vault,
+        index: usize,
+        card: &NewCard,
+        (code, hash, expires_at): (&str, String, Option<i64>),
+    ) -> Sealed {
+        Sealed {
+            index,
+            hash,
+            code_enc: vault.encrypt_str(code),
+            secret_enc: card.secret.as_deref().map(|s| vault.encrypt_str(s)),
+            expires_at,
+        }
+    }
+}
+
 /// A push being checked, deduplicated within the request, hashed and encrypted, a stretch of
 /// cards at a time (`push_in_slices` stores one stretch while it seals the next). What it
 /// refuses or drops as a repeat is counted in `result`.
@@ -80,13 +99,7 @@ impl Sealing {
                 self.result.duplicates += 1;
                 continue;
             }
-            fresh.push(Sealed {
-                index,
-                hash,
-                code_enc: vault.encrypt_str(code),
-                secret_enc: card.secret.as_deref().map(|s| vault.encrypt_str(s)),
-                expires_at,
-            });
+            fresh.push(Sealed::new(vault, index, card, (code, hash, expires_at)));
         }
         fresh
     }
