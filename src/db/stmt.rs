@@ -286,11 +286,45 @@ const EXACT_ROWS: usize = 16;
 pub fn execute_rows<'a, const N: usize>(
     conn: &mut DbConn,
     sizes: &[usize],
-    (head, row, tail): Shape,
+    shape: Shape,
     rows: &[[Arg<'a>; N]],
 ) -> QueryResult<usize> {
-    let mut rest = rows;
     let mut affected = 0;
+    for_each_chunk(conn, sizes, shape, rows, |conn, chunk| {
+        affected += chunk.run(conn)?;
+        Ok(())
+    })?;
+    Ok(affected)
+}
+
+/// [`execute_rows`] for a write that returns rows (`tail` ends in `RETURNING …`): every
+/// chunk's rows, in order, read as SQL type `ST`.
+pub fn load_rows<'q, 'a, ST, U, const N: usize>(
+    conn: &mut DbConn,
+    sizes: &[usize],
+    shape: Shape,
+    rows: &[[Arg<'a>; N]],
+) -> QueryResult<Vec<U>>
+where
+    Stmt<'a, ST>: LoadQuery<'q, SqliteConnection, U> + LoadQuery<'q, PgConnection, U>,
+{
+    let mut loaded = Vec::new();
+    for_each_chunk(conn, sizes, shape, rows, |conn, chunk| {
+        loaded.extend(chunk.returning::<ST>().rows(conn)?);
+        Ok(())
+    })?;
+    Ok(loaded)
+}
+
+/// Cuts `rows` into statements as [`execute_rows`] says and hands each to `run`.
+fn for_each_chunk<'a, const N: usize>(
+    conn: &mut DbConn,
+    sizes: &[usize],
+    (head, row, tail): Shape,
+    rows: &[[Arg<'a>; N]],
+    mut run: impl FnMut(&mut DbConn, Stmt<'a>) -> QueryResult<()>,
+) -> QueryResult<()> {
+    let mut rest = rows;
     while !rest.is_empty() {
         let n = match rest.len() {
             short if short <= EXACT_ROWS => short,
@@ -300,9 +334,9 @@ pub fn execute_rows<'a, const N: usize>(
         rest = later;
         let fail = n > 1 && matches!(conn, DbConn::Sqlite(_));
         let sql = shaped(head, row, n, tail, fail);
-        affected += stmt(sql, now.iter().flatten().copied()).run(conn)?;
+        run(conn, stmt(sql, now.iter().flatten().copied()))?;
     }
-    Ok(affected)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -172,3 +172,94 @@ async fn a_card_claim_reads_the_available_index_not_the_sold_history() {
     assert!(plan.contains("cards_available"), "claim plan:\n{plan}");
     assert!(!plan.contains("Seq Scan"), "claim plan:\n{plan}");
 }
+
+/// One push of 1,234 codes (more than a slice, and not a multiple of any statement's rows)
+/// holding codes this product already has, codes another product holds, and new ones, spread
+/// over every statement: each comes back as what it is, at its own index, and only the new
+/// ones count in stock.
+#[actix_web::test]
+async fn a_large_push_tells_each_stored_code_from_the_new_ones() {
+    let app = TestApp::spawn().await;
+    let (_, supplier, mine) = app.stocked_product("MIX", 100, 90, 0).await;
+    let (_, holder, theirs) = app.stocked_product("MIX-OTHER", 100, 90, 0).await;
+    let push = cards("MIX", 0..1_234);
+    let only = |keep: fn(usize) -> bool| PushCards {
+        cards: (0..1_234)
+            .filter(|n| keep(*n))
+            .map(|n| push.cards[n].clone())
+            .collect(),
+        batch_ref: None,
+    };
+    // Stored beforehand: every 7th code in this product, every other 11th in the other one.
+    fn ours(n: usize) -> bool {
+        n.is_multiple_of(7)
+    }
+    fn elsewhere(n: usize) -> bool {
+        !n.is_multiple_of(7) && n.is_multiple_of(11)
+    }
+    supplier
+        .push_cards(&mine.product.id, &only(ours))
+        .await
+        .unwrap();
+    holder
+        .push_cards(&theirs.product.id, &only(elsewhere))
+        .await
+        .unwrap();
+
+    let res = supplier.push_cards(&mine.product.id, &push).await.unwrap();
+    let held_here = (0..1_234).filter(|n| ours(*n)).count();
+    let held_elsewhere: Vec<usize> = (0..1_234).filter(|n| elsewhere(*n)).collect();
+    assert_eq!(res.duplicates, held_here);
+    let rejected: Vec<(usize, &str)> = res
+        .rejected
+        .iter()
+        .map(|r| (r.index, r.reason.as_str()))
+        .collect();
+    let expected: Vec<(usize, &str)> = held_elsewhere
+        .iter()
+        .map(|n| (*n, "duplicate_elsewhere"))
+        .collect();
+    assert_eq!(rejected, expected);
+    assert_eq!(res.accepted, 1_234 - held_here - held_elsewhere.len());
+    assert_eq!(res.stock as usize, 1_234 - held_elsewhere.len());
+    // Each code held elsewhere is flagged for the admin, against its holder.
+    let flags = app
+        .admin
+        .duplicates(&format!("product_id={}&limit=200", mine.product.id))
+        .await
+        .unwrap();
+    assert_eq!(flags.data.len(), held_elsewhere.len());
+    assert!(flags
+        .data
+        .iter()
+        .all(|f| f.holder_product_id == theirs.product.id));
+}
+
+/// Two suppliers push the same 3,000 codes into their own products at the same time, twice
+/// over: each code is stored once, for one of them; the other is told it is held elsewhere.
+#[actix_web::test]
+async fn concurrent_pushes_of_the_same_codes_store_each_code_once() {
+    let app = TestApp::spawn().await;
+    let (_, a, pa) = app.stocked_product("RACE-A", 100, 90, 0).await;
+    let (_, b, pb) = app.stocked_product("RACE-B", 100, 90, 0).await;
+    let same = cards("RACE", 0..3_000);
+    let (ra, rb) = tokio::join!(
+        a.push_cards(&pa.product.id, &same),
+        b.push_cards(&pb.product.id, &same)
+    );
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.accepted + rb.accepted, 3_000, "{ra:?} {rb:?}");
+    assert_eq!(ra.rejected.len() + rb.rejected.len(), 3_000);
+    assert_eq!(ra.duplicates + rb.duplicates, 0);
+    assert_eq!((ra.stock + rb.stock) as usize, 3_000);
+    let stored: i64 = app
+        .state
+        .db
+        .read(|c| {
+            use diesel::prelude::*;
+            use kameng::db::schema::cards;
+            Ok(cards::table.count().get_result(c)?)
+        })
+        .unwrap();
+    assert_eq!(stored, 3_000);
+}
