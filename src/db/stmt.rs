@@ -386,6 +386,33 @@ mod tests {
         assert_eq!(plain, "SELECT 1 FROM t WHERE id IN (?, ?)");
     }
 
+    /// Rows returned by a write cut into statements of every size come back from each of them,
+    /// and a row skipped by its conflict clause is not among them.
+    #[test]
+    fn a_returning_write_gives_back_every_statement_s_rows() {
+        let mut c = DbConn::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap());
+        stmt("CREATE TABLE t (id TEXT PRIMARY KEY)", [])
+            .run(&mut c)
+            .unwrap();
+        stmt("INSERT INTO t (id) VALUES ('k40')", [])
+            .run(&mut c)
+            .unwrap();
+        let ids: Vec<String> = (0..83).map(|n| format!("k{n}")).collect();
+        let rows: Vec<[Arg<'_>; 1]> = ids.iter().map(|id| [id.as_str().into()]).collect();
+        let shape = (
+            "INSERT INTO t (id) VALUES ",
+            "(?)",
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
+        );
+        // 83 rows: statements of 64, 16 and 3 rows.
+        let mut back: Vec<String> =
+            load_rows::<Text, _, 1>(&mut c, &ROW_CHUNKS, shape, &rows).unwrap();
+        back.sort();
+        let mut expected: Vec<String> = ids.into_iter().filter(|id| id != "k40").collect();
+        expected.sort();
+        assert_eq!(back, expected);
+    }
+
     #[test]
     fn multi_row_writes_fail_at_the_row_and_their_transaction_undoes_the_rest() {
         assert_eq!(
