@@ -39,12 +39,17 @@ impl Shared {
         }
     }
 
-    fn sign(&self, i: usize) {
-        if self.signed[i].get().is_none() {
-            let (signer, claims) = &self.to_sign[i];
-            let token = signer.sign(claims).map_err(|e| e.to_string());
-            let _ = self.signed[i].set(token);
+    /// Receipt `i`, signed here unless a thread has stored it already; what was stored first.
+    fn sign(&self, i: usize) -> &std::result::Result<String, String> {
+        let slot = &self.signed[i];
+        if let Some(done) = slot.get() {
+            return done;
         }
+        let (signer, claims) = &self.to_sign[i];
+        let token = signer.sign(claims).map_err(|e| e.to_string());
+        // `set` fails only when the other thread stored it meanwhile: either way it is there.
+        let _ = slot.set(token);
+        slot.get().expect("stored above or by the other thread")
     }
 }
 
@@ -86,13 +91,9 @@ impl Receipts {
         let shared = self.0;
         shared.take_and_sign();
         (0..shared.to_sign.len())
-            .map(|i| {
-                shared.sign(i);
-                match shared.signed[i].get() {
-                    Some(Ok(token)) => Ok(token.clone()),
-                    Some(Err(e)) => Err(Error::internal(format!("signing a receipt: {e}"))),
-                    None => Err(Error::internal("a receipt was left unsigned")),
-                }
+            .map(|i| match shared.sign(i) {
+                Ok(token) => Ok(token.clone()),
+                Err(e) => Err(Error::internal(format!("signing a receipt: {e}"))),
             })
             .collect()
     }
