@@ -273,7 +273,8 @@ fn store(
     Ok(stored)
 }
 
-/// The product holding each of these codes, for those stored.
+/// The product holding each of these codes, for those stored (a push's skipped codes, a
+/// just-in-time answer's before it is stored).
 fn holders(conn: &mut DbConn, cards: &[&Sealed]) -> Result<HashMap<String, String>> {
     let mut existing = HashMap::new();
     for chunk in cards.chunks(CHUNK) {
@@ -364,12 +365,8 @@ impl SealedBatch {
     /// True when kameng has stored any of these codes before (for any product): the push's
     /// deduplication, where a just-in-time answer is refused whole.
     pub fn any_known(&self, conn: &mut DbConn) -> Result<bool> {
-        let hashes: Vec<&str> = self.0.iter().map(|c| c.hash.as_str()).collect();
-        let known: i64 = cards::table
-            .filter(cards::code_hash.eq_any(hashes))
-            .count()
-            .get_result(conn)?;
-        Ok(known > 0)
+        let cards: Vec<&Sealed> = self.0.iter().collect();
+        Ok(!holders(conn, &cards)?.is_empty())
     }
 
     /// Stores the cards as available stock of the product. The stock counter is the caller's
